@@ -1,0 +1,257 @@
+// Package categorise assigns bank transactions to the categories of a
+// versioned category tree with transparent, table-driven rules.
+//
+// A rule (see [Rule] and [ParseRules]) names a category and the keywords
+// that select it in a transaction's partner or info text; a transaction
+// only ever gets a category of its own direction of money (income for
+// money in, expense for money out and for zero amounts). Every keyword of
+// every rule is compiled into one Aho–Corasick automaton, so categorising a
+// transaction is a single pass over its text whatever the number of rules.
+// When several rules match, the highest weight wins, then the deepest
+// category, then the longest matched text, then the rule written first;
+// when none matches, the rule set's fallback category of that direction is
+// used.
+//
+// The UK tree and rules ship with the engine as data files (uk_tree.txt and
+// uk.rules) and are available through [UK].
+package categorise
+
+import "fmt"
+
+// A clause is one alternative of a rule, compiled.
+type clause struct {
+	cat    int32 // index into tree.cats
+	rule   int32 // index of the rule, for ties
+	weight int32
+	depth  int8
+	typ    Type
+	scope  Scope
+	party  Party
+	full   uint8 // mask with one bit per term
+	length int32 // total length of its terms, the "matched text"
+}
+
+// A Categoriser assigns categories of one tree. It is immutable and safe for
+// concurrent use.
+type Categoriser struct {
+	tree       *Tree
+	ac         *automaton
+	clauses    []clause
+	partyOnly  []int32 // clauses without keywords: they match on the party alone
+	usesParty  bool
+	fallbackIn int32
+	fallbackEx int32
+}
+
+// New compiles rs against tree. It fails if a rule or fallback names a
+// category the tree lacks or has the wrong type.
+func New(tree *Tree, rs *RuleSet) (*Categoriser, error) {
+	c := &Categoriser{tree: tree}
+	var err error
+	if c.fallbackIn, err = c.index(rs.FallbackIncome, Income, "fallback income"); err != nil {
+		return nil, err
+	}
+	if c.fallbackEx, err = c.index(rs.FallbackExpense, Expense, "fallback expense"); err != nil {
+		return nil, err
+	}
+	patternID := map[string]int{}
+	var patterns []string
+	var out [][]hit
+	for ri, r := range rs.Rules {
+		ci, ok := tree.byID[r.Category]
+		if !ok {
+			return nil, fmt.Errorf("rules line %d: category %d is not in tree %s", r.Line, r.Category, tree.Version)
+		}
+		cat := tree.cats[ci]
+		base := clause{cat: int32(ci), rule: int32(ri), weight: int32(r.Weight), depth: int8(cat.Level),
+			typ: cat.Type, scope: r.Scope, party: r.Party}
+		if r.Party != AnyParty {
+			c.usesParty = true
+		}
+		if len(r.Keywords) == 0 {
+			c.partyOnly = append(c.partyOnly, int32(len(c.clauses)))
+			c.clauses = append(c.clauses, base)
+			continue
+		}
+		for _, terms := range r.Keywords {
+			cl := base
+			cl.full = uint8(1<<len(terms) - 1)
+			idx := int32(len(c.clauses))
+			for bit, t := range terms {
+				p := termPattern(t)
+				cl.length += int32(len(p))
+				id, seen := patternID[p]
+				if !seen {
+					id = len(patterns)
+					patternID[p] = id
+					patterns = append(patterns, p)
+					out = append(out, nil)
+				}
+				out[id] = append(out[id], hit{clause: idx, bit: uint8(bit)})
+			}
+			c.clauses = append(c.clauses, cl)
+		}
+	}
+	c.ac = build(patterns, out)
+	return c, nil
+}
+
+func (c *Categoriser) index(id int, want Type, what string) (int32, error) {
+	i, ok := c.tree.byID[id]
+	if !ok {
+		return 0, fmt.Errorf("%s: category %d is not in tree %s", what, id, c.tree.Version)
+	}
+	if c.tree.cats[i].Type != want {
+		return 0, fmt.Errorf("%s: category %d is %s, not %s", what, id, c.tree.cats[i].Type, want)
+	}
+	return int32(i), nil
+}
+
+// termPattern is the normal form a term is searched as: " WORDS " for whole
+// words, " PREFIX" for a term ending in '*'.
+func termPattern(t string) string {
+	if p, ok := cutSuffix(t, "*"); ok {
+		n := normalise(nil, p)
+		return string(n[:len(n)-1])
+	}
+	return string(normalise(nil, t))
+}
+
+func cutSuffix(s, suffix string) (string, bool) {
+	if len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix {
+		return s[:len(s)-len(suffix)], true
+	}
+	return s, false
+}
+
+// Tree returns the tree the categoriser assigns categories of.
+func (c *Categoriser) Tree() *Tree { return c.tree }
+
+// Categorise returns the category of a transaction with the given partner
+// and info text; incoming is true for money in (a positive amount). Holders
+// describes the account's holders for the self and relative conditions; it
+// may be nil.
+func (c *Categoriser) Categorise(partner, info string, incoming bool, h *Holders) Category {
+	return c.tree.cats[c.categorise(partner, info, incoming, h)]
+}
+
+// best is the winning clause so far.
+type best struct {
+	cl     int32 // -1 for none
+	weight int32
+	depth  int8
+	length int32
+	rule   int32
+}
+
+func (b *best) offer(cl *clause, idx int32) {
+	if b.cl >= 0 {
+		switch {
+		case cl.weight != b.weight:
+			if cl.weight < b.weight {
+				return
+			}
+		case cl.depth != b.depth:
+			if cl.depth < b.depth {
+				return
+			}
+		case cl.length != b.length:
+			if cl.length < b.length {
+				return
+			}
+		case cl.rule >= b.rule:
+			return
+		}
+	}
+	*b = best{cl: idx, weight: cl.weight, depth: cl.depth, length: cl.length, rule: cl.rule}
+}
+
+// partial is an alternative of several terms seen in part.
+type partial struct {
+	clause int32
+	mask   uint8
+}
+
+// matcher holds the per-call scratch of one categorisation.
+type matcher struct {
+	c        *Categoriser
+	typ      Type
+	party    Party // lazily computed: see partyOf
+	partyOK  bool
+	partner  string
+	holders  *Holders
+	b        best
+	partials []partial
+}
+
+func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders) int32 {
+	var buf [256]byte
+	var parts [16]partial
+	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}, partials: parts[:0]}
+	if incoming {
+		m.typ = Income
+	}
+	text := normalise(buf[:0], partner)
+	m.scan(text, PartnerField)
+	text = normalise(text[:0], info)
+	m.scan(text, InfoField)
+	for _, idx := range c.partyOnly {
+		cl := &c.clauses[idx]
+		if cl.typ == m.typ && m.partyIs(cl.party) {
+			m.b.offer(cl, idx)
+		}
+	}
+	switch {
+	case m.b.cl >= 0:
+		return c.clauses[m.b.cl].cat
+	case incoming:
+		return c.fallbackIn
+	default:
+		return c.fallbackEx
+	}
+}
+
+func (m *matcher) scan(text []byte, field Scope) {
+	a := m.c.ac
+	s := int32(0)
+	for _, ch := range text {
+		s = a.next[int(s)*nsym+int(symOf[ch])]
+		lo, hi := a.outStart[s], a.outStart[s+1]
+		for _, h := range a.hits[lo:hi] {
+			m.see(h, field)
+		}
+	}
+}
+
+func (m *matcher) see(h hit, field Scope) {
+	cl := &m.c.clauses[h.clause]
+	if cl.typ != m.typ || (cl.scope != AnyField && cl.scope != field) {
+		return
+	}
+	mask := uint8(1) << h.bit
+	if cl.full != 1 {
+		i := 0
+		for i < len(m.partials) && m.partials[i].clause != h.clause {
+			i++
+		}
+		if i == len(m.partials) {
+			m.partials = append(m.partials, partial{clause: h.clause})
+		}
+		m.partials[i].mask |= mask
+		mask = m.partials[i].mask
+	}
+	if mask == cl.full && m.partyIs(cl.party) {
+		m.b.offer(cl, h.clause)
+	}
+}
+
+func (m *matcher) partyIs(p Party) bool {
+	if p == AnyParty {
+		return true
+	}
+	if !m.partyOK {
+		m.party = m.holders.party(m.partner)
+		m.partyOK = true
+	}
+	return m.party == p
+}
