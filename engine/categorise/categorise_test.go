@@ -74,12 +74,12 @@ func TestCategoriser_Categorise(t *testing.T) {
 		want          int
 	}{
 		{"Tesco Stores 123", "", false, 12},
-		{"TESCOS", "", false, 10},                // whole words only
-		{"Tesco", "card payment", true, 1},       // an expense rule never gives income
-		{"Tesco PFS 44", "", false, 17},          // longer match at the same depth
-		{"", "tesco petrol station", false, 17},  // all terms of an alternative
-		{"", "petrol", false, 10},                // only part of an alternative
-		{"Acme Ltd", "BGC SALARY MAY", true, 3},  // deepest category wins
+		{"TESCOS", "", false, 10},               // whole words only
+		{"Tesco", "card payment", true, 1},      // an expense rule never gives income
+		{"Tesco PFS 44", "", false, 17},         // longer match at the same depth
+		{"", "tesco petrol station", false, 17}, // all terms of an alternative
+		{"", "petrol", false, 10},               // only part of an alternative
+		{"Acme Ltd", "BGC SALARY MAY", true, 3}, // deepest category wins
 		{"Acme Ltd", "SALARY and BONUS", true, 4},
 		{"Acme Ltd", "", true, 2},
 		{"", "acme", true, 1}, // partner-only rule
