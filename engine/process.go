@@ -1,0 +1,252 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ledgerform/ledgerform/engine/categorise"
+	"github.com/ledgerform/ledgerform/engine/statement"
+)
+
+// work is one processing worker: it takes queued reports until ctx ends.
+func (s *Server) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case rep := <-s.queue:
+			s.runReport(rep)
+		}
+	}
+}
+
+// runReport computes one report's answer and publishes it, visible from
+// readyAt: the processing time runs from the moment a worker takes it.
+func (s *Server) runReport(rep *report) {
+	start := time.Now()
+	s.store.mu.Lock()
+	if _, live := s.store.reports[rep.id]; !live { // expired while queued
+		s.store.mu.Unlock()
+		return
+	}
+	rep.phase = processing
+	stmt, req := rep.stmt, rep.req
+	s.store.mu.Unlock()
+
+	body, failure := s.compute(stmt, req)
+	if failure == nil && s.chance(s.cfg.Faults.FailProcessing) {
+		if s.chance(0.5) {
+			failure = fail(http.StatusBadRequest, CodeTimeoutProcessing, "processing ran out of time (injected fault)")
+		} else {
+			failure = fail(http.StatusInternalServerError, CodeUnknownError, "processing failed (injected fault)")
+		}
+	}
+
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	if _, live := s.store.reports[rep.id]; !live {
+		return
+	}
+	rep.phase, rep.stmt, rep.readyAt = done, nil, start.Add(s.cfg.Faults.ProcessingTime)
+	rep.body, rep.failure, rep.size = body, failure, int64(len(body))
+	s.store.bytes += rep.size
+	outcome := "completed"
+	if failure != nil {
+		outcome = "failed"
+	}
+	s.metrics.reports.WithLabelValues(outcome).Inc()
+}
+
+// compute renders the complete answer of a finished report. A panic while
+// computing (a bug) becomes UNKNOWN_ERROR for this report alone.
+func (s *Server) compute(stmt *statement.Statement, req processRequest) (body []byte, failure *apiError) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.cfg.Logger.Error("engine: processing panicked", "panic", fmt.Sprint(p))
+			body, failure = nil, fail(http.StatusInternalServerError, CodeUnknownError, "processing failed unexpectedly")
+		}
+	}()
+	type attributes struct {
+		Categorisation *categorisation `json:"categorisation,omitempty"`
+		Status         string          `json:"status"`
+	}
+	attrs := attributes{Status: "completed"}
+	for _, op := range req.Operations {
+		switch op {
+		case "categorisation":
+			attrs.Categorisation = categoriseStatement(s.cats[req.Country], stmt, req.Country)
+		}
+	}
+	body, err := json.Marshal(map[string]any{"data": map[string]any{
+		"attributes": attrs,
+		"type":       "report processing status",
+	}})
+	if err != nil {
+		return nil, fail(http.StatusInternalServerError, CodeUnknownError, "encoding the result failed")
+	}
+	return body, nil
+}
+
+// categorisation is the categorisation product (reference §10.1). Keys are
+// in the documented (alphabetical) order.
+type categorisation struct {
+	Accounts            []outAccount `json:"accounts"`
+	CategoryTreeVersion string       `json:"category_tree_version"`
+}
+
+type outAccount struct {
+	AccountNumber     *string          `json:"account_number"`
+	Bank              *string          `json:"bank"`
+	Country           string           `json:"country"`
+	Currencies        []outCurrency    `json:"currencies"`
+	Holders           []outHolder      `json:"holders"`
+	IsJointOwnership  *bool            `json:"is_joint_ownership"`
+	IsSharedOwnership *bool            `json:"is_shared_ownership"`
+	PeriodEnd         *statement.Date  `json:"period_end"`
+	PeriodStart       *statement.Date  `json:"period_start"`
+	entries           []*statement.Account
+}
+
+type outHolder struct {
+	Name *string `json:"name"`
+}
+
+type outCurrency struct {
+	Code           *string          `json:"code"`
+	CreditTurnover statement.Money  `json:"credit_turnover"`
+	DebitTurnover  statement.Money  `json:"debit_turnover"`
+	EndBalance     *statement.Money `json:"end_balance"`
+	StartBalance   *statement.Money `json:"start_balance"`
+	Transactions   []outTransaction `json:"transactions"`
+}
+
+type outTransaction struct {
+	Amount        statement.Money `json:"amount"`
+	CategoryID    int             `json:"category_id"`
+	Date          statement.Date  `json:"date"`
+	Info          string          `json:"info"`
+	Partner       string          `json:"partner"`
+	Title         string          `json:"title"`
+	TransactionID *string         `json:"transaction_id"`
+}
+
+// categoriseStatement categorises every transaction of stmt. Entries of the
+// account_list with the same account number are one account with a
+// currency each (a multi-currency account); entries of one number and one
+// currency are one currency, their transactions in file order, the opening
+// balance of the first and the closing balance of the last.
+//
+// An account's period is the statement's period_start and period_end where
+// given, else the dates of its first and last transaction. A currency's
+// end_balance, when the statement leaves it out but gives start_balance,
+// is start_balance + credit_turnover − debit_turnover.
+func categoriseStatement(c *categorise.Categoriser, stmt *statement.Statement, country string) *categorisation {
+	out := &categorisation{CategoryTreeVersion: c.Tree().Version, Accounts: []outAccount{}}
+	byNumber := map[string]int{}
+	for _, a := range stmt.Accounts {
+		i, seen := -1, false
+		if a.Number != nil {
+			i, seen = byNumber[*a.Number]
+		}
+		if !seen {
+			i = len(out.Accounts)
+			out.Accounts = append(out.Accounts, outAccount{
+				AccountNumber: a.Number, Bank: a.Bank, Country: country,
+				IsJointOwnership: a.Joint, IsSharedOwnership: a.Shared, Currencies: []outCurrency{},
+			})
+			if a.Number != nil {
+				byNumber[*a.Number] = i
+			}
+			if a.Holders != nil {
+				out.Accounts[i].Holders = make([]outHolder, len(a.Holders))
+				for j := range a.Holders {
+					out.Accounts[i].Holders[j].Name = &a.Holders[j]
+				}
+			}
+		}
+		oa := &out.Accounts[i]
+		oa.entries = append(oa.entries, a)
+		addEntry(c, oa, a)
+	}
+	for i := range out.Accounts {
+		oa := &out.Accounts[i]
+		for _, a := range oa.entries {
+			oa.PeriodStart = minDate(oa.PeriodStart, a.PeriodStart)
+			oa.PeriodEnd = maxDate(oa.PeriodEnd, a.PeriodEnd)
+			for _, t := range a.Transactions {
+				if a.PeriodStart == nil {
+					oa.PeriodStart = minDate(oa.PeriodStart, &t.Date)
+				}
+				if a.PeriodEnd == nil {
+					oa.PeriodEnd = maxDate(oa.PeriodEnd, &t.Date)
+				}
+			}
+		}
+		for j := range oa.Currencies {
+			cur := &oa.Currencies[j]
+			if cur.EndBalance == nil && cur.StartBalance != nil {
+				end := *cur.StartBalance + cur.CreditTurnover - cur.DebitTurnover
+				cur.EndBalance = &end
+			}
+		}
+	}
+	return out
+}
+
+// addEntry adds the transactions of one account_list entry to its account.
+func addEntry(c *categorise.Categoriser, oa *outAccount, a *statement.Account) {
+	var cur *outCurrency
+	for j := range oa.Currencies {
+		if sameCode(oa.Currencies[j].Code, a.Currency) {
+			cur = &oa.Currencies[j]
+			cur.EndBalance = a.EndBalance
+			break
+		}
+	}
+	if cur == nil {
+		oa.Currencies = append(oa.Currencies, outCurrency{
+			Code: a.Currency, StartBalance: a.StartBalance, EndBalance: a.EndBalance,
+			Transactions: make([]outTransaction, 0, len(a.Transactions)),
+		})
+		cur = &oa.Currencies[len(oa.Currencies)-1]
+	}
+	holders := categorise.NewHolders(a.Holders)
+	for i := range a.Transactions {
+		t := &a.Transactions[i]
+		incoming := t.Amount > 0
+		if incoming {
+			cur.CreditTurnover += t.Amount
+		} else {
+			cur.DebitTurnover -= t.Amount
+		}
+		cat := c.Categorise(t.Partner, t.Info, incoming, holders)
+		cur.Transactions = append(cur.Transactions, outTransaction{
+			Amount: t.Amount, CategoryID: cat.ID, Date: t.Date, Info: t.Info, Partner: t.Partner,
+			Title: cat.Title, TransactionID: t.TransactionID,
+		})
+	}
+}
+
+func sameCode(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func minDate(a, b *statement.Date) *statement.Date {
+	if a == nil || (b != nil && *b < *a) {
+		return b
+	}
+	return a
+}
+
+func maxDate(a, b *statement.Date) *statement.Date {
+	if a == nil || (b != nil && *b > *a) {
+		return b
+	}
+	return a
+}
