@@ -98,15 +98,15 @@ type categorisation struct {
 }
 
 type outAccount struct {
-	AccountNumber     *string          `json:"account_number"`
-	Bank              *string          `json:"bank"`
-	Country           string           `json:"country"`
-	Currencies        []outCurrency    `json:"currencies"`
-	Holders           []outHolder      `json:"holders"`
-	IsJointOwnership  *bool            `json:"is_joint_ownership"`
-	IsSharedOwnership *bool            `json:"is_shared_ownership"`
-	PeriodEnd         *statement.Date  `json:"period_end"`
-	PeriodStart       *statement.Date  `json:"period_start"`
+	AccountNumber     *string         `json:"account_number"`
+	Bank              *string         `json:"bank"`
+	Country           string          `json:"country"`
+	Currencies        []outCurrency   `json:"currencies"`
+	Holders           []outHolder     `json:"holders"`
+	IsJointOwnership  *bool           `json:"is_joint_ownership"`
+	IsSharedOwnership *bool           `json:"is_shared_ownership"`
+	PeriodEnd         *statement.Date `json:"period_end"`
+	PeriodStart       *statement.Date `json:"period_start"`
 	entries           []*statement.Account
 }
 
