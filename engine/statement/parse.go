@@ -108,7 +108,8 @@ func parseFile(name string, data []byte) ([]*Account, error) {
 	if err := json.Unmarshal(data, &root); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			line, col := position(data, int(syn.Offset))
+			// Offset counts the bytes read, the bad one included.
+			line, col := position(data, max(int(syn.Offset)-1, 0))
 			return nil, fail(NotJSON, "", "not JSON: %s at line %d, column %d", syn.Error(), line, col)
 		}
 		path := typePath("", err)
@@ -218,8 +219,25 @@ func optMoney(raw json.RawMessage, path string) (*Money, *ParseError) {
 	if err != nil || math.IsInf(f, 0) || math.Abs(f)*100 > maxAmount {
 		return nil, &ParseError{Path: path, Msg: fmt.Sprintf("%s is out of range (at most ±100,000,000,000)", clip(s))}
 	}
-	m := Money(math.Round(f * 100))
+	m := cents(f)
 	return &m, nil
+}
+
+// cents rounds f to cents, half away from zero, as the decimal it was
+// written as: math.Round(f*100) would round 1.005 down, as that float is
+// 1.00499999999999989…. f must be within ±maxAmount cents.
+func cents(f float64) Money {
+	whole, frac, _ := strings.Cut(strconv.FormatFloat(math.Abs(f), 'f', -1, 64), ".")
+	frac += "000"
+	n, _ := strconv.ParseInt(whole, 10, 64)
+	c := n*100 + int64(frac[0]-'0')*10 + int64(frac[1]-'0')
+	if frac[2] >= '5' {
+		c++
+	}
+	if f < 0 {
+		c = -c
+	}
+	return Money(c)
 }
 
 func optDate(s *string, path string) (*Date, *ParseError) {

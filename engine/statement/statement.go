@@ -18,8 +18,8 @@
 // sum over a 10 MiB statement exact. A UTF-8 byte-order mark is skipped.
 //
 // Ownership: holder_name may name several people, separated by "&", "and",
-// "+", "/" or ";" ("Priya Patel & Sam Patel"); an account with two or more
-// holders is joint. An account is shared when the upload holds several
+// "+", "/" or ";" ("Priya Patel & Sam Patel"), unless it is a company
+// ("Marks and Spencer Ltd"); an account with two or more holders is joint. An account is shared when the upload holds several
 // accounts and none of this account's holders is the upload's main holder
 // (the person who holds the most accounts; on a tie, the first account's
 // first holder): the applicant is using someone else's account.
@@ -103,10 +103,10 @@ type Account struct {
 	Transactions []Transaction
 
 	// Holders are the people holder_name names, one each (see the package
-	// doc); nil when holder_name is missing.
+	// doc); nil when holder_name is missing or blank.
 	Holders []string
 	// Joint and Shared are the ownership the engine detects (see the package
-	// doc); nil when holder_name is missing.
+	// doc); nil when holder_name is missing or blank.
 	Joint, Shared *bool
 }
 
@@ -120,8 +120,12 @@ type Transaction struct {
 }
 
 // SplitHolders returns the people a holder_name names. A part that is only
-// a title ("Mr & Mrs J Smith") borrows the surname of the last part.
+// a title ("Mr & Mrs J Smith") borrows the surname of the last part. A
+// company ("Marks and Spencer Ltd") is one holder.
 func SplitHolders(name string) []string {
+	if words := strings.Fields(name); len(words) > 0 && isCompany(words[len(words)-1]) {
+		return []string{strings.Join(words, " ")}
+	}
 	f := func(r rune) bool { return r == '&' || r == '+' || r == '/' || r == ';' }
 	var parts []string
 	for _, p := range strings.FieldsFunc(name, f) {
@@ -158,6 +162,14 @@ func splitWord(s, w string) []string {
 	return append(out, strings.Join(words[start:], " "))
 }
 
+func isCompany(word string) bool {
+	switch strings.ToUpper(strings.Trim(word, ".,()")) {
+	case "LTD", "LIMITED", "PLC", "LLP", "LLC", "INC", "CIC":
+		return true
+	}
+	return false
+}
+
 func isTitle(s string) bool {
 	switch strings.ToUpper(strings.Trim(s, ". ")) {
 	case "MR", "MRS", "MS", "MISS", "MX", "DR":
@@ -174,7 +186,9 @@ func (s *Statement) detectOwnership() {
 		if a.HolderName == nil {
 			continue
 		}
-		a.Holders = SplitHolders(*a.HolderName)
+		if a.Holders = SplitHolders(*a.HolderName); a.Holders == nil {
+			continue // a blank name says no more than a missing one
+		}
 		joint := len(a.Holders) >= 2
 		a.Joint = &joint
 		for _, h := range a.Holders {
@@ -193,7 +207,7 @@ func (s *Statement) detectOwnership() {
 		}
 	}
 	for _, a := range s.Accounts {
-		if a.HolderName == nil {
+		if a.Holders == nil {
 			continue
 		}
 		shared := len(s.Accounts) > 1
