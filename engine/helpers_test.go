@@ -273,3 +273,5 @@ func readTestdata(t testing.TB, name string) []byte {
 func exampleStatement(t testing.TB) file {
 	return file{"alex-watson-2019-08.json", readTestdata(t, "alex-watson-2019-08.json")}
 }
+
+func timeNow() time.Time { return time.Now() }

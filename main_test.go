@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls buf until re matches; the deadline only guards a hang.
+func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(buf.String()); m != nil {
+			return m
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no match for %s in:\n%s", re, buf.String())
+	return nil
+}
+
+func TestServe_GeneratedCredentials(t *testing.T) {
+	t.Setenv("LEDGERFORM_ENGINE_CLIENT_ID", "")
+	t.Setenv("LEDGERFORM_ENGINE_CLIENT_SECRET", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, &stderr) }()
+
+	url := waitFor(t, &stderr, regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)\n`))[1]
+	creds := waitFor(t, &stderr, regexp.MustCompile(`client id (\S+), client secret (\S+)\n`))
+	body, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": creds[1],
+		"client_secret": creds[2], "audience": "https://nordigen/api"})
+	resp, err := http.Post(url+"/oauth/token", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("token with the printed credentials: %d", resp.StatusCode)
+	}
+	if n := strings.Count(stderr.String(), creds[2]); n != 1 {
+		t.Errorf("the generated secret appears %d times on stderr, want once", n)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve after cancel = %v, want nil", err)
+	}
+}
+
+func TestServe_CredentialsFromEnvironment(t *testing.T) {
+	t.Setenv("LEDGERFORM_ENGINE_CLIENT_ID", "env-id")
+	t.Setenv("LEDGERFORM_ENGINE_CLIENT_SECRET", "env-secret")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve", "-listen=127.0.0.1:0"}, &stdout, &stderr) }()
+	url := waitFor(t, &stderr, regexp.MustCompile(`on (http://\S+)\n`))[1]
+	body, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": "env-id",
+		"client_secret": "env-secret", "audience": "https://nordigen/api"})
+	resp, err := http.Post(url+"/oauth/token", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("token with the environment's credentials: %d", resp.StatusCode)
+	}
+	if strings.Contains(stderr.String(), "env-secret") || strings.Contains(stderr.String(), "generated") {
+		t.Errorf("serve printed credentials it did not generate:\n%s", stderr.String())
+	}
+	cancel()
+	<-done
+}
+
+func TestRun_Errors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{nil, 1, "no command given"},
+		{[]string{"frobnicate"}, 1, `unknown command "frobnicate"`},
+		{[]string{"serve", "--fail-500", "2"}, 1, "fail-500: 2 is not a fraction"},
+		{[]string{"serve", "--no-such-flag"}, 1, "flag provided but not defined: -no-such-flag"},
+		{[]string{"serve", "--client-id", "only-id"}, 1, "set both the client id and the client secret"},
+		{[]string{"serve", "--listen", "256.0.0.1:1"}, 1, "listen"},
+		{[]string{"version", "extra"}, 1, `unexpected argument "extra"`},
+		{[]string{"version"}, 0, ""},
+	} {
+		t.Setenv("LEDGERFORM_ENGINE_CLIENT_ID", "")
+		t.Setenv("LEDGERFORM_ENGINE_CLIENT_SECRET", "")
+		var stdout, stderr bytes.Buffer
+		code := report(run(context.Background(), tc.args, &stdout, &stderr), &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
+			t.Errorf("ledgerform %q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr.String(), tc.code, tc.msg)
+		}
+		if tc.code != 0 && !strings.Contains(stderr.String(), "ledgerform: error: ") {
+			t.Errorf("ledgerform %q: stderr %q lacks \"ledgerform: error: \"", tc.args, stderr.String())
+		}
+	}
+}
