@@ -30,6 +30,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"serve", "run the embedded engine: a local Nordigen report API", runServe},
+		{"categorise", "categorise statement files offline with the engine's rules", runCategorise},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -129,6 +130,8 @@ func newFlagSet(name, usageLine string, stderr io.Writer) *flag.FlagSet {
 	}
 	return fs
 }
+
+var flagErrHelp = flag.ErrHelp
 
 // parseFlags parses args and refuses positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -124,5 +125,45 @@ func TestRun_Errors(t *testing.T) {
 		if tc.code != 0 && !strings.Contains(stderr.String(), "ledgerform: error: ") {
 			t.Errorf("ledgerform %q: stderr %q lacks \"ledgerform: error: \"", tc.args, stderr.String())
 		}
+	}
+}
+
+func TestCategorise(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/s.json"
+	bad := dir + "/bad.json"
+	writeFile(t, good, `{"account_list":[{"currency":"GBP","transaction_list":[
+		{"date":"2026-01-05","sum":1500,"partner":"Acme Ltd","info":"SALARY JAN"},
+		{"date":"2026-01-06","sum":-20.5,"partner":"Tesco Stores 123","info":"CARD PAYMENT"}]}]}`)
+	writeFile(t, bad, `{"account_list":[{"transaction_list":[{"date":"2026-01-05"}]}]}`)
+
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"categorise", good}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1500.00", "85        Salary", "-20.50", "Supermarkets"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+
+	stdout.Reset()
+	if err := run(context.Background(), []string{"categorise", "--json", good}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), `"category_tree_version": "uk_`) {
+		t.Errorf("--json output lacks the tree version:\n%s", stdout.String())
+	}
+
+	err := run(context.Background(), []string{"categorise", good, bad}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "bad.json: account_list[0].transaction_list[0].sum: missing") {
+		t.Errorf("categorise of a bad file = %v, want the file and field named", err)
+	}
+}
+
+func writeFile(t *testing.T, name, data string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

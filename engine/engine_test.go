@@ -70,7 +70,7 @@ func TestQuickStart(t *testing.T) {
 	var body struct {
 		Data struct {
 			Attributes struct {
-				Categorisation categorisation `json:"categorisation"`
+				Categorisation Categorisation `json:"categorisation"`
 				Status         string
 			} `json:"attributes"`
 			Type string `json:"type"`
@@ -513,7 +513,7 @@ func TestUpload_MultiCurrencyAccount(t *testing.T) {
 	var body struct {
 		Data struct {
 			Attributes struct {
-				Categorisation categorisation `json:"categorisation"`
+				Categorisation Categorisation `json:"categorisation"`
 			} `json:"attributes"`
 		} `json:"data"`
 	}

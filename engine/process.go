@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ledgerform/ledgerform/engine/categorise"
@@ -70,7 +71,7 @@ func (s *Server) compute(stmt *statement.Statement, req processRequest) (body []
 		}
 	}()
 	type attributes struct {
-		Categorisation *categorisation `json:"categorisation,omitempty"`
+		Categorisation *Categorisation `json:"categorisation,omitempty"`
 		Status         string          `json:"status"`
 	}
 	attrs := attributes{Status: "completed"}
@@ -90,19 +91,21 @@ func (s *Server) compute(stmt *statement.Statement, req processRequest) (body []
 	return body, nil
 }
 
-// categorisation is the categorisation product (reference §10.1). Keys are
-// in the documented (alphabetical) order.
-type categorisation struct {
-	Accounts            []outAccount `json:"accounts"`
-	CategoryTreeVersion string       `json:"category_tree_version"`
+// Categorisation is the categorisation product (reference §10.1), as the
+// engine answers it. Keys are in the documented (alphabetical) order.
+type Categorisation struct {
+	Accounts            []Account `json:"accounts"`
+	CategoryTreeVersion string    `json:"category_tree_version"`
 }
 
-type outAccount struct {
+// An Account is one account of a categorisation: the account_list entries
+// of one account number, with a Currency each.
+type Account struct {
 	AccountNumber     *string         `json:"account_number"`
 	Bank              *string         `json:"bank"`
 	Country           string          `json:"country"`
-	Currencies        []outCurrency   `json:"currencies"`
-	Holders           []outHolder     `json:"holders"`
+	Currencies        []Currency      `json:"currencies"`
+	Holders           []Holder        `json:"holders"`
 	IsJointOwnership  *bool           `json:"is_joint_ownership"`
 	IsSharedOwnership *bool           `json:"is_shared_ownership"`
 	PeriodEnd         *statement.Date `json:"period_end"`
@@ -110,20 +113,23 @@ type outAccount struct {
 	entries           []*statement.Account
 }
 
-type outHolder struct {
+// A Holder is one holder of an account.
+type Holder struct {
 	Name *string `json:"name"`
 }
 
-type outCurrency struct {
+// A Currency is the transactions of an account in one currency.
+type Currency struct {
 	Code           *string          `json:"code"`
 	CreditTurnover statement.Money  `json:"credit_turnover"`
 	DebitTurnover  statement.Money  `json:"debit_turnover"`
 	EndBalance     *statement.Money `json:"end_balance"`
 	StartBalance   *statement.Money `json:"start_balance"`
-	Transactions   []outTransaction `json:"transactions"`
+	Transactions   []Transaction    `json:"transactions"`
 }
 
-type outTransaction struct {
+// A Transaction is one categorised transaction.
+type Transaction struct {
 	Amount        statement.Money `json:"amount"`
 	CategoryID    int             `json:"category_id"`
 	Date          statement.Date  `json:"date"`
@@ -143,8 +149,8 @@ type outTransaction struct {
 // given, else the dates of its first and last transaction. A currency's
 // end_balance, when the statement leaves it out but gives start_balance,
 // is start_balance + credit_turnover − debit_turnover.
-func categoriseStatement(c *categorise.Categoriser, stmt *statement.Statement, country string) *categorisation {
-	out := &categorisation{CategoryTreeVersion: c.Tree().Version, Accounts: []outAccount{}}
+func categoriseStatement(c *categorise.Categoriser, stmt *statement.Statement, country string) *Categorisation {
+	out := &Categorisation{CategoryTreeVersion: c.Tree().Version, Accounts: []Account{}}
 	byNumber := map[string]int{}
 	for _, a := range stmt.Accounts {
 		i, seen := -1, false
@@ -153,15 +159,15 @@ func categoriseStatement(c *categorise.Categoriser, stmt *statement.Statement, c
 		}
 		if !seen {
 			i = len(out.Accounts)
-			out.Accounts = append(out.Accounts, outAccount{
+			out.Accounts = append(out.Accounts, Account{
 				AccountNumber: a.Number, Bank: a.Bank, Country: country,
-				IsJointOwnership: a.Joint, IsSharedOwnership: a.Shared, Currencies: []outCurrency{},
+				IsJointOwnership: a.Joint, IsSharedOwnership: a.Shared, Currencies: []Currency{},
 			})
 			if a.Number != nil {
 				byNumber[*a.Number] = i
 			}
 			if a.Holders != nil {
-				out.Accounts[i].Holders = make([]outHolder, len(a.Holders))
+				out.Accounts[i].Holders = make([]Holder, len(a.Holders))
 				for j := range a.Holders {
 					out.Accounts[i].Holders[j].Name = &a.Holders[j]
 				}
@@ -197,8 +203,8 @@ func categoriseStatement(c *categorise.Categoriser, stmt *statement.Statement, c
 }
 
 // addEntry adds the transactions of one account_list entry to its account.
-func addEntry(c *categorise.Categoriser, oa *outAccount, a *statement.Account) {
-	var cur *outCurrency
+func addEntry(c *categorise.Categoriser, oa *Account, a *statement.Account) {
+	var cur *Currency
 	for j := range oa.Currencies {
 		if sameCode(oa.Currencies[j].Code, a.Currency) {
 			cur = &oa.Currencies[j]
@@ -207,9 +213,9 @@ func addEntry(c *categorise.Categoriser, oa *outAccount, a *statement.Account) {
 		}
 	}
 	if cur == nil {
-		oa.Currencies = append(oa.Currencies, outCurrency{
+		oa.Currencies = append(oa.Currencies, Currency{
 			Code: a.Currency, StartBalance: a.StartBalance, EndBalance: a.EndBalance,
-			Transactions: make([]outTransaction, 0, len(a.Transactions)),
+			Transactions: make([]Transaction, 0, len(a.Transactions)),
 		})
 		cur = &oa.Currencies[len(oa.Currencies)-1]
 	}
@@ -223,7 +229,7 @@ func addEntry(c *categorise.Categoriser, oa *outAccount, a *statement.Account) {
 			cur.DebitTurnover -= t.Amount
 		}
 		cat := c.Categorise(t.Partner, t.Info, incoming, holders)
-		cur.Transactions = append(cur.Transactions, outTransaction{
+		cur.Transactions = append(cur.Transactions, Transaction{
 			Amount: t.Amount, CategoryID: cat.ID, Date: t.Date, Info: t.Info, Partner: t.Partner,
 			Title: cat.Title, TransactionID: t.TransactionID,
 		})
@@ -249,4 +255,20 @@ func maxDate(a, b *statement.Date) *statement.Date {
 		return b
 	}
 	return a
+}
+
+// Categorise parses and categorises statement files as a processing request
+// for categorisation in country would, without a server: for tools that
+// show or explain the engine's categories.
+func Categorise(country string, files []statement.File) (*Categorisation, error) {
+	country = strings.ToLower(country)
+	newCat := trees[country]
+	if newCat == nil {
+		return nil, fmt.Errorf("country %q: the engine has no category tree for it (it has: uk)", country)
+	}
+	stmt, err := statement.Parse(files)
+	if err != nil {
+		return nil, err
+	}
+	return categoriseStatement(newCat(), stmt, country), nil
 }

@@ -223,8 +223,8 @@ func optMoney(raw json.RawMessage, path string) (*Money, *ParseError) {
 	return &m, nil
 }
 
-// cents rounds f to cents, half away from zero, as the decimal it was
-// written as: math.Round(f*100) would round 1.005 down, as that float is
+// cents rounds f to cents, half away from zero, as its shortest decimal
+// ("1.005"): math.Round(f*100) would round 1.005 down, that float being
 // 1.00499999999999989…. f must be within ±maxAmount cents.
 func cents(f float64) Money {
 	whole, frac, _ := strings.Cut(strconv.FormatFloat(math.Abs(f), 'f', -1, 64), ".")

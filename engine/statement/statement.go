@@ -18,11 +18,13 @@
 // sum over a 10 MiB statement exact. A UTF-8 byte-order mark is skipped.
 //
 // Ownership: holder_name may name several people, separated by "&", "and",
-// "+", "/" or ";" ("Priya Patel & Sam Patel"), unless it is a company
-// ("Marks and Spencer Ltd"); an account with two or more holders is joint. An account is shared when the upload holds several
-// accounts and none of this account's holders is the upload's main holder
-// (the person who holds the most accounts; on a tie, the first account's
-// first holder): the applicant is using someone else's account.
+// "+", "/" or ";" ("Priya Patel & Sam Patel"), unless it names a company
+// ("Marks and Spencer Ltd"); an account with two or more holders is joint.
+// An account is shared when the upload holds several accounts and none of
+// this account's holders is the upload's main holder (the person who holds
+// the most accounts; on a tie, the first account's first holder): the
+// applicant is using someone else's account. A blank holder_name counts as
+// missing.
 package statement
 
 import (
