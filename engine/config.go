@@ -19,7 +19,7 @@ const (
 	DefaultRetention      = 24 * time.Hour
 	DefaultMaxUploadBytes = 10 << 20 // the documented 10 MB, as MiB
 	DefaultMaxRecords     = 100_000
-	DefaultMaxStoredBytes = 1 << 30
+	DefaultMaxStoredBytes = 256 << 20
 	DefaultRetryAfter     = time.Second
 )
 

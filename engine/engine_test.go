@@ -399,6 +399,23 @@ func TestInjectedFaults_Reset(t *testing.T) {
 	if got := c.metric("ledgerform_engine_requests_total", map[string]string{"endpoint": "token", "code": "reset"}); got < 10 {
 		t.Errorf("resets counted = %v, want at least 10", got)
 	}
+
+	// Uploads: a reset before the work stores nothing, a reset after it
+	// stores the upload and loses the answer. Both happen.
+	c.token = c.e.srv.issueToken(time.Now())
+	ct, body := multipartBody("input", exampleStatement(t))
+	for i := 0; i < 20; i++ {
+		req, _ := http.NewRequest("POST", c.e.URL+"/v2/report", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		if resp, err := c.http.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("upload %d answered %d; every connection should be closed", i, resp.StatusCode)
+		}
+	}
+	if n, _ := c.e.srv.store.usage(); n == 0 || n == 20 {
+		t.Errorf("%d of 20 reset uploads were stored; want some (reset after the work) and not all (reset before)", n)
+	}
 }
 
 // TestProcess_ConcurrentPUT: of many simultaneous PUTs on one upload exactly
