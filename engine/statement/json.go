@@ -13,7 +13,7 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	if err != nil || math.IsInf(f, 0) || math.Abs(f)*100 > maxAmount {
 		return fmt.Errorf("money: %s is not an amount", clip(string(b)))
 	}
-	*m = Money(math.Round(f * 100))
+	*m = cents(f)
 	return nil
 }
 
