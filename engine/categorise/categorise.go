@@ -174,20 +174,24 @@ type partial struct {
 
 // matcher holds the per-call scratch of one categorisation.
 type matcher struct {
-	c        *Categoriser
-	typ      Type
-	party    Party // lazily computed: see partyOf
-	partyOK  bool
-	partner  string
-	holders  *Holders
-	b        best
-	partials []partial
+	c       *Categoriser
+	typ     Type
+	party   Party // lazily computed: see partyOf
+	partyOK bool
+	partner string
+	holders *Holders
+	b       best
+	// The alternatives seen in part: the first ones in an array of the
+	// matcher's own, so that a call allocates nothing (a slice of it kept
+	// in the matcher would make the array escape), the rare rest in more.
+	nparts int
+	parts  [16]partial
+	more   []partial
 }
 
 func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders) int32 {
 	var buf [256]byte
-	var parts [16]partial
-	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}, partials: parts[:0]}
+	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}}
 	if incoming {
 		m.typ = Income
 	}
@@ -230,19 +234,35 @@ func (m *matcher) see(h hit, field Scope) {
 	}
 	mask := uint8(1) << h.bit
 	if cl.full != 1 {
-		i := 0
-		for i < len(m.partials) && m.partials[i].clause != h.clause {
-			i++
-		}
-		if i == len(m.partials) {
-			m.partials = append(m.partials, partial{clause: h.clause})
-		}
-		m.partials[i].mask |= mask
-		mask = m.partials[i].mask
+		p := m.partial(h.clause)
+		p.mask |= mask
+		mask = p.mask
 	}
 	if mask == cl.full && m.partyIs(cl.party) {
 		m.b.offer(cl, h.clause)
 	}
+}
+
+// partial returns the record of the alternative clause seen in part,
+// adding an empty one if it is the first of its terms seen.
+func (m *matcher) partial(clause int32) *partial {
+	for i := 0; i < m.nparts; i++ {
+		if m.parts[i].clause == clause {
+			return &m.parts[i]
+		}
+	}
+	for i := range m.more {
+		if m.more[i].clause == clause {
+			return &m.more[i]
+		}
+	}
+	if m.nparts < len(m.parts) {
+		m.parts[m.nparts] = partial{clause: clause}
+		m.nparts++
+		return &m.parts[m.nparts-1]
+	}
+	m.more = append(m.more, partial{clause: clause})
+	return &m.more[len(m.more)-1]
 }
 
 func (m *matcher) partyIs(p Party) bool {
