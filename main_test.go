@@ -8,30 +8,14 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ledgerform/ledgerform/internal/testutil"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls buf until re matches; the deadline only guards a hang.
-func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
+func waitFor(t *testing.T, buf *testutil.SyncBuffer, re *regexp.Regexp) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -48,7 +32,7 @@ func TestServe_GeneratedCredentials(t *testing.T) {
 	t.Setenv("LEDGERFORM_ENGINE_CLIENT_ID", "")
 	t.Setenv("LEDGERFORM_ENGINE_CLIENT_SECRET", "")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, &stdout, &stderr) }()
 
@@ -79,7 +63,7 @@ func TestServe_CredentialsFromEnvironment(t *testing.T) {
 	t.Setenv("LEDGERFORM_ENGINE_CLIENT_SECRET", "env-secret")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "-listen=127.0.0.1:0"}, &stdout, &stderr) }()
 	url := waitFor(t, &stderr, regexp.MustCompile(`on (http://\S+)\n`))[1]

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ledgerform/ledgerform/internal/testutil"
 )
 
 // TestQuickStart walks the documented flow over real HTTP: token, upload,
@@ -554,7 +556,7 @@ func TestUpload_MultiCurrencyAccount(t *testing.T) {
 
 // TestLogs_NoSecrets: request logs never carry the secret or a token.
 func TestLogs_NoSecrets(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	c := startEngine(t, Config{ClientID: "client-1", ClientSecret: "s3cr3t-value",
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	c.poll(c.processID(c.uploadID(exampleStatement(t))))
@@ -568,21 +570,4 @@ func TestLogs_NoSecrets(t *testing.T) {
 			t.Errorf("the log contains %q", secret)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -30,6 +30,23 @@ type relationship struct {
 	Links links `json:"links"`
 }
 
+// recordAttributes are the attributes of an upload's or a processing
+// request's record.
+type recordAttributes struct {
+	AvailableOperations []string `json:"available-operations,omitempty"`
+	RequestID           string   `json:"request-id"`
+	Status              string   `json:"status"`
+}
+
+// writeRecord answers 202 with a record: its attributes and one link.
+func writeRecord(w http.ResponseWriter, typ string, attrs recordAttributes, rel string, l links) {
+	writeJSON(w, http.StatusAccepted, map[string]any{"data": struct {
+		Attributes    recordAttributes        `json:"attributes"`
+		Relationships map[string]relationship `json:"relationships"`
+		Type          string                  `json:"type"`
+	}{attrs, map[string]relationship{rel: {Links: l}}, typ}})
+}
+
 // baseURL is the scheme and host the request was sent to, so that links in
 // answers are absolute URLs a client can follow.
 func baseURL(r *http.Request) string {
@@ -65,23 +82,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) *apiError {
 				s.cfg.MaxRecords, s.cfg.MaxStoredBytes))
 	}
 	base := baseURL(r)
-	type attributes struct {
-		AvailableOperations []string `json:"available-operations"`
-		RequestID           string   `json:"request-id"`
-		Status              string   `json:"status"`
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"data": struct {
-		Attributes    attributes              `json:"attributes"`
-		Relationships map[string]relationship `json:"relationships"`
-		Type          string                  `json:"type"`
-	}{
-		Attributes: attributes{AvailableOperations: operations, RequestID: u.id, Status: "completed"},
-		Relationships: map[string]relationship{"operations": {Links: links{
-			Related: base + "/v2/report/process/" + u.id,
-			Self:    base + "/v2/report",
-		}}},
-		Type: "report pre-processing record",
-	}})
+	writeRecord(w, "report pre-processing record", recordAttributes{AvailableOperations: operations, RequestID: u.id, Status: "completed"},
+		"operations", links{Related: base + "/v2/report/process/" + u.id, Self: base + "/v2/report"})
 	return nil
 }
 
@@ -218,22 +220,8 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request) *apiError {
 	s.metrics.reports.WithLabelValues("queued").Inc()
 
 	base := baseURL(r)
-	type attributes struct {
-		RequestID string `json:"request-id"`
-		Status    string `json:"status"`
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"data": struct {
-		Attributes    attributes              `json:"attributes"`
-		Relationships map[string]relationship `json:"relationships"`
-		Type          string                  `json:"type"`
-	}{
-		Attributes: attributes{RequestID: rep.id, Status: "queued"},
-		Relationships: map[string]relationship{"result": {Links: links{
-			Related: base + "/v2/report/" + rep.id,
-			Self:    base + "/v2/report/process/" + id,
-		}}},
-		Type: "report processing record",
-	}})
+	writeRecord(w, "report processing record", recordAttributes{RequestID: rep.id, Status: "queued"},
+		"result", links{Related: base + "/v2/report/" + rep.id, Self: base + "/v2/report/process/" + id})
 	return nil
 }
 
