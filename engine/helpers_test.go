@@ -1,18 +1,16 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/ledgerform/ledgerform/internal/testutil"
 )
 
 // startEngine runs an engine on loopback for one test.
@@ -207,57 +205,10 @@ func attr(t testing.TB, a answer, key string) string {
 	return s
 }
 
-// metric returns the value of the series of name with exactly the given
-// labels on /metrics, or 0 when the series is absent.
+// metric returns the value of a series on the engine's /metrics.
 func (c *testClient) metric(name string, labels map[string]string) float64 {
 	c.t.Helper()
-	a := c.do("GET", "/metrics", "", nil, false)
-	if a.status != http.StatusOK {
-		c.t.Fatalf("/metrics: %d", a.status)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(a.body))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		series, value, _ := strings.Cut(line, " ")
-		if series != name+formatLabels(labels) {
-			continue
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			c.t.Fatalf("metric line %q: %v", line, err)
-		}
-		return v
-	}
-	return 0
-}
-
-// formatLabels spells labels as Prometheus does: sorted by name.
-func formatLabels(labels map[string]string) string {
-	if len(labels) == 0 {
-		return ""
-	}
-	var keys []string
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	for i := range keys { // insertion sort: a handful of keys
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%s=%q", k, labels[k])
-	}
-	b.WriteByte('}')
-	return b.String()
+	return testutil.Metric(c.t, c.e.URL+"/metrics", name, labels)
 }
 
 func readTestdata(t testing.TB, name string) []byte {
