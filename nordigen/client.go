@@ -1,0 +1,380 @@
+// Package nordigen is a client of the Nordigen Categorisation & Insights
+// API (v2 /report): upload statements, request operations, poll and fetch
+// results, read the category tree.
+//
+// The client is built for unattended use by many workers at once:
+//
+//   - Tokens: the client-credentials grant, cached until a tenth of their
+//     lifetime (at most five minutes) before expires_in runs out, measured
+//     on the monotonic clock; one fetch at a time however many goroutines
+//     ask; after a 401 one new token and one retry, then an error.
+//   - Retries (go-retryablehttp underneath, configured): network errors and
+//     429, 500, 502, 503, 504 only, with a capped, jittered exponential
+//     backoff that honours Retry-After (seconds or HTTP-date) up to a cap,
+//     and a per-attempt timeout. Every other 4xx is final.
+//   - Throttling shared by every worker: a client-side rate limit
+//     (golang.org/x/time/rate), and after any 429 a pause of every request
+//     for its Retry-After and a halved rate that recovers with successes.
+//   - Errors are typed (*APIError, *TransportError, *UploadTooLargeError,
+//     *ProtocolError) and classified by IsPermanent / IsTransient, with
+//     IsNotFound, IsGone and IsAlreadyRequested for the reconciler.
+//   - Secrets: the client secret and tokens are Secret values, which print
+//     as [redacted] through fmt, slog and encoding/json, and are sent only
+//     to the configured hosts. The request log (slog, at debug level) never
+//     carries a header or a body.
+//
+// It works against the real service by configuration alone: the defaults
+// are https://api.nordigen.com, its /oauth/token and the audience
+// https://nordigen/api. Where the documentation is inconsistent the client
+// accepts both readings (200 or 202 on upload; a new or the same id from
+// process: it polls the one process returns).
+package nordigen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
+)
+
+// Defaults of a Config's zero fields.
+const (
+	DefaultBaseURL        = "https://api.nordigen.com"
+	DefaultAudience       = "https://nordigen/api"
+	DefaultMaxUploadBytes = 10 << 20
+	DefaultRateLimit      = 10 // requests per second
+	DefaultRetryMax       = 8
+	DefaultRetryWaitMin   = 500 * time.Millisecond
+	DefaultRetryWaitMax   = 30 * time.Second
+	DefaultAttemptTimeout = 2 * time.Minute
+	maxResultBytes        = 256 << 20
+)
+
+// Config configures a Client. Only the credentials are required.
+type Config struct {
+	BaseURL      string // default DefaultBaseURL
+	TokenURL     string // default BaseURL + "/oauth/token"
+	Audience     string // default DefaultAudience
+	ClientID     string
+	ClientSecret Secret
+	// RateLimit is the requests per second all the client's workers may send
+	// together; Burst how many may go at once. Default 10 and 10.
+	RateLimit float64
+	Burst     int
+	// RetryMax is the number of retries after the first attempt.
+	RetryMax int
+	// RetryWaitMin and RetryWaitMax bound the backoff; RetryWaitMax also
+	// caps a Retry-After.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// AttemptTimeout bounds one attempt, from sending to the end of the body.
+	AttemptTimeout time.Duration
+	// MaxUploadBytes bounds the files of one upload, refused before sending.
+	MaxUploadBytes int64
+	// Transport is the base HTTP transport; default a clone of
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	// Logger receives a debug line per request and retry; nil discards them.
+	Logger *slog.Logger
+}
+
+// Client talks to the API. It is safe for concurrent use; all its workers
+// share one token, one rate limit and one pause.
+type Client struct {
+	base     *url.URL
+	maxBytes int64
+	rc       *retryablehttp.Client
+	throttle *throttle
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	if cfg.ClientID == "" || cfg.ClientSecret.IsZero() {
+		return nil, fmt.Errorf("nordigen: a client id and a client secret are required")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("nordigen: base URL %q is not an http(s) URL", cfg.BaseURL)
+	}
+	if cfg.TokenURL == "" {
+		cfg.TokenURL = base.String() + "/oauth/token"
+	}
+	tokenURL, err := url.Parse(cfg.TokenURL)
+	if err != nil || (tokenURL.Scheme != "http" && tokenURL.Scheme != "https") || tokenURL.Host == "" {
+		return nil, fmt.Errorf("nordigen: token URL %q is not an http(s) URL", cfg.TokenURL)
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = DefaultAudience
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = max(1, int(cfg.RateLimit))
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = DefaultRetryMax
+	}
+	if cfg.RetryWaitMin <= 0 {
+		cfg.RetryWaitMin = DefaultRetryWaitMin
+	}
+	if cfg.RetryWaitMax <= 0 {
+		cfg.RetryWaitMax = DefaultRetryWaitMax
+	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.Transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = cfg.AttemptTimeout
+		cfg.Transport = t
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	th := &throttle{
+		limiter: rate.NewLimiter(rate.Limit(cfg.RateLimit), cfg.Burst),
+		max:     rate.Limit(cfg.RateLimit),
+		cap:     cfg.RetryWaitMax,
+	}
+	newRetrying := func(rt http.RoundTripper, eh retryablehttp.ErrorHandler) *retryablehttp.Client {
+		return &retryablehttp.Client{
+			HTTPClient: &http.Client{
+				Transport: rt,
+				// Follow redirects on the same host only: the token must not
+				// travel, and the API has no reason to send us elsewhere.
+				CheckRedirect: func(req *http.Request, via []*http.Request) error {
+					if req.URL.Host != via[0].URL.Host {
+						return fmt.Errorf("refusing a redirect from %s to %s", via[0].URL.Host, req.URL.Host)
+					}
+					return nil
+				},
+			},
+			Logger:       logger,
+			RetryWaitMin: cfg.RetryWaitMin,
+			RetryWaitMax: cfg.RetryWaitMax,
+			RetryMax:     cfg.RetryMax,
+			CheckRetry:   checkRetry,
+			Backoff:      backoff,
+			ErrorHandler: eh,
+		}
+	}
+	// The token endpoint is throttled by the pause too, but has no auth.
+	tokens := &tokenSource{
+		url: tokenURL.String(), id: cfg.ClientID, secret: cfg.ClientSecret, audience: cfg.Audience,
+		sem: make(chan struct{}, 1),
+	}
+	tokenTh := &throttle{next: &timeout{next: cfg.Transport, d: cfg.AttemptTimeout},
+		limiter: rate.NewLimiter(rate.Inf, 1), max: rate.Inf, cap: cfg.RetryWaitMax}
+	tokens.rc = newRetrying(tokenTh, tokenErrorHandler)
+
+	th.next = &timeout{next: &auth{next: cfg.Transport, host: base.Host, tokens: tokens}, d: cfg.AttemptTimeout}
+	return &Client{base: base, maxBytes: cfg.MaxUploadBytes, rc: newRetrying(th, errorHandler), throttle: th}, nil
+}
+
+// Upload sends statement files as one upload (POST /v2/report) and returns
+// the pre-processing record. Files totalling more than MaxUploadBytes are
+// refused before any request. The multipart body is built once, so every
+// retry sends the same bytes.
+func (c *Client) Upload(ctx context.Context, files ...File) (*Upload, error) {
+	if len(files) == 0 {
+		return nil, fmt.Errorf("nordigen: upload: no files")
+	}
+	var size int64
+	for _, f := range files {
+		size += int64(len(f.Data))
+	}
+	if size > c.maxBytes {
+		return nil, &UploadTooLargeError{Size: size, Limit: c.maxBytes}
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, f := range files {
+		h := make(textproto.MIMEHeader)
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="input"; filename="%s"`, escapeQuotes(path.Base(f.Name))))
+		h.Set("Content-Type", "application/json")
+		w, _ := mw.CreatePart(h)
+		w.Write(f.Data)
+	}
+	mw.Close()
+
+	var out struct {
+		Data struct {
+			Attributes struct {
+				AvailableOperations []string `json:"available-operations"`
+				RequestID           string   `json:"request-id"`
+				Status              string   `json:"status"`
+			} `json:"attributes"`
+		} `json:"data"`
+	}
+	raw, err := c.do(ctx, "upload", http.MethodPost, "/v2/report", mw.FormDataContentType(), body.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || out.Data.Attributes.RequestID == "" {
+		return nil, &ProtocolError{Op: "upload", Err: fmt.Errorf("want data.attributes.request-id")}
+	}
+	a := out.Data.Attributes
+	return &Upload{RequestID: a.RequestID, Status: a.Status, AvailableOperations: a.AvailableOperations}, nil
+}
+
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")
+
+func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
+
+// Process requests operations on an upload (PUT /v2/report/process/{id})
+// and returns the id to poll: the response's request-id, or else the last
+// segment of its result link.
+func (c *Client) Process(ctx context.Context, uploadID string, req ProcessRequest) (*Processing, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("nordigen: process: %w", err)
+	}
+	raw, err := c.do(ctx, "process", http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Data struct {
+			Attributes struct {
+				RequestID string `json:"request-id"`
+				Status    string `json:"status"`
+			} `json:"attributes"`
+			Relationships struct {
+				Result struct {
+					Links struct {
+						Related string `json:"related"`
+					} `json:"links"`
+				} `json:"result"`
+			} `json:"relationships"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, &ProtocolError{Op: "process", Err: err}
+	}
+	id := out.Data.Attributes.RequestID
+	if id == "" {
+		if rel := out.Data.Relationships.Result.Links.Related; rel != "" {
+			id = path.Base(rel)
+		}
+	}
+	if id == "" {
+		return nil, &ProtocolError{Op: "process", Err: fmt.Errorf("want data.attributes.request-id")}
+	}
+	return &Processing{RequestID: id, Status: out.Data.Attributes.Status}, nil
+}
+
+// Result fetches a processing request's result (GET /v2/report/{id}). A
+// result that is not done yet has Done() false and no products; a failed
+// processing is an *APIError (TIMEOUT_PROCESSING, UNKNOWN_ERROR, GONE).
+func (c *Client) Result(ctx context.Context, processID string) (*Result, error) {
+	raw, err := c.do(ctx, "result", http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Data struct {
+			Attributes struct {
+				Status         string          `json:"status"`
+				Categorisation *Categorisation `json:"categorisation"`
+				Insights       struct {
+					Income *IncomeInsights `json:"insights-income"`
+					Loans  *LoansInsights  `json:"insights-loans"`
+					Risk   *RiskInsights   `json:"insights-risk"`
+				} `json:"insights"`
+				SimpleScore *int `json:"simple-score"`
+			} `json:"attributes"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, &ProtocolError{Op: "result", Err: err}
+	}
+	a := out.Data.Attributes
+	return &Result{Status: a.Status, Categorisation: a.Categorisation, Income: a.Insights.Income,
+		Loans: a.Insights.Loans, Risk: a.Insights.Risk, SimpleScore: a.SimpleScore, Raw: raw}, nil
+}
+
+// CategoryTree fetches a country's category tree.
+func (c *Client) CategoryTree(ctx context.Context, country string) (*CategoryTree, error) {
+	raw, err := c.do(ctx, "category tree", http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Data struct {
+			Attributes CategoryTree `json:"attributes"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, &ProtocolError{Op: "category tree", Err: err}
+	}
+	return &out.Data.Attributes, nil
+}
+
+// do sends one request through the retry layer and returns the body of a
+// 2xx answer, or a typed error.
+func (c *Client) do(ctx context.Context, op, method, p, contentType string, body []byte) ([]byte, error) {
+	var rawBody any
+	if body != nil {
+		rawBody = body // re-read from memory on every attempt
+	}
+	ctx = withOp(ctx, op)
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, c.base.String()+p, rawBody)
+	if err != nil {
+		return nil, fmt.Errorf("nordigen: %s: %w", op, err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.rc.Do(req)
+	if err != nil {
+		return nil, withOpName(err, op)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
+	if err != nil {
+		return nil, &TransportError{Op: op, Attempts: stateOf(ctx).attempts, Err: err}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, apiError(resp, raw, op, stateOf(ctx).attempts)
+	}
+	return raw, nil
+}
+
+// withOpName names the operation in a typed error made below do.
+func withOpName(err error, op string) error {
+	switch e := err.(type) {
+	case *APIError:
+		e.Op = op
+	case *TransportError:
+		e.Op = op
+	case *ProtocolError:
+		if e.Op == "" {
+			e.Op = op
+		}
+	}
+	return err
+}
+
+// Paused reports whether a 429 has paused every request of the client.
+func (c *Client) Paused() bool { return c.throttle.pauseLeft() > 0 }

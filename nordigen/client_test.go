@@ -1,0 +1,464 @@
+package nordigen_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/internal/testutil"
+	"github.com/ledgerform/ledgerform/nordigen"
+)
+
+// The contract tests run the client against the embedded engine over
+// loopback HTTP, with the engine's faults switched on.
+
+func startEngine(t testing.TB, cfg engine.Config) *engine.Running {
+	t.Helper()
+	e, err := engine.StartEmbedded(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// newClient returns a client of base with the engine's credentials and
+// short waits, so that faults cost milliseconds.
+func newClient(t testing.TB, e *engine.Running, base string, mod func(*nordigen.Config)) *nordigen.Client {
+	t.Helper()
+	cfg := nordigen.Config{
+		BaseURL: base, ClientID: e.ClientID, ClientSecret: nordigen.NewSecret(e.ClientSecret),
+		RateLimit: 1000, RetryWaitMin: time.Millisecond, RetryWaitMax: 20 * time.Millisecond,
+		AttemptTimeout: 10 * time.Second,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := nordigen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func metric(t testing.TB, e *engine.Running, endpoint, code string) float64 {
+	t.Helper()
+	return testutil.Metric(t, e.URL+"/metrics", "ledgerform_engine_requests_total", map[string]string{"endpoint": endpoint, "code": code})
+}
+
+func statement(t testing.TB) nordigen.File {
+	t.Helper()
+	data, err := os.ReadFile("../examples/statements/salaried-alex-2026.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nordigen.File{Name: "alex.json", Data: data}
+}
+
+// categorise walks the whole flow the way the reconciler will: upload,
+// process, poll; an ANALYSIS_ALREADY_REQUESTED (a PUT whose answer was lost)
+// starts again from a new upload, as the contract says.
+func categorise(ctx context.Context, c *nordigen.Client, f nordigen.File) (*nordigen.Result, error) {
+	for {
+		up, err := c.Upload(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		p, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+		if nordigen.IsAlreadyRequested(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for {
+			r, err := c.Result(ctx, p.RequestID)
+			if err != nil {
+				return nil, err
+			}
+			if r.Done() {
+				return r, nil
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+func TestClient_QuickStart(t *testing.T) {
+	e := startEngine(t, engine.Config{Faults: engine.Faults{ProcessingTime: 20 * time.Millisecond}})
+	c := newClient(t, e, e.URL, nil)
+	ctx := context.Background()
+
+	r, err := categorise(ctx, c, statement(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := r.Categorisation
+	if cat == nil || len(cat.Accounts) != 1 || len(cat.Accounts[0].Currencies) != 1 {
+		t.Fatalf("categorisation = %+v", cat)
+	}
+	cur := cat.Accounts[0].Currencies[0]
+	if got, want := len(cur.Transactions), 298; got != want {
+		t.Errorf("%d transactions, want %d", got, want)
+	}
+	if cur.Transactions[0].Title == "" || *cat.CategoryTreeVersion != "uk_202611230000" {
+		t.Errorf("transactions lack titles or the tree version: %+v", cur.Transactions[0])
+	}
+	if !bytes.HasPrefix(r.Raw, []byte(`{"data":{"attributes":{"categorisation":`)) {
+		t.Errorf("Raw is not the answer's body: %.80s", r.Raw)
+	}
+
+	tree, err := c.CategoryTree(ctx, "uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, cat := range tree.Categories {
+		if cat.ID == 85 && cat.ReadableTitle == "Salary" && cat.Type == "income" {
+			found = true
+		}
+	}
+	if !found || tree.Version != "uk_202611230000" {
+		t.Errorf("tree %s lacks 85 Salary", tree.Version)
+	}
+}
+
+// TestClient_Faults: with each fault on, every call ends in success or in
+// the right typed error, and the flow completes.
+func TestClient_Faults(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults engine.Faults
+		ttl    time.Duration
+	}{
+		{"429 storm with Retry-After", engine.Faults{Fail429: 0.4, Seed: 1}, 0},
+		{"500s", engine.Faults{Fail500: 0.4, Seed: 2}, 0},
+		{"503s", engine.Faults{Fail503: 0.4, Seed: 3}, 0},
+		{"connections closed mid-request", engine.Faults{ResetRate: 0.3, Seed: 4}, 0},
+		{"everything at once", engine.Faults{Fail429: 0.1, Fail500: 0.1, Fail503: 0.1, ResetRate: 0.1, Latency: time.Millisecond, Seed: 5}, 0},
+		{"a token that expires every second", engine.Faults{Latency: 20 * time.Millisecond}, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startEngine(t, engine.Config{Faults: tc.faults, TokenTTL: tc.ttl})
+			c := newClient(t, e, e.URL, nil)
+			ctx := context.Background()
+			f := statement(t)
+			var wg sync.WaitGroup
+			errs := make(chan error, 64)
+			deadline := time.Now().Add(1500 * time.Millisecond)
+			for w := 0; w < 4; w++ {
+				wg.Go(func() {
+					// At least three flows each; with the short token, for
+					// longer than the token lives.
+					for n := 0; n < 3 || (tc.ttl > 0 && time.Now().Before(deadline)); n++ {
+						if _, err := categorise(ctx, c, f); err != nil {
+							errs <- err
+							return
+						}
+						if _, err := c.CategoryTree(ctx, "uk"); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Errorf("a flow failed: %v (permanent %v)", err, nordigen.IsPermanent(err))
+			}
+			if tc.ttl > 0 {
+				if n := metric(t, e, "token", "200"); n < 2 {
+					t.Errorf("%v tokens fetched over 1.5s of 1s tokens, want at least 2", n)
+				}
+				if n := metric(t, e, "result", "401") + metric(t, e, "upload", "401"); n != 0 {
+					t.Logf("%v requests met an expired token and were retried", n)
+				}
+			}
+		})
+	}
+}
+
+// TestClient_PermanentErrorsAreNotRetried counts the engine's answers:
+// each permanent error was asked once.
+func TestClient_PermanentErrorsAreNotRetried(t *testing.T) {
+	e := startEngine(t, engine.Config{Retention: 200 * time.Millisecond})
+	c := newClient(t, e, e.URL, nil)
+	ctx := context.Background()
+
+	_, err := c.Upload(ctx, nordigen.File{Name: "s.pdf", Data: []byte("%PDF-1.7 ...")})
+	var ae *nordigen.APIError
+	if !errors.As(err, &ae) || ae.Code != "PDF_PARSE_FAILURE" || !nordigen.IsPermanent(err) || ae.Op != "upload" {
+		t.Fatalf("upload of a PDF = %v, want a permanent PDF_PARSE_FAILURE", err)
+	}
+	if n := metric(t, e, "upload", "400"); n != 1 {
+		t.Errorf("the PDF was sent %v times, want once", n)
+	}
+
+	_, err = c.Process(ctx, "no-such-upload", nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+	if !nordigen.IsNotFound(err) || !nordigen.IsPermanent(err) {
+		t.Errorf("process of an unknown id = %v, want NOT_FOUND", err)
+	}
+	up, err := c.Upload(ctx, statement(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}}
+	p, err := c.Process(ctx, up.RequestID, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Process(ctx, up.RequestID, req)
+	if !nordigen.IsAlreadyRequested(err) || !nordigen.IsPermanent(err) {
+		t.Errorf("second process = %v, want ANALYSIS_ALREADY_REQUESTED", err)
+	}
+	if got, want := metric(t, e, "process", "404")+metric(t, e, "process", "400"), 2.0; got != want {
+		t.Errorf("process errors answered %v times, want %v (one each)", got, want)
+	}
+
+	time.Sleep(250 * time.Millisecond) // past the retention time
+	_, err = c.Result(ctx, p.RequestID)
+	if !nordigen.IsGone(err) {
+		t.Errorf("result after retention = %v, want GONE", err)
+	}
+	if n := metric(t, e, "result", "410"); n != 1 {
+		t.Errorf("GONE answered %v times, want once", n)
+	}
+}
+
+func TestClient_WrongSecret(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	c := newClient(t, e, e.URL, func(cfg *nordigen.Config) { cfg.ClientSecret = nordigen.NewSecret("not-the-secret") })
+	_, err := c.CategoryTree(context.Background(), "uk")
+	var ae *nordigen.APIError
+	if !errors.As(err, &ae) || ae.Status != 401 || !nordigen.IsPermanent(err) {
+		t.Fatalf("call with a wrong secret = %v, want a permanent 401", err)
+	}
+	if n := metric(t, e, "token", "401"); n != 1 {
+		t.Errorf("the token endpoint was asked %v times, want once", n)
+	}
+	if n := metric(t, e, "category_tree", "401") + metric(t, e, "category_tree", "200"); n != 0 {
+		t.Errorf("the API was called %v times without a token", n)
+	}
+}
+
+// proxy forwards to the engine and lets a test see and change each request.
+type proxy struct {
+	mu      sync.Mutex
+	uploads [][]byte // the body of every upload that reached the proxy
+	auths   []string // every Authorization header seen
+	reject  func(r *http.Request) int
+	srv     *httptest.Server
+}
+
+func newProxy(t *testing.T, target string, reject func(r *http.Request) int) *proxy {
+	u, _ := url.Parse(target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p := &proxy{reject: reject}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		p.mu.Lock()
+		if r.URL.Path == "/v2/report" {
+			p.uploads = append(p.uploads, body)
+		}
+		if a := r.Header.Get("Authorization"); a != "" {
+			p.auths = append(p.auths, strings.TrimPrefix(a, "Bearer "))
+		}
+		code := 0
+		if p.reject != nil {
+			code = p.reject(r)
+		}
+		p.mu.Unlock()
+		if code != 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			fmt.Fprintf(w, `[{"title":"%s","detail":"from the test proxy","error-code":"X","source":[]}]`, http.StatusText(code))
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func TestClient_RetriedUploadSendsTheSameBytes(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	var n atomic.Int32
+	p := newProxy(t, e.URL, func(r *http.Request) int {
+		if r.URL.Path == "/v2/report" && n.Add(1) <= 2 {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	})
+	c := newClient(t, e, p.srv.URL, nil)
+	if _, err := c.Upload(context.Background(), statement(t), nordigen.File{Name: "b.json", Data: statement(t).Data}); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.uploads) != 3 {
+		t.Fatalf("%d upload attempts, want 3", len(p.uploads))
+	}
+	for i, b := range p.uploads[1:] {
+		if !bytes.Equal(b, p.uploads[0]) {
+			t.Errorf("attempt %d sent %d bytes that differ from the first attempt's %d", i+2, len(b), len(p.uploads[0]))
+		}
+	}
+	if !bytes.Contains(p.uploads[0], statement(t).Data) {
+		t.Error("the upload does not carry the statement")
+	}
+}
+
+// TestClient_UnauthorizedRetriesOnceWithANewToken: a 401 on an API call
+// makes the client fetch a new token and try once more; a second 401 is
+// the answer.
+func TestClient_UnauthorizedRetriesOnceWithANewToken(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	var once atomic.Bool
+	always := false
+	p := newProxy(t, e.URL, func(r *http.Request) int {
+		if r.URL.Path == "/v2/category-tree/uk" && (always || once.CompareAndSwap(false, true)) {
+			return http.StatusUnauthorized
+		}
+		return 0
+	})
+	c := newClient(t, e, p.srv.URL, nil)
+	ctx := context.Background()
+	if _, err := c.CategoryTree(ctx, "uk"); err != nil {
+		t.Fatalf("after one 401: %v", err)
+	}
+	if len(p.auths) != 2 || p.auths[0] == p.auths[1] {
+		t.Errorf("tokens sent: %d, distinct %v; want two different tokens", len(p.auths), len(p.auths) == 2 && p.auths[0] != p.auths[1])
+	}
+	if n := metric(t, e, "token", "200"); n != 2 {
+		t.Errorf("tokens fetched: %v, want 2", n)
+	}
+
+	p.mu.Lock()
+	always, p.auths = true, nil
+	p.mu.Unlock()
+	_, err := c.CategoryTree(ctx, "uk")
+	var ae *nordigen.APIError
+	if !errors.As(err, &ae) || ae.Status != 401 || ae.Attempts != 2 {
+		t.Errorf("with every call refused: %v, want a 401 after 2 attempts", err)
+	}
+	if len(p.auths) != 2 {
+		t.Errorf("%d attempts reached the API, want 2", len(p.auths))
+	}
+}
+
+// TestClient_RateLimitPausesEveryWorker: sixteen workers against an engine
+// that allows eight requests a second. After the first 429 every worker
+// waits and the shared rate drops to what the engine allows, so the wall is
+// hit a few times, not once per worker.
+func TestClient_RateLimitPausesEveryWorker(t *testing.T) {
+	e := startEngine(t, engine.Config{Faults: engine.Faults{RateLimit: 8}})
+	c := newClient(t, e, e.URL, func(cfg *nordigen.Config) {
+		cfg.RateLimit, cfg.Burst = 100, 1
+		cfg.RetryWaitMax = 5 * time.Second // let the server's Retry-After count
+	})
+	ctx := context.Background()
+	if _, err := c.CategoryTree(ctx, "uk"); err != nil { // the token, and a first success
+		t.Fatal(err)
+	}
+	const workers = 16
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range workers {
+		wg.Go(func() {
+			if _, err := c.CategoryTree(ctx, "uk"); err != nil {
+				t.Errorf("worker: %v", err)
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	hits := metric(t, e, "category_tree", "429")
+	t.Logf("%d workers met %v 429 answers", workers, hits)
+	if hits == 0 {
+		t.Fatal("no 429 at all: the test does not exercise the limit")
+	}
+	if hits > 4 {
+		t.Errorf("%v 429 answers for %d workers: they hit the wall one by one", hits, workers)
+	}
+}
+
+func TestClient_UploadTooLarge(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	c := newClient(t, e, e.URL, nil)
+	big := nordigen.File{Name: "big.json", Data: make([]byte, 6<<20)}
+	_, err := c.Upload(context.Background(), big, big)
+	var tl *nordigen.UploadTooLargeError
+	if !errors.As(err, &tl) || !nordigen.IsPermanent(err) || !strings.Contains(err.Error(), "12582912 bytes") {
+		t.Fatalf("upload of 12 MiB = %v, want UploadTooLargeError naming the size", err)
+	}
+	if n := metric(t, e, "upload", "413") + metric(t, e, "upload", "202") + metric(t, e, "token", "200"); n != 0 {
+		t.Errorf("%v requests were sent for a refused upload", n)
+	}
+}
+
+// TestClient_NoSecretInLogsOrErrors runs flows with faults and failures and
+// looks for the secret and every token the API saw in every log line and
+// error message.
+func TestClient_NoSecretInLogsOrErrors(t *testing.T) {
+	const secret = "very-s3cret-value"
+	e := startEngine(t, engine.Config{ClientID: "lf-test", ClientSecret: secret, TokenTTL: time.Second,
+		Faults: engine.Faults{Fail500: 0.2, ResetRate: 0.1, Seed: 9}})
+	p := newProxy(t, e.URL, nil)
+	var logs testutil.SyncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := nordigen.Config{BaseURL: p.srv.URL, ClientID: "lf-test", ClientSecret: nordigen.NewSecret(secret),
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 10 * time.Millisecond, Logger: logger}
+	c, err := nordigen.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var messages []string
+	for range 3 {
+		if _, err := categorise(ctx, c, statement(t)); err != nil {
+			messages = append(messages, err.Error())
+		}
+	}
+	_, err = c.Upload(ctx, nordigen.File{Name: "s.pdf", Data: []byte("%PDF-")})
+	messages = append(messages, err.Error())
+	bad := cfg
+	bad.ClientSecret = nordigen.NewSecret(secret + "-wrong")
+	cb, _ := nordigen.New(bad)
+	_, err = cb.CategoryTree(ctx, "uk")
+	messages = append(messages, err.Error())
+	logger.Info("config", "cfg", cfg, "secret", cfg.ClientSecret)
+	messages = append(messages, fmt.Sprintf("%v %+v %#v %s %q %x %d", cfg, cfg, cfg, cfg.ClientSecret, cfg.ClientSecret, cfg.ClientSecret, cfg.ClientSecret))
+
+	if !strings.Contains(logs.String(), "performing request") {
+		t.Fatalf("nothing logged:\n%s", logs.String())
+	}
+	everything := logs.String() + strings.Join(messages, "\n")
+	p.mu.Lock()
+	tokens := append([]string(nil), p.auths...)
+	p.mu.Unlock()
+	if len(tokens) == 0 {
+		t.Fatal("no token seen by the proxy")
+	}
+	for _, s := range append(tokens, secret) {
+		if strings.Contains(everything, s) {
+			t.Errorf("a secret or token (%.12s…) is in the logs or errors", s)
+		}
+	}
+	if !strings.Contains(everything, "[redacted]") {
+		t.Error("the secret did not print as [redacted]")
+	}
+}

@@ -1,0 +1,138 @@
+package nordigen
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The retry policy of every request: the one place that decides what is
+// sent again.
+//
+//   - Network errors (no answer) and 429, 500, 502, 503, 504 are retried, with
+//     a capped, jittered exponential backoff that honours Retry-After (seconds
+//     or HTTP-date) up to a cap.
+//   - A 401 is retried once, with a new token; a second 401 is an error.
+//   - Every other answer, every 4xx among them, is final.
+//   - A request whose token could not be had for a permanent reason (wrong
+//     credentials) is not retried.
+//
+// A retried upload may have reached the API before its connection broke;
+// the API has no idempotency key, so the reconciler, not this client,
+// decides what an unanswered upload means (a fresh upload is harmless).
+
+// reqState is what the policy knows of one request across its attempts.
+type reqState struct {
+	op           string
+	attempts     int // answers and failures seen so far
+	unauthorized int // 401 answers so far
+}
+
+type stateKey struct{}
+
+func withOp(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, stateKey{}, &reqState{op: op})
+}
+
+func stateOf(ctx context.Context) *reqState {
+	if s, ok := ctx.Value(stateKey{}).(*reqState); ok {
+		return s
+	}
+	return &reqState{}
+}
+
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	stateOf(ctx).attempts++
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		return !IsPermanent(err), nil
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true, nil
+	case http.StatusUnauthorized:
+		st := stateOf(ctx)
+		st.unauthorized++
+		return st.unauthorized == 1 && st.op != "token", nil
+	}
+	return false, nil
+}
+
+// backoff returns the wait before retry attemptNum (0 for the first
+// retry): the answer's Retry-After if it has one, capped at max, or else
+// min·2^attempt capped at max; either way with jitter so that workers do
+// not retry in step.
+func backoff(lo, hi time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	if d := retryAfter(resp); d > 0 {
+		d = min(d, hi)
+		return d + time.Duration(rand.Int64N(int64(d/10)+1)) // up to 10 % later, never earlier
+	}
+	d := lo << min(attemptNum, 30)
+	if d <= 0 || d > hi {
+		d = hi
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // in [d/2, d]
+}
+
+// retryAfter reads Retry-After as seconds or as an HTTP-date; 0 when absent,
+// malformed or in the past.
+func retryAfter(resp *http.Response) time.Duration {
+	if resp == nil {
+		return 0
+	}
+	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, 1<<31)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// errorHandler turns the last answer of a request that is not retried any
+// more into a typed error: it never loses the status and the error array.
+// The client's do fills in the operation.
+func errorHandler(resp *http.Response, err error, attempts int) (*http.Response, error) {
+	return handleError(resp, err, attempts, "")
+}
+
+// tokenErrorHandler is errorHandler for the token endpoint, whose bodies are
+// never quoted.
+func tokenErrorHandler(resp *http.Response, err error, attempts int) (*http.Response, error) {
+	return handleError(resp, err, attempts, "token")
+}
+
+func handleError(resp *http.Response, err error, attempts int, op string) (*http.Response, error) {
+	if resp != nil {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return nil, apiError(resp, body, op, attempts)
+	}
+	if err == context.Canceled || err == context.DeadlineExceeded {
+		return nil, err // the caller's context ended: checkRetry returns it as is
+	}
+	var ae *APIError
+	if errors.As(err, &ae) { // from the token source, inside the transport
+		return nil, ae
+	}
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		return nil, pe
+	}
+	return nil, &TransportError{Op: op, Attempts: attempts, Err: err}
+}

@@ -1,0 +1,125 @@
+package nordigen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// tokenSource hands out the client-credentials access token, fetching a new
+// one shortly before the old one expires. Expiry is measured on the
+// monotonic clock from the moment the answer arrived, with expires_in, so
+// the client's wall clock does not matter. Only one fetch runs at a time,
+// however many goroutines ask: the others wait for it (or for their
+// context). Safe for concurrent use.
+type tokenSource struct {
+	url      string
+	id       string
+	secret   Secret
+	audience string
+	rc       *retryablehttp.Client // without the auth transport
+
+	sem    chan struct{} // held while fetching or reading the cache
+	token  Secret
+	expiry time.Time // with a monotonic reading
+}
+
+// earlyRefresh is how long before expiry a token is replaced: a tenth of
+// its lifetime, at most five minutes.
+func earlyRefresh(lifetime time.Duration) time.Duration { return min(lifetime/10, 5*time.Minute) }
+
+// get returns a valid token.
+func (ts *tokenSource) get(ctx context.Context) (Secret, error) {
+	select {
+	case ts.sem <- struct{}{}:
+	case <-ctx.Done():
+		return Secret{}, ctx.Err()
+	}
+	defer func() { <-ts.sem }()
+	if !ts.token.IsZero() && time.Now().Before(ts.expiry) {
+		return ts.token, nil
+	}
+	tok, lifetime, err := ts.fetch(ctx)
+	if err != nil {
+		return Secret{}, err
+	}
+	ts.token, ts.expiry = tok, time.Now().Add(lifetime-earlyRefresh(lifetime))
+	return tok, nil
+}
+
+// invalidate forgets tok if it is the cached token, after a 401: the next
+// get fetches a new one.
+func (ts *tokenSource) invalidate(tok Secret) {
+	ts.sem <- struct{}{}
+	defer func() { <-ts.sem }()
+	if ts.token == tok {
+		ts.token = Secret{}
+	}
+}
+
+func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error) {
+	body, _ := json.Marshal(map[string]string{
+		"grant_type":    "client_credentials",
+		"client_id":     ts.id,
+		"client_secret": ts.secret.Reveal(),
+		"audience":      ts.audience,
+	})
+	req, err := retryablehttp.NewRequestWithContext(withOp(ctx, "token"), http.MethodPost, ts.url, body)
+	if err != nil {
+		return Secret{}, 0, fmt.Errorf("nordigen: token: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := ts.rc.Do(req)
+	if err != nil {
+		return Secret{}, 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Secret{}, 0, &TransportError{Op: "token", Attempts: 1, Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return Secret{}, 0, apiError(resp, raw, "token", 0)
+	}
+	var t struct {
+		AccessToken string  `json:"access_token"`
+		ExpiresIn   float64 `json:"expires_in"`
+		TokenType   string  `json:"token_type"`
+	}
+	if err := json.Unmarshal(raw, &t); err != nil || t.AccessToken == "" || t.ExpiresIn <= 0 {
+		// Never quote the body: it may hold a token.
+		return Secret{}, 0, &ProtocolError{Op: "token", Err: fmt.Errorf("want access_token and a positive expires_in")}
+	}
+	return NewSecret(t.AccessToken), time.Duration(t.ExpiresIn * float64(time.Second)), nil
+}
+
+// apiError reads an error answer. It never quotes more than 512 bytes of a
+// body that is not the documented error array.
+func apiError(resp *http.Response, body []byte, op string, attempts int) *APIError {
+	e := &APIError{Status: resp.StatusCode, Op: op, Attempts: attempts, Retry: retryAfter(resp)}
+	var errs []struct {
+		Title     string   `json:"title"`
+		Detail    string   `json:"detail"`
+		ErrorCode string   `json:"error-code"`
+		Source    []string `json:"source"`
+	}
+	if json.Unmarshal(body, &errs) == nil && len(errs) > 0 {
+		e.Code, e.Title, e.Detail, e.Source = errs[0].ErrorCode, errs[0].Title, errs[0].Detail, errs[0].Source
+		return e
+	}
+	if op != "token" { // a token endpoint's odd body could echo credentials
+		snippet := bytes.TrimSpace(body)
+		if len(snippet) > 512 {
+			snippet = snippet[:512]
+		}
+		e.Detail = string(snippet)
+	}
+	return e
+}
