@@ -462,3 +462,22 @@ func TestClient_NoSecretInLogsOrErrors(t *testing.T) {
 		t.Error("the secret did not print as [redacted]")
 	}
 }
+
+// TestClient_OneTokenFetchForManyWorkers: workers that all need a token at
+// once share one fetch.
+func TestClient_OneTokenFetchForManyWorkers(t *testing.T) {
+	e := startEngine(t, engine.Config{Faults: engine.Faults{Latency: 20 * time.Millisecond}})
+	c := newClient(t, e, e.URL, nil)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			if _, err := c.CategoryTree(context.Background(), "uk"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := metric(t, e, "token", "200"); n != 1 {
+		t.Errorf("%v token requests for 32 simultaneous workers, want 1", n)
+	}
+}

@@ -1,0 +1,203 @@
+package nordigen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func answer(status int, retryAfter string) *http.Response {
+	h := http.Header{}
+	if retryAfter != "" {
+		h.Set("Retry-After", retryAfter)
+	}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(""))}
+}
+
+func TestRetryAfter(t *testing.T) {
+	future := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	past := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	for _, tc := range []struct {
+		header   string
+		min, max time.Duration
+	}{
+		{"", 0, 0},
+		{"5", 5 * time.Second, 5 * time.Second},
+		{" 2 ", 2 * time.Second, 2 * time.Second},
+		{"0", 0, 0},
+		{"-1", 0, 0},
+		{"soon", 0, 0},
+		{future, 85 * time.Second, 90 * time.Second},
+		{past, 0, 0},
+	} {
+		got := retryAfter(answer(429, tc.header))
+		if got < tc.min || got > tc.max {
+			t.Errorf("retryAfter(%q) = %v, want in [%v, %v]", tc.header, got, tc.min, tc.max)
+		}
+	}
+	if got := retryAfter(nil); got != 0 {
+		t.Errorf("retryAfter(nil) = %v", got)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	lo, hi := 100*time.Millisecond, 2*time.Second
+	for attempt := 0; attempt < 40; attempt++ {
+		want := min(lo<<min(attempt, 30), hi)
+		for range 20 {
+			if d := backoff(lo, hi, attempt, answer(503, "")); d < want/2 || d > want {
+				t.Fatalf("backoff(attempt %d) = %v, want in [%v, %v]", attempt, d, want/2, want)
+			}
+		}
+	}
+	// Retry-After is honoured, never shortened, and capped.
+	if d := backoff(lo, hi, 0, answer(429, "1")); d < time.Second || d > 1100*time.Millisecond {
+		t.Errorf("backoff with Retry-After 1 = %v, want in [1s, 1.1s]", d)
+	}
+	if d := backoff(lo, hi, 0, answer(429, "86400")); d > hi+hi/10 {
+		t.Errorf("backoff with Retry-After 86400 = %v, want capped near %v", d, hi)
+	}
+}
+
+func TestCheckRetry(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		err    error
+		retry  bool
+	}{
+		{429, nil, true}, {500, nil, true}, {502, nil, true}, {503, nil, true}, {504, nil, true},
+		{400, nil, false}, {403, nil, false}, {404, nil, false}, {409, nil, false}, {410, nil, false},
+		{422, nil, false}, {501, nil, false}, {200, nil, false}, {202, nil, false},
+		{0, errors.New("connection reset by peer"), true},
+		{0, &APIError{Status: 401, Code: "AUTHENTICATION_FAILED"}, false},
+	} {
+		ctx := withOp(context.Background(), "test")
+		var resp *http.Response
+		if tc.err == nil {
+			resp = answer(tc.status, "")
+		}
+		if got, _ := checkRetry(ctx, resp, tc.err); got != tc.retry {
+			t.Errorf("checkRetry(%d, %v) = %v, want %v", tc.status, tc.err, got, tc.retry)
+		}
+	}
+
+	ctx := withOp(context.Background(), "test")
+	first, _ := checkRetry(ctx, answer(401, ""), nil)
+	second, _ := checkRetry(ctx, answer(401, ""), nil)
+	if !first || second {
+		t.Errorf("401 then 401: retry %v then %v, want true then false", first, second)
+	}
+	if retry, _ := checkRetry(withOp(context.Background(), "token"), answer(401, ""), nil); retry {
+		t.Error("a 401 from the token endpoint (wrong credentials) is retried")
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if retry, err := checkRetry(cancelled, nil, errors.New("x")); retry || err != context.Canceled {
+		t.Errorf("cancelled context: retry %v, err %v", retry, err)
+	}
+}
+
+func TestIsPermanent(t *testing.T) {
+	for _, tc := range []struct {
+		err       error
+		permanent bool
+	}{
+		{&APIError{Status: 400, Code: "NO_SUITABLE_PARSERS"}, true},
+		{&APIError{Status: 400, Code: CodeTimeoutProcessing}, false},
+		{&APIError{Status: 400, Code: CodeAlreadyRequested}, true},
+		{&APIError{Status: 401}, true},
+		{&APIError{Status: 404}, true},
+		{&APIError{Status: 408}, false},
+		{&APIError{Status: 410}, true},
+		{&APIError{Status: 429}, false},
+		{&APIError{Status: 500}, false},
+		{&APIError{Status: 501}, true},
+		{&APIError{Status: 503}, false},
+		{&TransportError{Err: errors.New("reset")}, false},
+		{&UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true},
+		{&ProtocolError{Err: errors.New("bad json")}, true},
+		{fmt.Errorf("wrapped: %w", &APIError{Status: 403}), true},
+		{errors.New("something else"), false},
+	} {
+		if got := IsPermanent(tc.err); got != tc.permanent {
+			t.Errorf("IsPermanent(%v) = %v, want %v", tc.err, got, tc.permanent)
+		}
+		if got := IsTransient(tc.err); got == tc.permanent {
+			t.Errorf("IsTransient(%v) = %v, want %v", tc.err, got, !tc.permanent)
+		}
+	}
+	if !IsGone(&APIError{Status: 410, Code: CodeGone}) || IsGone(&APIError{Status: 404}) {
+		t.Error("IsGone")
+	}
+	if !IsNotFound(&APIError{Status: 404, Code: CodeNotFound}) || IsNotFound(&APIError{Status: 410}) {
+		t.Error("IsNotFound")
+	}
+	if !IsAlreadyRequested(&APIError{Status: 400, Code: CodeAlreadyRequested}) || IsAlreadyRequested(&APIError{Status: 400}) {
+		t.Error("IsAlreadyRequested")
+	}
+}
+
+func TestSecret_PrintsRedacted(t *testing.T) {
+	s := NewSecret("hunter2")
+	type holder struct {
+		ID     string
+		Secret Secret
+	}
+	h := holder{"id", s}
+	var out strings.Builder
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.3s"} {
+		fmt.Fprintf(&out, verb+" "+verb+"\n", s, h)
+	}
+	j, _ := json.Marshal(h)
+	out.Write(j)
+	slog.New(slog.NewTextHandler(&out, nil)).Info("x", "secret", s, "holder", h)
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("x", "secret", s, "holder", h)
+	if strings.Contains(out.String(), "hunter2") {
+		t.Errorf("the secret leaked:\n%s", out.String())
+	}
+	if s.Reveal() != "hunter2" {
+		t.Error("Reveal lost the value")
+	}
+}
+
+func TestUpload_SizeRefusedBeforeSending(t *testing.T) {
+	c, err := New(Config{BaseURL: "http://127.0.0.1:1", ClientID: "a", ClientSecret: NewSecret("b"), MaxUploadBytes: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Upload(context.Background(), File{Name: "a", Data: make([]byte, 6)}, File{Name: "b", Data: make([]byte, 5)})
+	var tl *UploadTooLargeError
+	if !errors.As(err, &tl) || tl.Size != 11 || tl.Limit != 10 {
+		t.Fatalf("Upload = %v, want UploadTooLargeError{11, 10}", err)
+	}
+}
+
+func TestNew_Config(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{ClientSecret: NewSecret("s")}, "client id and a client secret are required"},
+		{Config{ClientID: "i"}, "client id and a client secret are required"},
+		{Config{ClientID: "i", ClientSecret: NewSecret("s"), BaseURL: "ftp://x"}, "not an http(s) URL"},
+		{Config{ClientID: "i", ClientSecret: NewSecret("s"), TokenURL: "::"}, "token URL"},
+	} {
+		if _, err := New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+	c, err := New(Config{ClientID: "i", ClientSecret: NewSecret("s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.base.String(); got != DefaultBaseURL {
+		t.Errorf("default base URL = %q, want the real service %q", got, DefaultBaseURL)
+	}
+}
