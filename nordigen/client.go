@@ -160,14 +160,10 @@ func New(cfg Config) (*Client, error) {
 		return &retryablehttp.Client{
 			HTTPClient: &http.Client{
 				Transport: rt,
-				// Follow redirects on the same host only: the token must not
-				// travel, and the API has no reason to send us elsewhere.
-				CheckRedirect: func(req *http.Request, via []*http.Request) error {
-					if req.URL.Host != via[0].URL.Host {
-						return fmt.Errorf("refusing a redirect from %s to %s", via[0].URL.Host, req.URL.Host)
-					}
-					return nil
-				},
+				// Never follow a redirect: the API has no reason to send one,
+				// and the token or the secret must not travel to another
+				// host or over plain http. A 3xx is a permanent error.
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			},
 			Logger:       logger,
 			RetryWaitMin: cfg.RetryWaitMin,
@@ -178,7 +174,9 @@ func New(cfg Config) (*Client, error) {
 			ErrorHandler: eh,
 		}
 	}
-	// The token endpoint is throttled by the pause too, but has no auth.
+	// The token endpoint has a throttle of its own, without a rate limit: a
+	// 429 from it pauses token requests only (at Nordigen it is a separate
+	// authorisation service).
 	tokens := &tokenSource{
 		url: tokenURL.String(), id: cfg.ClientID, secret: cfg.ClientSecret, audience: cfg.Audience,
 		sem: make(chan struct{}, 1),
@@ -187,7 +185,7 @@ func New(cfg Config) (*Client, error) {
 		limiter: rate.NewLimiter(rate.Inf, 1), max: rate.Inf, cap: cfg.RetryWaitMax}
 	tokens.rc = newRetrying(tokenTh, tokenErrorHandler)
 
-	th.next = &timeout{next: &auth{next: cfg.Transport, host: base.Host, tokens: tokens}, d: cfg.AttemptTimeout}
+	th.next = &timeout{next: &auth{next: cfg.Transport, scheme: base.Scheme, host: base.Host, tokens: tokens}, d: cfg.AttemptTimeout}
 	return &Client{base: base, maxBytes: cfg.MaxUploadBytes, rc: newRetrying(th, errorHandler), throttle: th}, nil
 }
 
@@ -361,13 +359,18 @@ func (c *Client) do(ctx context.Context, op, method, p, contentType string, body
 	return raw, nil
 }
 
-// withOpName names the operation in a typed error made below do.
+// withOpName names the operation in a typed error made below do, unless
+// the error already names one (the token endpoint's).
 func withOpName(err error, op string) error {
 	switch e := err.(type) {
 	case *APIError:
-		e.Op = op
+		if e.Op == "" {
+			e.Op = op
+		}
 	case *TransportError:
-		e.Op = op
+		if e.Op == "" {
+			e.Op = op
+		}
 	case *ProtocolError:
 		if e.Op == "" {
 			e.Op = op

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -479,5 +481,116 @@ func TestClient_OneTokenFetchForManyWorkers(t *testing.T) {
 	wg.Wait()
 	if n := metric(t, e, "token", "200"); n != 1 {
 		t.Errorf("%v token requests for 32 simultaneous workers, want 1", n)
+	}
+}
+
+// TestClient_NoRedirectIsFollowed: a redirect is a permanent error, and
+// its target never sees the token.
+func TestClient_NoRedirectIsFollowed(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	var reached atomic.Int32
+	var p *proxy
+	p = newProxy(t, e.URL, nil)
+	p.reject = func(r *http.Request) int {
+		if r.URL.Path == "/elsewhere" {
+			reached.Add(1)
+		}
+		return 0
+	}
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			httputil.NewSingleHostReverseProxy(mustParse(e.URL)).ServeHTTP(w, r)
+			return
+		}
+		http.Redirect(w, r, p.srv.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+	c := newClient(t, e, redirector.URL, nil)
+	_, err := c.CategoryTree(context.Background(), "uk")
+	var ae *nordigen.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusTemporaryRedirect || !nordigen.IsPermanent(err) || ae.Attempts != 1 {
+		t.Fatalf("a redirected call = %v, want a permanent 307 after one attempt", err)
+	}
+	if reached.Load() != 0 {
+		t.Error("the redirect was followed")
+	}
+}
+
+func mustParse(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// TestClient_TokenEndpointDownIsRetriedOnce: the token source's retries
+// are not multiplied by the API call's, and the error names the token.
+func TestClient_TokenEndpointDownIsRetriedOnce(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	var tokenCalls atomic.Int32
+	p := newProxy(t, e.URL, func(r *http.Request) int {
+		if r.URL.Path == "/oauth/token" {
+			tokenCalls.Add(1)
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	})
+	c := newClient(t, e, p.srv.URL, func(cfg *nordigen.Config) { cfg.RetryMax = 3 })
+	_, err := c.CategoryTree(context.Background(), "uk")
+	var ae *nordigen.APIError
+	if !errors.As(err, &ae) || ae.Status != 503 || ae.Op != "token" || nordigen.IsPermanent(err) {
+		t.Fatalf("with the token endpoint down: %v, want a transient 503 of the token request", err)
+	}
+	if n := tokenCalls.Load(); n != 4 {
+		t.Errorf("%d token requests, want 4 (one and three retries)", n)
+	}
+}
+
+// TestClient_ErrorSourceOfAnotherShape: an error array whose source is not
+// a list of strings keeps its code.
+func TestClient_ErrorSourceOfAnotherShape(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	odd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			httputil.NewSingleHostReverseProxy(mustParse(e.URL)).ServeHTTP(w, r)
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `[{"title":"Bad Request","detail":"too slow","error-code":"TIMEOUT_PROCESSING","source":[{"parameter":"request_id"}]}]`)
+	}))
+	t.Cleanup(odd.Close)
+	c := newClient(t, e, odd.URL, nil)
+	_, err := c.Result(context.Background(), "x")
+	var ae *nordigen.APIError
+	if !errors.As(err, &ae) || ae.Code != "TIMEOUT_PROCESSING" || nordigen.IsPermanent(err) {
+		t.Fatalf("Result = %v, want a transient TIMEOUT_PROCESSING", err)
+	}
+	if len(ae.Source) != 1 || !strings.Contains(ae.Source[0], "request_id") {
+		t.Errorf("source = %q, want the raw element kept", ae.Source)
+	}
+}
+
+// TestClient_UntrustedCertificateIsPermanent: a certificate that does not
+// verify is not retried.
+func TestClient_UntrustedCertificateIsPermanent(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	var handshakes atomic.Int32
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			handshakes.Add(1)
+		}
+	}
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	c := newClient(t, e, tlsSrv.URL, nil)
+	_, err := c.CategoryTree(context.Background(), "uk")
+	if err == nil || !nordigen.IsPermanent(err) {
+		t.Fatalf("call to an untrusted server = %v, want a permanent error", err)
+	}
+	if n := handshakes.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
 	}
 }

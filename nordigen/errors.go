@@ -1,6 +1,8 @@
 package nordigen
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,7 +58,7 @@ func (e *APIError) Error() string {
 }
 
 // Permanent reports whether sending the same request again cannot succeed:
-// every 4xx but 408 and 429, and 501. TIMEOUT_PROCESSING (a 400) is not
+// a redirect (the client follows none), every 4xx but 408 and 429, and 501. TIMEOUT_PROCESSING (a 400) is not
 // permanent: processing ran out of time, and a new upload may succeed.
 func (e *APIError) Permanent() bool {
 	switch {
@@ -67,12 +69,13 @@ func (e *APIError) Permanent() bool {
 	case e.Status == http.StatusNotImplemented:
 		return true
 	default:
-		return e.Status >= 400 && e.Status < 500
+		return e.Status >= 300 && e.Status < 500
 	}
 }
 
 // A TransportError is a request that never got an answer (a refused or
-// reset connection, a timeout) after all its attempts. It is transient.
+// reset connection, a timeout) after all its attempts. It is transient,
+// except when the server's certificate does not verify.
 type TransportError struct {
 	Op       string
 	Attempts int
@@ -118,6 +121,9 @@ func IsPermanent(err error) bool {
 	if errors.As(err, &ae) {
 		return ae.Permanent()
 	}
+	if permanentTransport(err) {
+		return true
+	}
 	var tl *UploadTooLargeError
 	var pe *ProtocolError
 	return errors.As(err, &tl) || errors.As(err, &pe)
@@ -149,3 +155,13 @@ func IsGone(err error) bool {
 // the upload (400 ANALYSIS_ALREADY_REQUESTED). The earlier processing id is
 // not recoverable: start again from a new upload.
 func IsAlreadyRequested(err error) bool { return hasCode(err, CodeAlreadyRequested) }
+
+// permanentTransport reports whether a failure to get an answer will recur
+// however often it is tried: the server's TLS certificate does not verify.
+func permanentTransport(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}

@@ -52,6 +52,13 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return false, ctx.Err()
 	}
 	if err != nil {
+		// The token source has retried already; a certificate that does not
+		// verify will not verify next time either.
+		var ae *APIError
+		var te *TransportError
+		if errors.As(err, &ae) || errors.As(err, &te) || permanentTransport(err) {
+			return false, nil
+		}
 		return !IsPermanent(err), nil
 	}
 	switch resp.StatusCode {
@@ -72,8 +79,10 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 // not retry in step.
 func backoff(lo, hi time.Duration, attemptNum int, resp *http.Response) time.Duration {
 	if d := retryAfter(resp); d > 0 {
-		d = min(d, hi)
-		return d + time.Duration(rand.Int64N(int64(d/10)+1)) // up to 10 % later, never earlier
+		if d >= hi {
+			return hi
+		}
+		return min(d+time.Duration(rand.Int64N(int64(d/10)+1)), hi) // up to 10 % later, never earlier
 	}
 	d := lo << min(attemptNum, 30)
 	if d <= 0 || d > hi {

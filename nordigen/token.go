@@ -55,8 +55,13 @@ func (ts *tokenSource) get(ctx context.Context) (Secret, error) {
 
 // invalidate forgets tok if it is the cached token, after a 401: the next
 // get fetches a new one.
-func (ts *tokenSource) invalidate(tok Secret) {
-	ts.sem <- struct{}{}
+// If ctx ends first it gives up: the next get checks the token anyway.
+func (ts *tokenSource) invalidate(ctx context.Context, tok Secret) {
+	select {
+	case ts.sem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
 	defer func() { <-ts.sem }()
 	if ts.token == tok {
 		ts.token = Secret{}
@@ -104,14 +109,19 @@ func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error)
 // body that is not the documented error array.
 func apiError(resp *http.Response, body []byte, op string, attempts int) *APIError {
 	e := &APIError{Status: resp.StatusCode, Op: op, Attempts: attempts, Retry: retryAfter(resp)}
+	// The documentation leaves the form of source's elements open: read it
+	// as strings when it is, and never let it spoil the rest.
 	var errs []struct {
-		Title     string   `json:"title"`
-		Detail    string   `json:"detail"`
-		ErrorCode string   `json:"error-code"`
-		Source    []string `json:"source"`
+		Title     string          `json:"title"`
+		Detail    string          `json:"detail"`
+		ErrorCode string          `json:"error-code"`
+		Source    json.RawMessage `json:"source"`
 	}
 	if json.Unmarshal(body, &errs) == nil && len(errs) > 0 {
-		e.Code, e.Title, e.Detail, e.Source = errs[0].ErrorCode, errs[0].Title, errs[0].Detail, errs[0].Source
+		e.Code, e.Title, e.Detail = errs[0].ErrorCode, errs[0].Title, errs[0].Detail
+		if json.Unmarshal(errs[0].Source, &e.Source) != nil && len(errs[0].Source) > 0 && string(errs[0].Source) != "null" {
+			e.Source = []string{string(errs[0].Source)}
+		}
 		return e
 	}
 	if op != "token" { // a token endpoint's odd body could echo credentials

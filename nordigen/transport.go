@@ -142,17 +142,18 @@ func (c *cancelOnClose) Close() error {
 	return err
 }
 
-// auth adds the bearer token to requests for the API's host, and only to
-// them, so that a redirect elsewhere never carries it. A 401 invalidates the
+// auth adds the bearer token to requests for the API's scheme and host,
+// and only to them. A 401 invalidates the
 // token it was sent with, so that the retry fetches a new one.
 type auth struct {
 	next   http.RoundTripper
+	scheme string
 	host   string
 	tokens *tokenSource
 }
 
 func (a *auth) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != a.host {
+	if req.URL.Host != a.host || req.URL.Scheme != a.scheme {
 		return a.next.RoundTrip(req)
 	}
 	tok, err := a.tokens.get(req.Context())
@@ -163,7 +164,7 @@ func (a *auth) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.Header.Set("Authorization", "Bearer "+tok.Reveal())
 	resp, err := a.next.RoundTrip(r)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
-		a.tokens.invalidate(tok)
+		a.tokens.invalidate(req.Context(), tok)
 	}
 	return resp, err
 }
