@@ -489,14 +489,12 @@ func TestClient_OneTokenFetchForManyWorkers(t *testing.T) {
 func TestClient_NoRedirectIsFollowed(t *testing.T) {
 	e := startEngine(t, engine.Config{})
 	var reached atomic.Int32
-	var p *proxy
-	p = newProxy(t, e.URL, nil)
-	p.reject = func(r *http.Request) int {
+	p := newProxy(t, e.URL, func(r *http.Request) int {
 		if r.URL.Path == "/elsewhere" {
 			reached.Add(1)
 		}
 		return 0
-	}
+	})
 	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/oauth/token" {
 			httputil.NewSingleHostReverseProxy(mustParse(e.URL)).ServeHTTP(w, r)
