@@ -320,6 +320,9 @@ func TestRetention_Gone(t *testing.T) {
 	time.Sleep(150 * time.Millisecond) // past the retention time
 	expectError(t, c.result(done), 410, CodeGone)
 	expectError(t, c.process(pending, `{"country":"uk","operations":["categorisation"]}`), 410, CodeGone)
+	// Ids of the other kind stay NOT_FOUND, expired or not (contract row 9).
+	expectError(t, c.result(pending), 404, CodeNotFound)
+	expectError(t, c.process(done, `{"country":"uk","operations":["categorisation"]}`), 404, CodeNotFound)
 
 	// Expired records are dropped, then forgotten: nothing grows.
 	deadline := time.Now().Add(10 * time.Second)

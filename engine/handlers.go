@@ -186,9 +186,9 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request) *apiError {
 	requested := u != nil && u.report != ""
 	s.store.mu.Unlock()
 	switch kind {
-	case isGone:
+	case isGoneUpload:
 		return fail(http.StatusGone, CodeGone, fmt.Sprintf("upload %s has expired; upload the statement again", id))
-	case isReport:
+	case isReport, isGone:
 		return fail(http.StatusNotFound, CodeNotFound,
 			fmt.Sprintf("%s is a processing request id; PUT takes the request-id returned by POST /v2/report", id))
 	case unknownID:
@@ -433,7 +433,7 @@ func (s *Server) result(w http.ResponseWriter, r *http.Request) *apiError {
 	switch kind {
 	case isGone:
 		return fail(http.StatusGone, CodeGone, fmt.Sprintf("the result of %s has expired; upload the statement again", id))
-	case isUpload:
+	case isUpload, isGoneUpload:
 		return fail(http.StatusNotFound, CodeNotFound,
 			fmt.Sprintf("%s is an upload id; GET takes the request-id returned by PUT /v2/report/process/%s", id, id))
 	case unknownID:

@@ -47,7 +47,7 @@ type store struct {
 	retention time.Duration
 	uploads   map[string]*upload
 	reports   map[string]*report
-	gone      map[string]time.Time // id → when to forget it
+	gone      map[string]tombstone
 	bytes     int64
 	onExpire  func(*report) // called for a report that expires before it is done
 }
@@ -57,7 +57,7 @@ func newStore(retention time.Duration) *store {
 		retention: retention,
 		uploads:   make(map[string]*upload),
 		reports:   make(map[string]*report),
-		gone:      make(map[string]time.Time),
+		gone:      make(map[string]tombstone),
 	}
 }
 
@@ -80,6 +80,12 @@ func (s *store) addUpload(u *upload, maxRecords int, maxBytes int64) bool {
 	return true
 }
 
+// A tombstone remembers an expired id until forget.
+type tombstone struct {
+	forget time.Time
+	upload bool // an upload id, not a processing id
+}
+
 // lookup states what an id is now.
 type lookup int
 
@@ -87,7 +93,8 @@ const (
 	unknownID lookup = iota
 	isUpload
 	isReport
-	isGone
+	isGone       // an expired processing id
+	isGoneUpload // an expired upload id
 )
 
 // find returns what id is, and the upload or report it names. The caller
@@ -98,7 +105,7 @@ func (s *store) find(id string, now time.Time) (lookup, *upload, *report) {
 			return isUpload, u, nil
 		}
 		s.expireUpload(u)
-		return isGone, nil, nil
+		return isGoneUpload, nil, nil
 	}
 	if r, ok := s.reports[id]; ok {
 		if now.Before(r.expires) {
@@ -107,7 +114,10 @@ func (s *store) find(id string, now time.Time) (lookup, *upload, *report) {
 		s.expireReport(r)
 		return isGone, nil, nil
 	}
-	if _, ok := s.gone[id]; ok {
+	if ts, ok := s.gone[id]; ok {
+		if ts.upload {
+			return isGoneUpload, nil, nil
+		}
 		return isGone, nil, nil
 	}
 	return unknownID, nil, nil
@@ -116,13 +126,13 @@ func (s *store) find(id string, now time.Time) (lookup, *upload, *report) {
 func (s *store) expireUpload(u *upload) {
 	delete(s.uploads, u.id)
 	s.bytes -= u.size
-	s.gone[u.id] = u.expires.Add(s.retention)
+	s.gone[u.id] = tombstone{forget: u.expires.Add(s.retention), upload: true}
 }
 
 func (s *store) expireReport(r *report) {
 	delete(s.reports, r.id)
 	s.bytes -= r.size
-	s.gone[r.id] = r.expires.Add(s.retention)
+	s.gone[r.id] = tombstone{forget: r.expires.Add(s.retention)}
 	if r.phase != done && s.onExpire != nil {
 		s.onExpire(r)
 	}
@@ -142,8 +152,8 @@ func (s *store) sweep(now time.Time) {
 			s.expireReport(r)
 		}
 	}
-	for id, forget := range s.gone {
-		if !now.Before(forget) {
+	for id, ts := range s.gone {
+		if !now.Before(ts.forget) {
 			delete(s.gone, id)
 		}
 	}
