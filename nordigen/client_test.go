@@ -495,14 +495,9 @@ func TestClient_NoRedirectIsFollowed(t *testing.T) {
 		}
 		return 0
 	})
-	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oauth/token" {
-			httputil.NewSingleHostReverseProxy(mustParse(e.URL)).ServeHTTP(w, r)
-			return
-		}
+	redirector := apiServer(t, e, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, p.srv.URL+"/elsewhere", http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(redirector.Close)
+	})
 	c := newClient(t, e, redirector.URL, nil)
 	_, err := c.CategoryTree(context.Background(), "uk")
 	var ae *nordigen.APIError
@@ -514,12 +509,22 @@ func TestClient_NoRedirectIsFollowed(t *testing.T) {
 	}
 }
 
-func mustParse(s string) *url.URL {
-	u, err := url.Parse(s)
+// apiServer answers the API with h, and the token endpoint with the
+// engine's.
+func apiServer(t *testing.T, e *engine.Running, h http.HandlerFunc) *httptest.Server {
+	u, err := url.Parse(e.URL)
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
-	return u
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+			return
+		}
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // TestClient_TokenEndpointDownIsRetriedOnce: the token source's retries
@@ -549,15 +554,10 @@ func TestClient_TokenEndpointDownIsRetriedOnce(t *testing.T) {
 // a list of strings keeps its code.
 func TestClient_ErrorSourceOfAnotherShape(t *testing.T) {
 	e := startEngine(t, engine.Config{})
-	odd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oauth/token" {
-			httputil.NewSingleHostReverseProxy(mustParse(e.URL)).ServeHTTP(w, r)
-			return
-		}
+	odd := apiServer(t, e, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, `[{"title":"Bad Request","detail":"too slow","error-code":"TIMEOUT_PROCESSING","source":[{"parameter":"request_id"}]}]`)
-	}))
-	t.Cleanup(odd.Close)
+	})
 	c := newClient(t, e, odd.URL, nil)
 	_, err := c.Result(context.Background(), "x")
 	var ae *nordigen.APIError
