@@ -1,0 +1,78 @@
+package spec
+
+import "fmt"
+
+// Pos is a position in a manifest file, for error messages.
+type Pos struct {
+	File string // the manifest's path as given (relative to the working directory where possible)
+	Line int    // 1-based; 0 when unknown
+	Col  int    // 1-based; 0 when unknown
+}
+
+// String formats p as file:line:col (or file:line, or file).
+func (p Pos) String() string {
+	switch {
+	case p.Line == 0:
+		return p.File
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Set is the desired state read from every manifest of a directory.
+type Set struct {
+	Dir      string   // the working directory the manifests were read from
+	Files    []string // the manifest files read, sorted
+	Settings Settings
+	Reports  []Report // every report, drop files expanded, sorted by Address
+	Drops    []Drop   // the drop folders, sorted by Name (for the watcher)
+}
+
+// Settings is the settings block; at most one manifest has one.
+type Settings struct {
+	Endpoint    string // "" when unset, "embedded", or an http(s) URL
+	Parallelism int    // 0 when unset
+	Prune       bool
+	Pos         Pos // where the block is; zero when no manifest has one
+}
+
+// Report is one desired report: statements to upload together and the
+// operations to request on them.
+type Report struct {
+	Address string // report.NAME, or drop.NAME["file"]
+	Name    string // the report's or the drop's name
+	// Statements are the statement files, in upload order: each glob's
+	// matches sorted, globs in the order written, duplicates removed.
+	// Paths are slash-separated and relative to Set.Dir, or absolute when
+	// written absolute in the manifest.
+	Statements []string
+	Operations []string // sorted, deduplicated, each one of the five keywords
+	Country    string   // lower case
+	Params     *Params  // nil when the manifest has none
+	Output     string   // relative to Set.Dir, or absolute; slash-separated
+	Pos        Pos      // the report's (or the drop's) entry
+}
+
+// Params are the insights parameters of ENGINE-CONTRACT.md row 6. A nil
+// field was not written in the manifest.
+type Params struct {
+	Period             *int    `json:"period,omitempty"`
+	Currency           *string `json:"currency,omitempty"`
+	DropSharedAccounts *bool   `json:"drop_shared_accounts,omitempty"`
+	DropJointAccounts  *bool   `json:"drop_joint_accounts,omitempty"`
+	IncomeDefinition   []int   `json:"income_definition,omitempty"`
+	ExpenseDefinition  []int   `json:"expense_definition,omitempty"`
+}
+
+// Drop is a drop folder: every file in Dir matching Pattern is a report.
+type Drop struct {
+	Name       string
+	Dir        string // relative to Set.Dir, or absolute; slash-separated
+	Pattern    string
+	Operations []string
+	Country    string
+	Params     *Params
+	OutputDir  string // relative to Set.Dir, or absolute; slash-separated
+	Pos        Pos
+}

@@ -1,0 +1,67 @@
+package state
+
+import "time"
+
+// Phase is where a report is in its life: pending → uploaded → processing
+// → completed, or failed from any of them.
+type Phase string
+
+// The phases of a report.
+const (
+	Pending    Phase = "pending"    // the desired spec is recorded; nothing sent yet
+	Uploaded   Phase = "uploaded"   // UploadID is known
+	Processing Phase = "processing" // ProcessID is known
+	Completed  Phase = "completed"  // the output is written (Output, OutputSHA256)
+	Failed     Phase = "failed"     // LastError says why; the ids say how far it got
+)
+
+// Spec is the normalised desired spec of a report, as recorded.
+type Spec struct {
+	Statements []string `json:"statements"`
+	Operations []string `json:"operations"`
+	Country    string   `json:"country"`
+	Params     *Params  `json:"params,omitempty"`
+	Output     string   `json:"output"`
+}
+
+// Params mirrors the manifest's params.
+type Params struct {
+	Period             *int    `json:"period,omitempty"`
+	Currency           *string `json:"currency,omitempty"`
+	DropSharedAccounts *bool   `json:"drop_shared_accounts,omitempty"`
+	DropJointAccounts  *bool   `json:"drop_joint_accounts,omitempty"`
+	IncomeDefinition   []int   `json:"income_definition,omitempty"`
+	ExpenseDefinition  []int   `json:"expense_definition,omitempty"`
+}
+
+// File is the fingerprint of one statement file when it was last read.
+type File struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	MTime  int64  `json:"mtime_ns"`
+	Inode  uint64 `json:"inode,omitempty"`
+	SHA256 string `json:"sha256"`
+}
+
+// Failure is the last error of a report.
+type Failure struct {
+	Code      string `json:"code,omitempty"` // the API's error code, or a local one
+	Message   string `json:"message"`
+	Permanent bool   `json:"permanent"`
+	Step      string `json:"step,omitempty"` // upload, process, poll, write, …
+}
+
+// Record is everything the state knows about one report.
+type Record struct {
+	Address      string    `json:"address"`
+	Spec         Spec      `json:"spec"`
+	Digest       string    `json:"digest"` // sha256 over Spec (without Output) and the files' SHA256s
+	Files        []File    `json:"files"`
+	Phase        Phase     `json:"phase"`
+	UploadID     string    `json:"upload_id,omitempty"`
+	ProcessID    string    `json:"process_id,omitempty"`
+	Attempts     int       `json:"attempts,omitempty"`
+	LastError    *Failure  `json:"last_error,omitempty"`
+	OutputSHA256 string    `json:"output_sha256,omitempty"`
+	Updated      time.Time `json:"updated"`
+}
