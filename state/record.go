@@ -11,7 +11,7 @@ const (
 	Pending    Phase = "pending"    // the desired spec is recorded; nothing sent yet
 	Uploaded   Phase = "uploaded"   // UploadID is known
 	Processing Phase = "processing" // ProcessID is known
-	Completed  Phase = "completed"  // the output is written (Output, OutputSHA256)
+	Completed  Phase = "completed"  // the output is written (Record.Output)
 	Failed     Phase = "failed"     // LastError says why; the ids say how far it got
 )
 
@@ -53,15 +53,17 @@ type Failure struct {
 
 // Record is everything the state knows about one report.
 type Record struct {
-	Address      string    `json:"address"`
-	Spec         Spec      `json:"spec"`
-	Digest       string    `json:"digest"` // sha256 over Spec (without Output) and the files' SHA256s
-	Files        []File    `json:"files"`
-	Phase        Phase     `json:"phase"`
-	UploadID     string    `json:"upload_id,omitempty"`
-	ProcessID    string    `json:"process_id,omitempty"`
-	Attempts     int       `json:"attempts,omitempty"`
-	LastError    *Failure  `json:"last_error,omitempty"`
-	OutputSHA256 string    `json:"output_sha256,omitempty"`
-	Updated      time.Time `json:"updated"`
+	Address   string   `json:"address"`
+	Spec      Spec     `json:"spec"`
+	Digest    string   `json:"digest"` // sha256 over Spec (without Output) and the files' SHA256s
+	Files     []File   `json:"files"`
+	Phase     Phase    `json:"phase"`
+	UploadID  string   `json:"upload_id,omitempty"`
+	ProcessID string   `json:"process_id,omitempty"`
+	Attempts  int      `json:"attempts,omitempty"`
+	LastError *Failure `json:"last_error,omitempty"`
+	// Output is the fingerprint of the output file as last written (its
+	// Path is Spec.Output at the time); nil until the report completes.
+	Output  *File     `json:"output,omitempty"`
+	Updated time.Time `json:"updated"`
 }
