@@ -85,3 +85,40 @@ func formatLabels(labels map[string]string) string {
 	b.WriteByte('}')
 	return b.String()
 }
+
+// MetricSum scrapes the Prometheus text at url and returns the sum of
+// every series of name whose labels include all of the given ones.
+func MetricSum(url, name string, labels map[string]string) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("scrape %s: %d", url, resp.StatusCode)
+	}
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		series, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
+			continue
+		}
+		match := true
+		for k, v := range labels {
+			if !strings.Contains(series, k+"="+strconv.Quote(v)) {
+				match = false
+			}
+		}
+		if !match {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return 0, fmt.Errorf("metric line %q: %v", sc.Text(), err)
+		}
+		sum += v
+	}
+	return sum, sc.Err()
+}

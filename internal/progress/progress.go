@@ -1,0 +1,184 @@
+// Package progress renders the steps of an apply: one JSON object per
+// line (--json), one logfmt line per step (logs, pipes), or a live view in
+// a terminal. Each renderer is fed events one at a time by the Applier.
+package progress
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ledgerform/ledgerform/reconcile"
+)
+
+// Renderer shows apply events and the final summary.
+type Renderer interface {
+	Event(reconcile.Event)
+	Summary(*reconcile.Result)
+}
+
+// IsTerminal reports whether w is a character device (a terminal).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// summary counts what an apply did, per action, and the failures.
+func summary(r *reconcile.Result) (done map[reconcile.Action]int, failed int) {
+	done = make(map[reconcile.Action]int)
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			failed++
+			continue
+		}
+		done[o.Action]++
+	}
+	return done, failed
+}
+
+var pastTense = map[reconcile.Action]string{
+	reconcile.Create: "created", reconcile.Replace: "replaced", reconcile.Resume: "resumed",
+	reconcile.Retry: "retried", reconcile.Restore: "restored", reconcile.Move: "moved",
+	reconcile.Delete: "deleted", reconcile.Blocked: "blocked", reconcile.Noop: "up to date",
+}
+
+// SummaryLine is the human summary of an apply.
+func SummaryLine(r *reconcile.Result) string {
+	done, failed := summary(r)
+	var parts []string
+	for _, a := range reconcile.Actions {
+		if n := done[a]; n > 0 && a != reconcile.Error {
+			parts = append(parts, fmt.Sprintf("%d %s", n, pastTense[a]))
+		}
+	}
+	parts = append(parts, fmt.Sprintf("%d failed", failed))
+	return "Apply complete: " + strings.Join(parts, ", ") + "."
+}
+
+// JSON writes one JSON object per event and a summary object.
+type JSON struct{ W io.Writer }
+
+// Event implements Renderer.
+func (j JSON) Event(e reconcile.Event) {
+	b, _ := json.Marshal(e)
+	j.W.Write(append(b, '\n'))
+}
+
+// Summary implements Renderer.
+func (j JSON) Summary(r *reconcile.Result) {
+	done, failed := summary(r)
+	counts := make(map[reconcile.Action]int, len(done))
+	for _, a := range reconcile.Actions {
+		counts[a] = done[a]
+	}
+	b, _ := json.Marshal(struct {
+		Summary map[reconcile.Action]int `json:"summary"`
+		Failed  int                      `json:"failed"`
+	}{counts, failed})
+	j.W.Write(append(b, '\n'))
+}
+
+// Lines writes one logfmt line per step, for logs and pipes.
+type Lines struct{ W io.Writer }
+
+// Event implements Renderer.
+func (l Lines) Event(e reconcile.Event) {
+	var b strings.Builder
+	kv := func(k, v string) {
+		if v == "" {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		if strings.ContainsAny(v, " \"=\t\n") || !strconv.CanBackquote(v) {
+			v = strconv.Quote(v)
+		}
+		b.WriteString(k + "=" + v)
+	}
+	kv("time", e.Time.UTC().Format(time.RFC3339Nano))
+	kv("address", e.Address)
+	kv("action", string(e.Action))
+	kv("step", e.Step)
+	kv("status", e.Status)
+	kv("upload_id", e.UploadID)
+	kv("process_id", e.ProcessID)
+	kv("output", e.Output)
+	if e.Elapsed > 0 {
+		kv("elapsed", e.Elapsed.Round(time.Millisecond).String())
+	}
+	kv("error", e.Error)
+	if e.Permanent {
+		kv("permanent", "true")
+	}
+	fmt.Fprintln(l.W, b.String())
+}
+
+// Summary implements Renderer.
+func (l Lines) Summary(r *reconcile.Result) { fmt.Fprintln(l.W, SummaryLine(r)) }
+
+// TTY is a live view for a terminal: a line per report in flight, showing
+// its current step, redrawn on every event; a report that ends leaves one
+// line above the live block.
+type TTY struct {
+	W      io.Writer
+	active []row
+	drawn  int // lines of the live block on screen
+}
+
+type row struct {
+	address string
+	action  reconcile.Action
+	step    string
+	start   time.Time
+}
+
+var doing = map[string]string{
+	"start": "starting", "upload": "uploaded, requesting the operations",
+	"process": "processing, polling for the result", "poll": "result ready, writing the output",
+	"restart": "starting again from a new upload", "write": "output written",
+}
+
+// Event implements Renderer.
+func (t *TTY) Event(e reconcile.Event) {
+	var out strings.Builder
+	if t.drawn > 0 {
+		fmt.Fprintf(&out, "\x1b[%dA\x1b[J", t.drawn)
+	}
+	i := slices.IndexFunc(t.active, func(r row) bool { return r.address == e.Address })
+	switch {
+	case e.Step == "done":
+		if i >= 0 {
+			t.active = slices.Delete(t.active, i, i+1)
+		}
+		if e.Status == "ok" {
+			fmt.Fprintf(&out, "  ✓ %s %s (%s)\n", e.Address, pastTense[e.Action], e.Elapsed.Round(10*time.Millisecond))
+		} else {
+			fmt.Fprintf(&out, "  ✗ %s failed: %s\n", e.Address, e.Error)
+		}
+	case i < 0:
+		t.active = append(t.active, row{address: e.Address, action: e.Action, step: e.Step, start: e.Time})
+	default:
+		t.active[i].step = e.Step
+		if e.Status == "restart" {
+			t.active[i].step = "restart"
+		}
+	}
+	for _, r := range t.active {
+		fmt.Fprintf(&out, "    %s (%s): %s… %s\n", r.address, r.action, doing[r.step], e.Time.Sub(r.start).Round(100*time.Millisecond))
+	}
+	t.drawn = len(t.active)
+	io.WriteString(t.W, out.String())
+}
+
+// Summary implements Renderer.
+func (t *TTY) Summary(r *reconcile.Result) { fmt.Fprintln(t.W, SummaryLine(r)) }

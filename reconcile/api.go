@@ -1,0 +1,25 @@
+package reconcile
+
+import (
+	"context"
+
+	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/state"
+)
+
+// API is what the reconciler needs from the report API. *nordigen.Client
+// implements it; so does anything that speaks the same protocol.
+type API interface {
+	Upload(ctx context.Context, files ...nordigen.File) (*nordigen.Upload, error)
+	Process(ctx context.Context, uploadID string, req nordigen.ProcessRequest) (*nordigen.Processing, error)
+	Result(ctx context.Context, processID string) (*nordigen.Result, error)
+}
+
+// Store is what the reconciler needs from the state: *state.Store
+// implements it. Put and Delete are durable when they return.
+type Store interface {
+	Get(address string) (state.Record, bool)
+	Records() []state.Record
+	Put(r state.Record) error
+	Delete(address string) error
+}

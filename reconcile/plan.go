@@ -1,0 +1,317 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/ledgerform/ledgerform/spec"
+	"github.com/ledgerform/ledgerform/state"
+)
+
+// Action is what a plan does to one report.
+type Action string
+
+// The actions of DESIGN.md, and Error for a report that cannot be planned.
+const (
+	Create  Action = "create"  // not recorded: upload, process, poll, fetch
+	Replace Action = "replace" // statements, operations, country or params changed: the same, from scratch
+	Resume  Action = "resume"  // recorded in flight, spec unchanged: continue where it stopped
+	Retry   Action = "retry"   // the last attempt failed with a transient error: continue or start again
+	Restore Action = "restore" // completed, but the output is missing or was edited: fetch again
+	Move    Action = "move"    // only the output path changed: move the file
+	Delete  Action = "delete"  // recorded, no longer desired: forget it (and prune its output)
+	Blocked Action = "blocked" // failed permanently and nothing changed: nothing, until --replace
+	Noop    Action = "noop"    // up to date
+	// Error is a desired report whose statements cannot be read (a file
+	// is missing, say). Nothing is done to it and its record, if any, is
+	// kept; apply counts it as failed.
+	Error Action = "error"
+)
+
+// Actions lists every action in the order a plan summary shows them.
+var Actions = []Action{Create, Replace, Resume, Retry, Restore, Move, Delete, Blocked, Error, Noop}
+
+// Changes reports whether the action does something.
+func (a Action) Changes() bool { return a != Noop && a != Blocked && a != Error }
+
+// A Change is the planned action for one report, and why.
+type Change struct {
+	Address string
+	Action  Action
+	Reasons []string
+	Diff    []Difference // recorded → desired spec; empty for create and delete
+	Err     error        // why an Error change cannot be planned
+
+	// Desired is the spec to reach (nil for Delete); Files its statements'
+	// fingerprints and Digest its digest.
+	Desired *state.Spec
+	Files   []state.File
+	Digest  string
+	// Record is the recorded state (nil for Create).
+	Record *state.Record
+}
+
+// Plan is the set of changes that takes the recorded state to the
+// desired one, sorted by address.
+type Plan struct {
+	Changes []Change
+	// Recorded is the number of reports in the state when planned, for
+	// the mass-delete safety stop.
+	Recorded int
+}
+
+// Summary counts the changes per action.
+func (p *Plan) Summary() map[Action]int {
+	m := make(map[Action]int, len(Actions))
+	for _, a := range Actions {
+		m[a] = 0
+	}
+	for _, c := range p.Changes {
+		m[c.Action]++
+	}
+	return m
+}
+
+// HasChanges reports whether applying the plan would do anything.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action.Changes() {
+			return true
+		}
+	}
+	return false
+}
+
+// Options narrow or force a plan.
+type Options struct {
+	// Targets limits the plan to these addresses. An address also
+	// matches every address it is a prefix of up to a '[' (drop.inbox
+	// selects every file of the drop). Empty: every report.
+	Targets []string
+	// Replace forces the replace action for these addresses.
+	Replace []string
+}
+
+// NewPlan compares the desired reports of set with the records of st and
+// returns one change per report. Statement files are read only when
+// their size, modification time or inode differ from the record's; output
+// files are likewise only re-hashed when their stat changed.
+func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
+	for _, r := range opts.Replace {
+		if !slices.ContainsFunc(set.Reports, func(d spec.Report) bool { return d.Address == r }) {
+			return nil, fmt.Errorf("--replace %s: no such report in the manifests", r)
+		}
+	}
+	records := st.Records()
+	recorded := make(map[string]*state.Record, len(records))
+	for i := range records {
+		recorded[records[i].Address] = &records[i]
+	}
+	p := &Plan{Recorded: len(records)}
+	desired := make(map[string]bool, len(set.Reports))
+	for _, d := range set.Reports {
+		desired[d.Address] = true
+		if !targeted(d.Address, opts.Targets) {
+			continue
+		}
+		c := planOne(set.Dir, d, recorded[d.Address], slices.Contains(opts.Replace, d.Address))
+		p.Changes = append(p.Changes, c)
+	}
+	for i := range records {
+		r := &records[i]
+		if desired[r.Address] || !targeted(r.Address, opts.Targets) {
+			continue
+		}
+		p.Changes = append(p.Changes, Change{Address: r.Address, Action: Delete, Record: r,
+			Reasons: []string{"not in the manifests any more"}})
+	}
+	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(a.Address, b.Address) })
+	return p, nil
+}
+
+func targeted(addr string, targets []string) bool {
+	if len(targets) == 0 {
+		return true
+	}
+	for _, t := range targets {
+		if addr == t || (strings.HasPrefix(addr, t) && addr[len(t)] == '[') {
+			return true
+		}
+	}
+	return false
+}
+
+// SpecOf returns the recorded form of a desired report.
+func SpecOf(d spec.Report) state.Spec {
+	s := state.Spec{Statements: d.Statements, Operations: d.Operations, Country: d.Country, Output: d.Output}
+	if p := d.Params; p != nil {
+		s.Params = &state.Params{Period: p.Period, Currency: p.Currency, DropSharedAccounts: p.DropSharedAccounts,
+			DropJointAccounts: p.DropJointAccounts, IncomeDefinition: p.IncomeDefinition, ExpenseDefinition: p.ExpenseDefinition}
+	}
+	return s
+}
+
+// Digest is the identity of what a report asks the API for: its
+// statements' contents in order, operations, country and params. The
+// output path is not part of it (changing it is a move, not new work).
+func Digest(s state.Spec, files []state.File) string {
+	h := sha256.New()
+	doc := struct {
+		Files      []string      `json:"files"`
+		Operations []string      `json:"operations"`
+		Country    string        `json:"country"`
+		Params     *state.Params `json:"params"`
+	}{Operations: s.Operations, Country: s.Country, Params: s.Params}
+	for _, f := range files {
+		doc.Files = append(doc.Files, f.SHA256)
+	}
+	b, _ := json.Marshal(doc)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func planOne(dir string, d spec.Report, rec *state.Record, force bool) Change {
+	want := SpecOf(d)
+	c := Change{Address: d.Address, Desired: &want, Record: rec}
+	var prev map[string]*state.File
+	if rec != nil {
+		prev = make(map[string]*state.File, len(rec.Files))
+		for i := range rec.Files {
+			prev[rec.Files[i].Path] = &rec.Files[i]
+		}
+	}
+	for _, p := range d.Statements {
+		f, err := fingerprint(dir, p, prev[p])
+		if err != nil {
+			c.Action, c.Err = Error, statementError(p, err)
+			c.Reasons = []string{c.Err.Error()}
+			return c
+		}
+		c.Files = append(c.Files, f)
+	}
+	c.Digest = Digest(want, c.Files)
+
+	switch {
+	case rec == nil:
+		c.Action, c.Reasons = Create, []string{"not in the state"}
+		return c
+	case force:
+		c.Action, c.Reasons = Replace, []string{"forced by --replace"}
+		c.Diff = diff(newView(rec.Spec, rec.Files), newView(want, c.Files))
+		return c
+	case rec.Digest != c.Digest:
+		c.Action, c.Reasons = Replace, changeReasons(rec, want, c.Files)
+		c.Diff = diff(newView(rec.Spec, rec.Files), newView(want, c.Files))
+		return c
+	}
+	if rec.Spec.Output != want.Output {
+		c.Diff = diff(newView(rec.Spec, rec.Files), newView(want, c.Files))
+	}
+	switch rec.Phase {
+	case state.Failed:
+		if rec.LastError != nil && rec.LastError.Permanent {
+			c.Action, c.Reasons = Blocked, []string{"failed permanently: " + failureText(rec.LastError), "change the statements or the spec, or force it with --replace " + d.Address}
+			return c
+		}
+		c.Action, c.Reasons = Retry, []string{"the last attempt failed: " + failureText(rec.LastError)}
+		return c
+	case state.Pending, state.Uploaded, state.Processing:
+		c.Action, c.Reasons = Resume, []string{"interrupted while " + string(rec.Phase)}
+		return c
+	}
+	// Completed: compare the output file with the one written.
+	if rec.Spec.Output != want.Output {
+		if outputIntact(dir, rec.Spec.Output, rec.Output) {
+			c.Action, c.Reasons = Move, []string{fmt.Sprintf("output moves from %s to %s", rec.Spec.Output, want.Output)}
+			return c
+		}
+		c.Action, c.Reasons = Restore, []string{fmt.Sprintf("output moves to %s and the old output %s is missing or edited", want.Output, rec.Spec.Output)}
+		return c
+	}
+	if !outputIntact(dir, want.Output, rec.Output) {
+		c.Action, c.Reasons = Restore, []string{outputProblem(dir, want.Output)}
+		return c
+	}
+	c.Action = Noop
+	return c
+}
+
+func statementError(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("statement %s: no such file", path)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("statement %s: %w", path, err)
+}
+
+// outputIntact reports whether the file at path is the output as
+// recorded. The file is hashed only when its stat differs from the record.
+func outputIntact(dir, path string, rec *state.File) bool {
+	if rec == nil {
+		return false
+	}
+	var prev *state.File
+	if rec.Path == path {
+		prev = rec
+	}
+	f, err := fingerprint(dir, path, prev)
+	return err == nil && f.SHA256 == rec.SHA256
+}
+
+func outputProblem(dir, path string) string {
+	if _, err := os.Stat(resolve(dir, path)); errors.Is(err, fs.ErrNotExist) {
+		return "output " + path + " is missing"
+	}
+	return "output " + path + " was edited"
+}
+
+func failureText(f *state.Failure) string {
+	if f == nil {
+		return "unknown error"
+	}
+	if f.Code != "" && !strings.Contains(f.Message, f.Code) {
+		return f.Code + ": " + f.Message
+	}
+	return f.Message
+}
+
+// changeReasons says in words what changed between the record and the
+// desired spec.
+func changeReasons(rec *state.Record, want state.Spec, files []state.File) []string {
+	var rs []string
+	old := make(map[string]string, len(rec.Files))
+	for _, f := range rec.Files {
+		old[f.Path] = f.SHA256
+	}
+	if !slices.Equal(rec.Spec.Statements, want.Statements) {
+		rs = append(rs, "the list of statements changed")
+	}
+	for _, f := range files {
+		if sum, ok := old[f.Path]; ok && sum != f.SHA256 {
+			rs = append(rs, "statement "+f.Path+" changed")
+		}
+	}
+	if !slices.Equal(rec.Spec.Operations, want.Operations) {
+		rs = append(rs, "operations changed")
+	}
+	if rec.Spec.Country != want.Country {
+		rs = append(rs, "country changed")
+	}
+	if mustJSON(rec.Spec.Params) != mustJSON(want.Params) {
+		rs = append(rs, "params changed")
+	}
+	if len(rs) == 0 {
+		rs = append(rs, "the recorded digest differs")
+	}
+	return rs
+}

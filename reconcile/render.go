@@ -1,0 +1,132 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// PlanFormatVersion is the format_version of a plan's JSON document. It
+// changes only when a field changes meaning or disappears.
+const PlanFormatVersion = 1
+
+// symbols mark each action in the human plan, as Terraform's do.
+var symbols = map[Action]string{
+	Create: "+", Replace: "-/+", Resume: ">", Retry: "~", Restore: "<",
+	Move: "->", Delete: "-", Blocked: "!", Error: "x", Noop: " ",
+}
+
+// WriteText writes the plan for people: one block per report that
+// changes, is blocked or cannot be planned, with its reasons and the diff
+// of its spec, then a summary line. Up-to-date reports are only counted.
+func (p *Plan) WriteText(w io.Writer) error {
+	var b strings.Builder
+	shown := 0
+	for _, c := range p.Changes {
+		if c.Action == Noop {
+			continue
+		}
+		if shown == 0 {
+			b.WriteString("ledgerform will perform these actions:\n")
+		}
+		shown++
+		fmt.Fprintf(&b, "\n  %-3s %s will be %s\n", symbols[c.Action], c.Address, verb(c.Action))
+		for _, r := range c.Reasons {
+			fmt.Fprintf(&b, "        # %s\n", r)
+		}
+		for _, d := range c.Diff {
+			switch {
+			case d.Old == "":
+				fmt.Fprintf(&b, "        + %s = %s\n", d.Path, d.New)
+			case d.New == "":
+				fmt.Fprintf(&b, "        - %s = %s\n", d.Path, d.Old)
+			default:
+				fmt.Fprintf(&b, "        ~ %s: %s -> %s\n", d.Path, d.Old, d.New)
+			}
+		}
+	}
+	s := p.Summary()
+	if !p.HasChanges() {
+		if shown > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "No changes. %d up to date", s[Noop])
+		if n := s[Blocked] + s[Error]; n > 0 {
+			fmt.Fprintf(&b, ", %d blocked or failing", n)
+		}
+		b.WriteString(".\n")
+	} else {
+		b.WriteString("\nPlan: ")
+		var parts []string
+		for _, a := range Actions {
+			if s[a] > 0 {
+				parts = append(parts, fmt.Sprintf("%d to %s", s[a], a))
+			}
+		}
+		// "2 to create, 1 to noop" reads badly; say it plainly.
+		b.WriteString(strings.NewReplacer("to noop", "up to date", "to blocked", "blocked", "to error", "failing").
+			Replace(strings.Join(parts, ", ")))
+		b.WriteString(".\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func verb(a Action) string {
+	switch a {
+	case Create:
+		return "created"
+	case Replace:
+		return "replaced"
+	case Resume:
+		return "resumed"
+	case Retry:
+		return "retried"
+	case Restore:
+		return "restored"
+	case Move:
+		return "moved"
+	case Delete:
+		return "deleted"
+	case Blocked:
+		return "left alone (blocked)"
+	case Error:
+		return "skipped (cannot be planned)"
+	}
+	return "left alone"
+}
+
+// jsonPlan is the JSON document of a plan.
+type jsonPlan struct {
+	FormatVersion int            `json:"format_version"`
+	Changes       []jsonChange   `json:"changes"`
+	Summary       map[Action]int `json:"summary"`
+}
+
+type jsonChange struct {
+	Address string       `json:"address"`
+	Action  Action       `json:"action"`
+	Reasons []string     `json:"reasons"`
+	Diff    []Difference `json:"diff"`
+}
+
+// WriteJSON writes the plan as one JSON document: format_version,
+// changes[] (every report, up-to-date ones with action "noop") with
+// address, action, reasons and diff, and a summary count per action.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	doc := jsonPlan{FormatVersion: PlanFormatVersion, Changes: []jsonChange{}, Summary: p.Summary()}
+	for _, c := range p.Changes {
+		jc := jsonChange{Address: c.Address, Action: c.Action, Reasons: c.Reasons, Diff: c.Diff}
+		if jc.Reasons == nil {
+			jc.Reasons = []string{}
+		}
+		if jc.Diff == nil {
+			jc.Diff = []Difference{}
+		}
+		doc.Changes = append(doc.Changes, jc)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
