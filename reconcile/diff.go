@@ -12,11 +12,11 @@ import (
 
 // A Difference is one changed value between the recorded and the desired
 // spec of a report: a path in the JSON form of the spec, and both values
-// as JSON ("" when the value is absent on that side).
+// as JSON (nil when the value is absent on that side).
 type Difference struct {
-	Path string `json:"path"`
-	Old  string `json:"old,omitempty"`
-	New  string `json:"new,omitempty"`
+	Path string          `json:"path"`
+	Old  json.RawMessage `json:"old,omitempty"`
+	New  json.RawMessage `json:"new,omitempty"`
 }
 
 // view is the part of a report that a plan compares: its spec, with each
@@ -54,7 +54,7 @@ func diff(old, new view) (ds []Difference) {
 		// go-cmp panics on values it cannot compare; view has none, but a
 		// plan must never crash on a diff.
 		if recover() != nil {
-			ds = []Difference{{Path: "", Old: mustJSON(old), New: mustJSON(new)}}
+			ds = []Difference{{Path: "", Old: json.RawMessage(mustJSON(old)), New: json.RawMessage(mustJSON(new))}}
 		}
 	}()
 	var r differ
@@ -106,17 +106,17 @@ func jsonPath(p cmp.Path) string {
 			}
 			b.WriteString("[" + strconv.Itoa(k) + "]")
 		case cmp.MapIndex:
-			b.WriteString("[" + strconv.Quote(render(s.Key())) + "]")
+			b.WriteString("[" + string(render(s.Key())) + "]")
 		}
 	}
 	return b.String()
 }
 
-func render(v reflect.Value) string {
+func render(v reflect.Value) json.RawMessage {
 	if !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
-		return ""
+		return nil
 	}
-	return mustJSON(v.Interface())
+	return json.RawMessage(mustJSON(v.Interface()))
 }
 
 func mustJSON(v any) string {

@@ -36,13 +36,14 @@ func (p *Plan) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "        # %s\n", r)
 		}
 		for _, d := range c.Diff {
+			old, new := short(d.Old), short(d.New)
 			switch {
-			case d.Old == "":
-				fmt.Fprintf(&b, "        + %s = %s\n", d.Path, d.New)
-			case d.New == "":
-				fmt.Fprintf(&b, "        - %s = %s\n", d.Path, d.Old)
+			case d.Old == nil:
+				fmt.Fprintf(&b, "        + %s = %s\n", d.Path, new)
+			case d.New == nil:
+				fmt.Fprintf(&b, "        - %s = %s\n", d.Path, old)
 			default:
-				fmt.Fprintf(&b, "        ~ %s: %s -> %s\n", d.Path, d.Old, d.New)
+				fmt.Fprintf(&b, "        ~ %s: %s -> %s\n", d.Path, old, new)
 			}
 		}
 	}
@@ -71,6 +72,16 @@ func (p *Plan) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// short abbreviates a SHA-256 value to its first 12 digits for people;
+// the JSON plan keeps it whole.
+func short(v json.RawMessage) string {
+	s := string(v)
+	if len(s) == 66 && s[0] == '"' && s[65] == '"' && strings.Trim(s[1:65], "0123456789abcdef") == "" {
+		return s[:13] + "…\""
+	}
+	return s
 }
 
 func verb(a Action) string {

@@ -1,0 +1,338 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/spec"
+	"github.com/ledgerform/ledgerform/state"
+)
+
+func TestPlan_Actions(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	writeFile(t, f.dir, "b.json", statement(2))
+	writeFile(t, f.dir, "c.json", statement(3))
+	a, b, c := desired("a", "a.json"), desired("b", "b.json"), desired("c", "c.json")
+
+	p, res := f.run(Options{}, a, b, c)
+	if got, want := actions(p), "report.a=create report.b=create report.c=create"; got != want {
+		t.Fatalf("first plan: %s, want %s", got, want)
+	}
+	if res.Failed() != 0 {
+		t.Fatalf("first apply failed: %+v", res.Outcomes)
+	}
+
+	// Nothing changed: every report is a noop, and the statements are
+	// not read again while their size, mtime and inode are unchanged. To
+	// prove it, change a.json's bytes in place, keeping size and mtime: the
+	// stat cache trusts the stat, as git and make do.
+	name := filepath.Join(f.dir, "a.json")
+	fi, _ := os.Stat(name)
+	same := []byte(statement(1))
+	same[len(same)-3] = ' '
+	if err := os.WriteFile(name, same, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(name, fi.ModTime(), fi.ModTime())
+	p, _ = f.run(Options{}, a, b, c)
+	if got, want := actions(p), "report.a=noop report.b=noop report.c=noop"; got != want {
+		t.Fatalf("second plan: %s, want %s", got, want)
+	}
+
+	// One statement edited, one output renamed, one output deleted, one
+	// report dropped from the manifests.
+	writeFile(t, f.dir, "a.json", statement(11))
+	b2 := b
+	b2.Output = "elsewhere/b.json"
+	os.Remove(filepath.Join(f.dir, "out/c.json"))
+	p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a, b2}}, f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(p), "report.a=replace report.b=move report.c=delete"; got != want {
+		t.Fatalf("third plan: %s, want %s", got, want)
+	}
+	p, err = NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a, b2, c}}, f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(p), "report.a=replace report.b=move report.c=restore"; got != want {
+		t.Fatalf("fourth plan: %s, want %s", got, want)
+	}
+
+	// --target narrows; --replace forces.
+	p, _ = NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a, b2, c}}, f.store, Options{Targets: []string{"report.c"}, Replace: []string{"report.c"}})
+	if got, want := actions(p), "report.c=replace"; got != want {
+		t.Fatalf("targeted plan: %s, want %s", got, want)
+	}
+	if _, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a}}, f.store, Options{Replace: []string{"report.nope"}}); err == nil {
+		t.Fatal("--replace of an unknown address: no error")
+	}
+}
+
+func TestPlan_DropTargets(t *testing.T) {
+	if !targeted(`drop.inbox["a.json"]`, []string{"drop.inbox"}) {
+		t.Error("drop.inbox does not select its files")
+	}
+	if targeted(`drop.inboxes["a.json"]`, []string{"drop.inbox"}) {
+		t.Error("drop.inbox selects drop.inboxes")
+	}
+	if targeted("report.ab", []string{"report.a"}) {
+		t.Error("report.a selects report.ab")
+	}
+}
+
+func TestPlan_MissingStatement(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	p, res := f.run(Options{}, desired("a", "a.json"), desired("b", "missing.json"))
+	if got, want := actions(p), "report.a=create report.b=error"; got != want {
+		t.Fatalf("plan: %s, want %s", got, want)
+	}
+	if res.Outcomes[0].Err != nil {
+		t.Errorf("report.a failed: %v", res.Outcomes[0].Err)
+	}
+	if err := res.Outcomes[1].Err; err == nil || err.Error() != "statement missing.json: no such file" {
+		t.Errorf("report.b: %v, want the missing path named", err)
+	}
+	if _, ok := f.store.Get("report.b"); ok {
+		t.Error("a report that could not be planned was recorded")
+	}
+}
+
+func TestApply_RecordsEveryTransitionBeforeTheNextCall(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: 30 * time.Millisecond}})
+	writeFile(t, f.dir, "a.json", statement(1))
+	_, res := f.run(Options{}, desired("a", "a.json"))
+	if res.Failed() != 0 {
+		t.Fatal(res.Outcomes[0].Err)
+	}
+	var phases []state.Phase
+	for _, r := range f.store.history {
+		phases = append(phases, r.Phase)
+	}
+	want := []state.Phase{state.Pending, state.Uploaded, state.Processing, state.Completed}
+	if !equal(phases, want) {
+		t.Fatalf("transitions %v, want %v", phases, want)
+	}
+	h := f.store.history
+	if h[1].UploadID == "" || h[2].ProcessID == "" || h[3].Output == nil {
+		t.Fatalf("ids not recorded: %+v", h)
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, "out/a.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hashBytes(b); got != h[3].Output.SHA256 {
+		t.Errorf("output hash %s, recorded %s", got, h[3].Output.SHA256)
+	}
+	fi, _ := os.Stat(filepath.Join(f.dir, "out/a.json"))
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("output mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+func equal[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// A run that died after the PUT was accepted but before the processing
+// id was recorded: the upload answers ANALYSIS_ALREADY_REQUESTED, and the
+// report starts again from a new upload.
+func TestApply_AlreadyRequestedStartsAgain(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	d := desired("a", "a.json")
+	p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{d}}, f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := p.Changes[0]
+	up, err := f.client.Upload(t.Context(), nordigen.File{Name: "a.json", Data: []byte(statement(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.Process(t.Context(), up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.store.Put(state.Record{Address: c.Address, Spec: *c.Desired, Digest: c.Digest, Files: c.Files, Phase: state.Uploaded, UploadID: up.RequestID})
+
+	uploads := f.calls("upload")
+	p, res := f.run(Options{}, d)
+	if got, want := actions(p), "report.a=resume"; got != want {
+		t.Fatalf("plan: %s, want %s", got, want)
+	}
+	if res.Failed() != 0 {
+		t.Fatal(res.Outcomes[0].Err)
+	}
+	if got := f.calls("upload") - uploads; got != 1 {
+		t.Errorf("%d new uploads, want 1", got)
+	}
+	r, _ := f.store.Get("report.a")
+	if r.Phase != state.Completed || r.UploadID == up.RequestID {
+		t.Errorf("record %+v: want completed from a new upload", r)
+	}
+}
+
+// A processing id that is recorded is polled, never requested again.
+func TestApply_ResumeProcessingPollsOnly(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: 50 * time.Millisecond}})
+	writeFile(t, f.dir, "a.json", statement(1))
+	d := desired("a", "a.json")
+	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{d}}, f.store, Options{})
+	c := p.Changes[0]
+	up, _ := f.client.Upload(t.Context(), nordigen.File{Name: "a.json", Data: []byte(statement(1))})
+	pr, err := f.client.Process(t.Context(), up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.store.Put(state.Record{Address: c.Address, Spec: *c.Desired, Digest: c.Digest, Files: c.Files,
+		Phase: state.Processing, UploadID: up.RequestID, ProcessID: pr.RequestID})
+	uploads, processes := f.calls("upload"), f.calls("process")
+	_, res := f.run(Options{}, d)
+	if res.Failed() != 0 {
+		t.Fatal(res.Outcomes[0].Err)
+	}
+	if f.calls("upload") != uploads || f.calls("process") != processes {
+		t.Errorf("resume sent %d uploads and %d processing requests, want none", f.calls("upload")-uploads, f.calls("process")-processes)
+	}
+	if r, _ := f.store.Get("report.a"); r.ProcessID != pr.RequestID || r.Phase != state.Completed {
+		t.Errorf("record %+v", r)
+	}
+}
+
+// Processing that fails is a transient failure; the retry starts from a
+// new upload and succeeds.
+func TestApply_ProcessingFailureIsRetried(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{FailProcessing: 1}})
+	writeFile(t, f.dir, "a.json", statement(1))
+	d := desired("a", "a.json")
+	_, res := f.run(Options{}, d)
+	if res.Failed() != 1 {
+		t.Fatal("processing that fails did not fail the report")
+	}
+	r, _ := f.store.Get("report.a")
+	if r.Phase != state.Failed || r.LastError == nil || r.LastError.Permanent || r.ProcessID != "" {
+		t.Fatalf("record after a processing failure: %+v %+v", r, r.LastError)
+	}
+	// The failed processing id is spent, so the retry needs nothing of
+	// this engine: continue against one whose processing works.
+	g := newFixture(t, engine.Config{})
+	f.engine, f.client = g.engine, g.client
+	p, res := f.run(Options{}, d)
+	if got, want := actions(p), "report.a=retry"; got != want {
+		t.Fatalf("plan: %s, want %s", got, want)
+	}
+	if res.Failed() != 0 {
+		t.Fatal(res.Outcomes[0].Err)
+	}
+	if r, _ := f.store.Get("report.a"); r.Phase != state.Completed || r.Attempts != 2 {
+		t.Errorf("record %+v, want completed at the second attempt", r)
+	}
+}
+
+// A statement the API refuses is blocked until it changes.
+func TestApply_PermanentFailureBlocks(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", `{"not": "a statement"}`)
+	writeFile(t, f.dir, "b.json", statement(2))
+	a, b := desired("a", "a.json"), desired("b", "b.json")
+	_, res := f.run(Options{}, a, b)
+	if res.Outcomes[0].Err == nil || res.Outcomes[1].Err != nil {
+		t.Fatalf("outcomes %+v", res.Outcomes)
+	}
+	uploads := f.calls("upload")
+	p, _ := f.run(Options{}, a, b)
+	if got, want := actions(p), "report.a=blocked report.b=noop"; got != want {
+		t.Fatalf("plan: %s, want %s", got, want)
+	}
+	if f.calls("upload") != uploads {
+		t.Error("a blocked report was uploaded again")
+	}
+	writeFile(t, f.dir, "a.json", statement(1))
+	p, res = f.run(Options{}, a, b)
+	if got, want := actions(p), "report.a=replace report.b=noop"; got != want || res.Failed() != 0 {
+		t.Fatalf("plan after the fix: %s (want %s), failed %d", got, want, res.Failed())
+	}
+}
+
+// Cancelling an apply is not a failure: the report stays in its phase
+// and the next run resumes it.
+func TestApply_CancelLeavesThePhase(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: time.Hour}})
+	writeFile(t, f.dir, "a.json", statement(1))
+	d := desired("a", "a.json")
+	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{d}}, f.store, Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	a := f.applier()
+	a.Progress = func(e Event) {
+		if e.Step == "process" {
+			cancel()
+		}
+	}
+	res, err := a.Apply(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(res.Outcomes[0].Err, context.Canceled) {
+		t.Fatalf("outcome %v, want context.Canceled", res.Outcomes[0].Err)
+	}
+	r, _ := f.store.Get("report.a")
+	if r.Phase != state.Processing || r.LastError != nil {
+		t.Fatalf("record %+v: want processing, no error", r)
+	}
+}
+
+// A store that cannot record stops the apply before the next remote call.
+func TestApply_StoreFailureStops(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	f.store.failPut = true
+	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
+	if _, err := f.applier().Apply(t.Context(), p); err == nil {
+		t.Fatal("no error from an apply whose state cannot be written")
+	}
+	if n := f.calls("upload"); n != 0 {
+		t.Errorf("%d uploads with a state that cannot record them", n)
+	}
+}
+
+func TestApply_MassDeleteStop(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	for _, n := range []string{"a", "b", "c"} {
+		writeFile(t, f.dir, n+".json", statement(1))
+	}
+	f.run(Options{}, desired("a", "a.json"), desired("b", "b.json"), desired("c", "c.json"))
+	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
+	_, err := f.applier().Apply(t.Context(), p)
+	var mde *MassDeleteError
+	if !errors.As(err, &mde) || mde.Deletes != 2 || mde.Recorded != 3 {
+		t.Fatalf("err %v, want the mass-delete stop for 2 of 3", err)
+	}
+	if len(f.store.Records()) != 3 {
+		t.Fatal("the refused plan deleted something")
+	}
+	a := f.applier()
+	a.AllowMassDelete = true
+	if _, err := a.Apply(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.store.Records()) != 1 {
+		t.Fatal("--allow-mass-delete did not delete")
+	}
+}
