@@ -165,9 +165,9 @@ func TestErrors(t *testing.T) {
 		{"process unknown operation", func() answer {
 			return c.process(c.uploadID(ok), `{"country":"uk","operations":["categorisation","horoscope"]}`)
 		}, 400, CodeParamsMissing, `unknown operation "horoscope"`, "operations"},
-		{"process operation not yet supported", func() answer {
-			return c.process(c.uploadID(ok), `{"country":"uk","operations":["insights-income"]}`)
-		}, 400, CodeParamsMissing, `"insights-income" is not yet supported`, "operations"},
+		{"process currency without a rate", func() answer {
+			return c.process(c.uploadID(ok), `{"country":"uk","operations":["insights-income"],"params":{"currency":"ZZZ"}}`)
+		}, 400, CodeParamsMissing, "no conversion rate for currency ZZZ", "params.currency"},
 		{"process enterprise operation", func() answer {
 			return c.process(c.uploadID(ok), `{"country":"uk","operations":["credit-scores"]}`)
 		}, 403, CodeForbidden, `"credit-scores"`, "operations"},

@@ -156,9 +156,6 @@ func (s *Server) readFiles(w http.ResponseWriter, r *http.Request) ([]statement.
 // operations are the five documented operation keywords, sorted.
 var operations = []string{"categorisation", "insights-income", "insights-loans", "insights-risk", "simple-score"}
 
-// supported are the operations the engine computes today.
-var supported = map[string]bool{"categorisation": true}
-
 // processRequest is the body of PUT /v2/report/process/{id}, validated.
 type processRequest struct {
 	Country    string
@@ -184,6 +181,10 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request) *apiError {
 	s.store.mu.Lock()
 	kind, u, _ := s.store.find(id, now)
 	requested := u != nil && u.report != ""
+	var stmt *statement.Statement
+	if u != nil {
+		stmt = u.stmt
+	}
 	s.store.mu.Unlock()
 	switch kind {
 	case isGoneUpload:
@@ -200,6 +201,11 @@ func (s *Server) process(w http.ResponseWriter, r *http.Request) *apiError {
 	req, aerr := s.parseProcess(r)
 	if aerr != nil {
 		return aerr
+	}
+	if stmt != nil {
+		if aerr := checkAnalytics(stmt, req); aerr != nil {
+			return aerr
+		}
 	}
 
 	rep := &report{id: newID(), uploadID: id, expires: now.Add(s.cfg.Retention), req: req}
@@ -273,8 +279,6 @@ func (s *Server) parseProcess(r *http.Request) (processRequest, *apiError) {
 				fmt.Sprintf("operation %q is an enterprise credit-scoring product this engine does not offer", op), "operations")
 		case !slices.Contains(operations, op):
 			return bad("operations", "unknown operation %q; the operations are %s", op, strings.Join(operations, ", "))
-		case !supported[op]:
-			return bad("operations", "operation %q is not yet supported by this engine; it computes: categorisation", op)
 		}
 	}
 	req.Operations = ops

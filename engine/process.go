@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,13 +73,20 @@ func (s *Server) compute(stmt *statement.Statement, req processRequest) (body []
 	}()
 	type attributes struct {
 		Categorisation *Categorisation `json:"categorisation,omitempty"`
+		Insights       *Insights       `json:"insights,omitempty"`
+		SimpleScore    *int            `json:"simple-score,omitempty"`
 		Status         string          `json:"status"`
 	}
 	attrs := attributes{Status: "completed"}
-	for _, op := range req.Operations {
-		switch op {
-		case "categorisation":
-			attrs.Categorisation = categoriseStatement(s.cats[req.Country], stmt, req.Country)
+	c := s.cats[req.Country]
+	cat := categoriseStatement(c, stmt, req.Country)
+	if slices.Contains(req.Operations, "categorisation") {
+		attrs.Categorisation = cat
+	}
+	if wantsAnalytics(req.Operations) {
+		var aerr *apiError
+		if attrs.Insights, attrs.SimpleScore, aerr = computeAnalytics(c.Tree(), cat, req); aerr != nil {
+			return nil, aerr
 		}
 	}
 	body, err := json.Marshal(map[string]any{"data": map[string]any{

@@ -14,7 +14,8 @@
 //
 // Statements are parsed at upload (package statement); a processing request
 // is queued for a pool of workers, which categorise every transaction
-// (package categorise) and render the answer once. A configurable
+// (package categorise), compute the requested insights and simple score
+// (package insights) and render the answer once. A configurable
 // processing time keeps a report "processing" for that long after a worker
 // takes it, without holding the worker. Uploads and results are kept for
 // the retention time, then answer 410 GONE for as long again, then 404; a
@@ -22,10 +23,13 @@
 // without bound.
 //
 // Decisions where neither document is explicit:
-//   - The insights operations and simple-score are answered 400
-//     API_REQUIRED_PARAMS_MISSING ("not yet supported") until the engine
-//     computes them; never with an invented payload. The enterprise
-//     operations features and credit-scores answer 403 FORBIDDEN.
+//   - The insights operations and simple-score are computed by package
+//     insights, whose doc defines every formula the reference leaves open.
+//     Params they cannot honour — drop filters that leave no account, a
+//     currency without a conversion rate — are refused at the PUT with 400
+//     API_REQUIRED_PARAMS_MISSING naming the param, never at the GET. The
+//     enterprise operations features and credit-scores answer 403
+//     FORBIDDEN.
 //   - PUT validates its body strictly: an unknown top-level field is an
 //     error naming it, like an unknown params key.
 //   - The rate limit (Faults.RateLimit) applies per client to the
