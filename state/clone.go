@@ -1,0 +1,46 @@
+package state
+
+import "slices"
+
+// clone returns a deep copy of r: nothing reachable from the result is
+// shared with r. A field added to Record that holds a pointer, slice or map
+// must be copied here; TestClone_deep fails until it is.
+func clone(r *Record) Record {
+	c := *r
+	c.Spec = cloneSpec(r.Spec)
+	c.Files = slices.Clone(r.Files)
+	if r.LastError != nil {
+		e := *r.LastError
+		c.LastError = &e
+	}
+	if r.Output != nil {
+		o := *r.Output
+		c.Output = &o
+	}
+	return c
+}
+
+func cloneSpec(s Spec) Spec {
+	c := s
+	c.Statements = slices.Clone(s.Statements)
+	c.Operations = slices.Clone(s.Operations)
+	if s.Params != nil {
+		p := *s.Params
+		p.Period = clonePtr(p.Period)
+		p.Currency = clonePtr(p.Currency)
+		p.DropSharedAccounts = clonePtr(p.DropSharedAccounts)
+		p.DropJointAccounts = clonePtr(p.DropJointAccounts)
+		p.IncomeDefinition = slices.Clone(p.IncomeDefinition)
+		p.ExpenseDefinition = slices.Clone(p.ExpenseDefinition)
+		c.Params = &p
+	}
+	return c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -1,0 +1,65 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// LockedError is returned by Open when another process (or another Store in
+// this process) holds the lock of the state. The holder's details come from
+// what it wrote into the lock file; PID is 0 if it had not written them yet.
+type LockedError struct {
+	PID   int
+	Host  string
+	Since time.Time
+	Path  string // the state directory
+}
+
+func (e *LockedError) Error() string {
+	if e.PID == 0 {
+		return fmt.Sprintf("state %s is locked by another process", e.Path)
+	}
+	return fmt.Sprintf("state %s is locked by pid %d on host %s since %s",
+		e.Path, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339))
+}
+
+// VersionError is returned when a state file has a format version newer than
+// Version: it was written by a newer ledgerform, and reading it with this one
+// could lose what the newer one recorded.
+type VersionError struct {
+	Path    string // the file
+	Version int    // the file's format version
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("state file %s has format version %d but this ledgerform understands only up to version %d: "+
+		"it was written by a newer ledgerform; upgrade ledgerform to use this state", e.Path, e.Version, Version)
+}
+
+// CorruptError is returned when a state file cannot be read back as it was
+// written: a damaged snapshot, a damaged journal line followed by good ones,
+// or a journal that does not continue the snapshot. Open refuses such a state
+// rather than forget what it recorded; nothing is changed on disk.
+type CorruptError struct {
+	Path   string
+	Line   int   // 1-based line of the journal; 0 for the snapshot
+	Offset int64 // byte offset in the file, for the snapshot
+	Err    error
+}
+
+func (e *CorruptError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("state file %s is damaged: line %d: %v", e.Path, e.Line, e.Err)
+	}
+	return fmt.Sprintf("state file %s is damaged: byte %d: %v", e.Path, e.Offset, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// ErrClosed is returned (wrapped) by Put and Delete after Close.
+var ErrClosed = errors.New("state is closed")
+
+// ErrReadOnly is returned (wrapped) by Put and Delete on a Store from
+// OpenReadOnly.
+var ErrReadOnly = errors.New("state is open read-only")

@@ -1,0 +1,800 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// record returns a record with every field set, distinct per i.
+func record(i int) Record {
+	period, cur, yes := 6, "GBP", true
+	return Record{
+		Address: fmt.Sprintf("report.r%06d", i),
+		Spec: Spec{
+			Statements: []string{fmt.Sprintf("statements/r%06d.json", i)},
+			Operations: []string{"categorisation", "insights-income", "simple-score"},
+			Country:    "uk",
+			Params: &Params{Period: &period, Currency: &cur, DropSharedAccounts: &yes,
+				IncomeDefinition: []int{1, 2}, ExpenseDefinition: []int{3}},
+			Output: fmt.Sprintf("out/r%06d.json", i),
+		},
+		Digest: fmt.Sprintf("%064x", i),
+		Files: []File{{Path: fmt.Sprintf("statements/r%06d.json", i), Size: int64(1000 + i), MTime: 1700000000000000000 + int64(i),
+			Inode: uint64(i), SHA256: fmt.Sprintf("%064x", i+1)}},
+		Phase:     Completed,
+		UploadID:  fmt.Sprintf("9b2d4c1e-0000-4000-8000-%012d", i),
+		ProcessID: fmt.Sprintf("5f7a3b2c-0000-4000-8000-%012d", i),
+		Attempts:  1,
+		LastError: &Failure{Code: "SERVICE_UNAVAILABLE", Message: "try again", Step: "poll"},
+		Output:    &File{Path: fmt.Sprintf("out/r%06d.json", i), Size: 4242, MTime: 1700000001000000000, SHA256: fmt.Sprintf("%064x", i+2)},
+	}
+}
+
+// open opens the state in dir for writing and closes it at the end of the
+// test.
+func open(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func put(t testing.TB, s *Store, r Record) {
+	t.Helper()
+	if err := s.Put(r); err != nil {
+		t.Fatalf("Put(%s): %v", r.Address, err)
+	}
+}
+
+// crash abandons s as a killed process would: no compaction, the lock
+// released (by the kernel, for a real process).
+func crash(s *Store) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.journal.Close()
+	releaseLock(s.lock)
+}
+
+// withUpdated returns want with the Updated times the store gave them.
+func withUpdated(t *testing.T, s *Store, want []Record) []Record {
+	t.Helper()
+	out := make([]Record, len(want))
+	for i, w := range want {
+		got, ok := s.Get(w.Address)
+		if !ok {
+			t.Fatalf("Get(%s): missing", w.Address)
+		}
+		if got.Updated.IsZero() || time.Since(got.Updated) > time.Minute || got.Updated.Location() != time.UTC {
+			t.Errorf("Get(%s).Updated = %v, want about now, in UTC", w.Address, got.Updated)
+		}
+		w.Updated = got.Updated
+		out[i] = w
+	}
+	return out
+}
+
+func checkRecords(t *testing.T, s *Store, want []Record) {
+	t.Helper()
+	got := s.Records()
+	if len(got) != len(want) {
+		t.Fatalf("Records() has %d records, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("Records()[%d] =\n%+v\nwant\n%+v", i, got[i], want[i])
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func journalLines(t *testing.T, dir string) int {
+	t.Helper()
+	return bytes.Count(readFile(t, filepath.Join(dir, journalName)), []byte("\n"))
+}
+
+func TestStore_roundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".ledgerform")
+	s := open(t, dir)
+	if got := s.Records(); len(got) != 0 {
+		t.Fatalf("new state has %d records", len(got))
+	}
+	for i := 3; i >= 0; i-- {
+		put(t, s, record(i))
+	}
+	r := record(2)
+	r.Phase, r.LastError = Failed, &Failure{Message: "no", Permanent: true}
+	put(t, s, r)
+	if err := s.Delete("report.r000001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("report.missing"); err != nil {
+		t.Fatalf("Delete of a missing address: %v", err)
+	}
+	if _, ok := s.Get("report.r000001"); ok {
+		t.Errorf("Get after Delete found the record")
+	}
+	want := withUpdated(t, s, []Record{record(0), r, record(3)})
+	checkRecords(t, s, want)
+	lineage, serial := s.Lineage(), s.Serial()
+	if lineage == "" || serial != 6 {
+		t.Errorf("Lineage, Serial = %q, %d; want an id, 6", lineage, serial)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if n := journalLines(t, dir); n != 0 {
+		t.Errorf("journal has %d lines after Close, want 0 (compacted)", n)
+	}
+
+	for _, o := range []struct {
+		name string
+		open func(string) (*Store, error)
+	}{{"Open", Open}, {"OpenReadOnly", OpenReadOnly}} {
+		s, err := o.open(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", o.name, err)
+		}
+		checkRecords(t, s, want)
+		if s.Lineage() != lineage || s.Serial() != serial {
+			t.Errorf("%s: Lineage, Serial = %q, %d; want %q, %d", o.name, s.Lineage(), s.Serial(), lineage, serial)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestStore_deepCopies(t *testing.T) {
+	s := open(t, t.TempDir())
+	r := record(1)
+	put(t, s, r)
+	want, _ := s.Get(r.Address)
+
+	// Changing what was put, or what Get or Records returned, changes
+	// nothing in the store.
+	r.Spec.Operations[0] = "changed"
+	*r.Spec.Params.Period = 99
+	r.Files[0].Path = "changed"
+	got, _ := s.Get(r.Address)
+	got.Spec.Statements[0] = "changed"
+	got.Spec.Params.IncomeDefinition[0] = 99
+	got.LastError.Message = "changed"
+	got.Output.Path = "changed"
+	all := s.Records()
+	all[0].Files[0].SHA256 = "changed"
+	*all[0].Spec.Params.Currency = "EUR"
+
+	if got, _ := s.Get(r.Address); !reflect.DeepEqual(got, want) {
+		t.Errorf("after changing copies, Get =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// TestClone_deep fails when a field added to Record holds a reference
+// that clone does not copy.
+func TestClone_deep(t *testing.T) {
+	var r Record
+	fill(reflect.ValueOf(&r).Elem())
+	c := clone(&r)
+	if !reflect.DeepEqual(c, r) {
+		t.Fatalf("clone differs:\n%+v\n%+v", c, r)
+	}
+	checkUnshared(t, "Record", reflect.ValueOf(r), reflect.ValueOf(c))
+}
+
+// fill sets every field reachable from v to a non-zero value.
+func fill(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem())
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := 0; i < v.Len(); i++ {
+			fill(v.Index(i))
+		}
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		fill(k)
+		fill(e)
+		v.SetMapIndex(k, e)
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)))
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			fill(v.Field(i))
+		}
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(7)
+	case reflect.Uint, reflect.Uint64, reflect.Uint32:
+		v.SetUint(7)
+	default:
+		panic("fill: unhandled kind " + v.Kind().String())
+	}
+}
+
+func checkUnshared(t *testing.T, path string, a, b reflect.Value) {
+	switch a.Kind() {
+	case reflect.Pointer:
+		if !a.IsNil() && a.Pointer() == b.Pointer() {
+			t.Errorf("%s: the clone shares the pointer", path)
+			return
+		}
+		if !a.IsNil() {
+			checkUnshared(t, "*"+path, a.Elem(), b.Elem())
+		}
+	case reflect.Slice:
+		if a.Len() > 0 && a.Pointer() == b.Pointer() {
+			t.Errorf("%s: the clone shares the slice", path)
+			return
+		}
+		for i := 0; i < a.Len(); i++ {
+			checkUnshared(t, fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i))
+		}
+	case reflect.Map:
+		if a.Pointer() == b.Pointer() {
+			t.Errorf("%s: the clone shares the map", path)
+		}
+	case reflect.Struct:
+		if a.Type() == reflect.TypeFor[time.Time]() {
+			return // immutable
+		}
+		for i := 0; i < a.NumField(); i++ {
+			checkUnshared(t, path+"."+a.Type().Field(i).Name, a.Field(i), b.Field(i))
+		}
+	}
+}
+
+func TestStore_Put_durableBeforeClose(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	put(t, s, record(1))
+	put(t, s, record(2))
+	if err := s.Delete(record(1).Address); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := withUpdated(t, s, []Record{record(2)})
+	checkRecords(t, ro, want)
+	if ro.Lineage() != s.Lineage() || ro.Serial() != 3 {
+		t.Errorf("read-only Lineage, Serial = %q, %d; want %q, 3", ro.Lineage(), ro.Serial(), s.Lineage())
+	}
+
+	// And after a crash.
+	crash(s)
+	s2 := open(t, dir)
+	checkRecords(t, s2, want)
+}
+
+func TestOpenReadOnly_missing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".ledgerform")
+	s, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Records()) != 0 || s.Serial() != 0 || s.Lineage() != "" {
+		t.Errorf("missing state: %d records, serial %d, lineage %q; want empty", len(s.Records()), s.Serial(), s.Lineage())
+	}
+	if err := s.Put(record(1)); !errors.Is(err, ErrReadOnly) {
+		t.Errorf("Put on a read-only store: %v, want ErrReadOnly", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("OpenReadOnly created %s (stat: %v)", dir, err)
+	}
+}
+
+func TestStore_closed(t *testing.T) {
+	s := open(t, t.TempDir())
+	put(t, s, record(1))
+	s.Close()
+	if err := s.Put(record(2)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Put after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Delete(record(1).Address); !errors.Is(err, ErrClosed) {
+		t.Errorf("Delete after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Put(Record{}); err == nil {
+		t.Errorf("Put without an address: no error")
+	}
+}
+
+// crashed returns a state dir left by a crash after n Puts, with the
+// records it holds.
+func crashed(t *testing.T, n int) (dir string, want []Record) {
+	dir = t.TempDir()
+	s := open(t, dir)
+	for i := range n {
+		put(t, s, record(i))
+		want = append(want, record(i))
+	}
+	want = withUpdated(t, s, want)
+	crash(s)
+	return dir, want
+}
+
+func TestOpen_tornTail(t *testing.T) {
+	for _, tail := range []string{
+		`0badcafe {"v":1,"lineage":"x","seri`, // cut short, no newline
+		"0badcafe {\"v\":1}\n",                // checksum wrong
+		strings.Repeat("\x00", 4096),          // unwritten blocks
+		strings.Repeat("\x00", 100) + "\n" + strings.Repeat("\x00", 100) + "\n", // several damaged lines
+		"\n",
+		"zz",
+	} {
+		t.Run(fmt.Sprintf("%.12q", tail), func(t *testing.T) {
+			dir, want := crashed(t, 3)
+			jpath := filepath.Join(dir, journalName)
+			good := readFile(t, jpath)
+			writeFile(t, jpath, append(bytes.Clone(good), tail...))
+
+			ro, err := OpenReadOnly(dir)
+			if err != nil {
+				t.Fatalf("OpenReadOnly: %v", err)
+			}
+			checkRecords(t, ro, want)
+			if got := readFile(t, jpath); len(got) != len(good)+len(tail) {
+				t.Errorf("OpenReadOnly changed the journal")
+			}
+
+			s := open(t, dir)
+			checkRecords(t, s, want)
+			if got := readFile(t, jpath); !bytes.Equal(got, good) {
+				t.Errorf("Open left the journal %q, want the damaged tail cut off", got)
+			}
+			put(t, s, record(3))
+			want = append(want, record(3))
+			want = withUpdated(t, s, want)
+			crash(s)
+			checkRecords(t, open(t, dir), want)
+		})
+	}
+}
+
+func TestOpen_damagedLineInTheMiddle(t *testing.T) {
+	dir, _ := crashed(t, 3)
+	jpath := filepath.Join(dir, journalName)
+	b := readFile(t, jpath)
+	second := bytes.IndexByte(b, '\n') + 1
+	b[second+20] ^= 1 // a bit flip in line 2
+	writeFile(t, jpath, b)
+
+	for _, o := range []struct {
+		name string
+		open func(string) (*Store, error)
+	}{{"Open", Open}, {"OpenReadOnly", OpenReadOnly}} {
+		_, err := o.open(dir)
+		var ce *CorruptError
+		if !errors.As(err, &ce) || ce.Line != 2 || ce.Path != jpath {
+			t.Fatalf("%s: %v, want a *CorruptError for line 2 of %s", o.name, err, jpath)
+		}
+		if msg := err.Error(); !strings.Contains(msg, jpath) || !strings.Contains(msg, "line 2") {
+			t.Errorf("%s: error %q does not name the file and line", o.name, msg)
+		}
+	}
+	if got := readFile(t, jpath); !bytes.Equal(got, b) {
+		t.Errorf("a refused Open changed the journal")
+	}
+}
+
+func TestOpen_damagedSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	put(t, s, record(1))
+	put(t, s, record(2))
+	s.Close()
+	spath := filepath.Join(dir, snapshotName)
+	good := readFile(t, spath)
+	for name, b := range map[string][]byte{
+		"truncated":  good[:len(good)/2],
+		"empty":      {},
+		"garbage":    []byte("not json"),
+		"trailing":   append(bytes.Clone(good), `{}`...),
+		"no version": []byte(`{"lineage":"x","serial":1,"records":[]}`),
+		"no lineage": []byte(`{"version":1,"serial":1,"records":[]}`),
+		"duplicate":  []byte(`{"version":1,"lineage":"x","serial":1,"records":[{"address":"a"},{"address":"a"}]}`),
+		"no address": []byte(`{"version":1,"lineage":"x","serial":1,"records":[{"phase":"pending"}]}`),
+		"bad record": []byte(`{"version":1,"lineage":"x","serial":1,"records":[{"address":"a","attempts":"x"}]}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			writeFile(t, spath, b)
+			_, err := Open(dir)
+			var ce *CorruptError
+			if !errors.As(err, &ce) || ce.Path != spath || !strings.Contains(err.Error(), spath) {
+				t.Fatalf("Open: %v, want a *CorruptError naming %s", err, spath)
+			}
+			if _, err := OpenReadOnly(dir); !errors.As(err, &ce) {
+				t.Fatalf("OpenReadOnly: %v, want a *CorruptError", err)
+			}
+		})
+	}
+}
+
+// TestOpen_crashBeforeTruncate builds what a crash between a compaction's
+// rename and its truncation of the journal leaves: a snapshot at serial n,
+// and a journal whose lines up to n are in the snapshot.
+func TestOpen_crashBeforeTruncate(t *testing.T) {
+	dir, want := crashed(t, 7)
+	jpath := filepath.Join(dir, journalName)
+	journal := readFile(t, jpath)
+	lines := bytes.SplitAfter(journal, []byte("\n"))
+
+	// The snapshot at serial 5 (Close compacts lines 1 to 5 into it).
+	writeFile(t, jpath, bytes.Join(lines[:5], nil))
+	s := open(t, dir)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := journalLines(t, dir); n != 0 {
+		t.Fatalf("journal has %d lines after Close", n)
+	}
+
+	t.Run("every line in the snapshot", func(t *testing.T) {
+		writeFile(t, jpath, bytes.Join(lines[:5], nil))
+		ro, err := OpenReadOnly(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRecords(t, ro, want[:5])
+		s := open(t, dir)
+		checkRecords(t, s, want[:5])
+		if s.Serial() != 5 {
+			t.Errorf("Serial = %d, want 5", s.Serial())
+		}
+		if n := journalLines(t, dir); n != 0 {
+			t.Errorf("Open left %d lines already in the snapshot", n)
+		}
+		s.Close()
+	})
+	t.Run("lines after the snapshot", func(t *testing.T) {
+		writeFile(t, jpath, journal)
+		s := open(t, dir)
+		checkRecords(t, s, want)
+		if s.Serial() != 7 {
+			t.Errorf("Serial = %d, want 7", s.Serial())
+		}
+		s.Close()
+	})
+}
+
+func TestOpen_journalDoesNotContinueSnapshot(t *testing.T) {
+	dir, _ := crashed(t, 7)
+	jpath := filepath.Join(dir, journalName)
+	journal := readFile(t, jpath)
+	lines := bytes.SplitAfter(journal, []byte("\n"))
+
+	other, _ := crashed(t, 1)
+	otherLine := readFile(t, filepath.Join(other, journalName))
+
+	for name, c := range map[string]struct {
+		snapshot, journal [][]byte
+	}{
+		"gap after the snapshot":     {lines[:3], lines[4:7]},
+		"gap inside the journal":     {nil, append(lines[:2:2], lines[3:7]...)},
+		"no snapshot, no first line": {nil, lines[1:7]},
+		"another lineage":            {lines[:3], [][]byte{otherLine}},
+		"another lineage, no snap":   {nil, [][]byte{lines[0], otherLine}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			os.Remove(filepath.Join(dir, snapshotName))
+			if c.snapshot != nil {
+				writeFile(t, jpath, bytes.Join(c.snapshot, nil))
+				if err := open(t, dir).Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			writeFile(t, jpath, bytes.Join(c.journal, nil))
+			_, err := Open(dir)
+			var ce *CorruptError
+			if !errors.As(err, &ce) || ce.Path != jpath {
+				t.Fatalf("Open: %v, want a *CorruptError for %s", err, jpath)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestOpen_newerVersion(t *testing.T) {
+	dir := t.TempDir()
+	spath, jpath := filepath.Join(dir, snapshotName), filepath.Join(dir, journalName)
+	newer := fmt.Sprintf(`{"version":%d,"lineage":"x","serial":1,"records":[{"address":"a","new":{"shape":1}}],"more":2}`, Version+1)
+	writeFile(t, spath, []byte(newer))
+	check := func(path string) {
+		t.Helper()
+		for _, open := range []func(string) (*Store, error){Open, OpenReadOnly} {
+			_, err := open(dir)
+			var ve *VersionError
+			if !errors.As(err, &ve) || ve.Version != Version+1 || ve.Path != path {
+				t.Fatalf("open: %v, want a *VersionError for version %d of %s", err, Version+1, path)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "newer ledgerform") || !strings.Contains(msg, "upgrade") {
+				t.Errorf("error %q does not say to upgrade", msg)
+			}
+		}
+	}
+	check(spath)
+
+	// A journal line of a newer version.
+	os.Remove(spath)
+	js := fmt.Appendf(nil, `{"v":%d,"lineage":"x","serial":"1a","op":"rename"}`, Version+1)
+	writeFile(t, jpath, fmt.Appendf(nil, "%08x %s\n", crc(js), js))
+	check(jpath)
+}
+
+func TestOpen_removesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	stale := []string{filepath.Join(dir, tempPrefix+"123"), filepath.Join(dir, tempPrefix+"abc")}
+	for _, p := range stale {
+		writeFile(t, p, []byte("half a snapshot"))
+	}
+	other := filepath.Join(dir, "notes.txt")
+	writeFile(t, other, nil)
+
+	if _, err := OpenReadOnly(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("OpenReadOnly removed %s", p)
+		}
+	}
+	open(t, dir)
+	for _, p := range stale {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Open left %s", p)
+		}
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("Open removed %s", other)
+	}
+}
+
+func TestOpen_lockedInProcess(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	_, err := Open(dir)
+	var le *LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("second Open: %v, want a *LockedError", err)
+	}
+	host, _ := os.Hostname()
+	if le.PID != os.Getpid() || le.Host != host || le.Path != dir || time.Since(le.Since) > time.Minute {
+		t.Errorf("LockedError = %+v, want pid %d, host %s, path %s, since about now", le, os.Getpid(), host, dir)
+	}
+	if msg, want := err.Error(), fmt.Sprintf("state %s is locked by pid %d on host %s since ", dir, os.Getpid(), host); !strings.HasPrefix(msg, want) {
+		t.Errorf("error %q, want it to start %q", msg, want)
+	}
+	// A reader is not blocked.
+	if _, err := OpenReadOnly(dir); err != nil {
+		t.Errorf("OpenReadOnly while locked: %v", err)
+	}
+	s.Close()
+	open(t, dir)
+}
+
+func TestStore_compaction(t *testing.T) {
+	defer func(m int) { compactMin = m }(compactMin)
+	compactMin = 100
+	dir := t.TempDir()
+	s := open(t, dir)
+	const addrs, puts = 20, 360 // puts a multiple of addrs
+	for i := range puts {
+		r := record(i % addrs)
+		r.Attempts = i
+		put(t, s, r)
+	}
+	if n := journalLines(t, dir); n > compactMin {
+		t.Errorf("journal has %d lines after %d Puts, want at most %d", n, puts, compactMin)
+	}
+	if _, err := os.Stat(filepath.Join(dir, snapshotName)); err != nil {
+		t.Errorf("no snapshot after compaction: %v", err)
+	}
+	var want []Record
+	for i := range addrs {
+		r := record(i)
+		r.Attempts = puts - addrs + i
+		want = append(want, r)
+	}
+	want = withUpdated(t, s, want)
+	checkRecords(t, s, want)
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, ro, want)
+	if ro.Serial() != puts {
+		t.Errorf("Serial = %d, want %d", ro.Serial(), puts)
+	}
+	crash(s)
+	checkRecords(t, open(t, dir), want)
+}
+
+func TestStore_concurrentPuts(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	const writers, each = 32, 20
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				r := record(w*each + i)
+				if err := s.Put(r); err != nil {
+					t.Error(err)
+				}
+				if i%5 == 4 {
+					if err := s.Delete(r.Address); err != nil {
+						t.Error(err)
+					}
+				}
+				s.Get(r.Address)
+			}
+		})
+	}
+	wg.Wait()
+	want := map[string]bool{}
+	for i := range writers * each {
+		if i%each%5 != 4 {
+			want[record(i).Address] = true
+		}
+	}
+	check := func(s *Store) {
+		t.Helper()
+		got := s.Records()
+		if len(got) != len(want) {
+			t.Errorf("%d records, want %d", len(got), len(want))
+		}
+		for _, r := range got {
+			if !want[r.Address] {
+				t.Errorf("unexpected %s", r.Address)
+			}
+		}
+	}
+	check(s)
+	s.mu.Lock()
+	changes, syncs := int(s.serial), s.nsyncs
+	s.mu.Unlock()
+	t.Logf("%d changes, %d fsyncs", changes, syncs)
+	if changes != writers*each*6/5 {
+		t.Errorf("serial %d, want %d", changes, writers*each*6/5)
+	}
+	if syncs >= changes {
+		t.Errorf("%d fsyncs for %d changes: no group commit", syncs, changes)
+	}
+	crash(s)
+	check(open(t, dir))
+}
+
+// TestOpenReadOnly_duringCompactions reads the state while a writer keeps
+// compacting it: every read must succeed and see a state the writer had.
+func TestOpenReadOnly_duringCompactions(t *testing.T) {
+	defer func(m int) { compactMin = m }(compactMin)
+	compactMin = 10
+	dir := t.TempDir()
+	s := open(t, dir)
+	const puts = 400
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range puts {
+			r := record(i % 5)
+			r.Attempts = i + 1
+			if err := s.Put(r); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	reads := 0
+	for {
+		select {
+		case <-done:
+			if reads < 10 {
+				t.Logf("only %d reads", reads)
+			}
+			return
+		default:
+		}
+		ro, err := OpenReadOnly(dir)
+		if err != nil {
+			t.Fatalf("OpenReadOnly: %v", err)
+		}
+		reads++
+		// Record i%5 was last put as change i+1: the state at serial n
+		// holds, for each address, the last such change at or before n.
+		n := int(ro.Serial())
+		for _, r := range ro.Records() {
+			var k int
+			fmt.Sscanf(r.Address, "report.r%d", &k)
+			if last := n - ((n - 1 - k) % 5); r.Attempts != last {
+				t.Fatalf("at serial %d, %s has attempts %d, want %d", n, r.Address, r.Attempts, last)
+			}
+		}
+	}
+}
+
+func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// TestOpen_snapshotLayouts: a snapshot that is valid JSON loads however it
+// is laid out (the parallel reader takes only writeSnapshot's layout; the
+// general decoder takes the rest).
+func TestOpen_snapshotLayouts(t *testing.T) {
+	for _, n := range []int{0, 1, 3} {
+		dir, want := crashed(t, n)
+		s := open(t, dir)
+		if n == 0 { // a snapshot without records
+			put(t, s, record(0))
+			if err := s.Delete(record(0).Address); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil { // compacts into the snapshot
+			t.Fatal(err)
+		}
+		spath := filepath.Join(dir, snapshotName)
+		written := readFile(t, spath)
+		var indented, compacted bytes.Buffer
+		if err := json.Indent(&indented, written, "", "\t"); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Compact(&compacted, written); err != nil {
+			t.Fatal(err)
+		}
+		reordered := fmt.Appendf(nil, `{"records":[],"version":1,"lineage":"x","serial":0}`)
+		for name, b := range map[string][]byte{"written": written, "indented": indented.Bytes(), "compacted": compacted.Bytes()} {
+			writeFile(t, spath, b)
+			s, err := OpenReadOnly(dir)
+			if err != nil {
+				t.Fatalf("%d records, %s: %v", n, name, err)
+			}
+			checkRecords(t, s, want)
+		}
+		writeFile(t, spath, reordered)
+		var ce *CorruptError
+		if _, err := OpenReadOnly(dir); !errors.As(err, &ce) {
+			t.Errorf("records before the version: %v, want a *CorruptError", err)
+		}
+	}
+}

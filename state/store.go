@@ -1,0 +1,433 @@
+package state
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+)
+
+// compactMin is the journal length below which it is never compacted
+// except at Close; a variable for the tests.
+var compactMin = 1000
+
+// Store is the state of one working directory: a Record per address. It is
+// safe for concurrent use. A Store from Open holds the state's lock until
+// Close; one from OpenReadOnly is a snapshot of the state at the time it was
+// opened, never changes, and takes neither lock nor writes.
+type Store struct {
+	dir      string
+	readOnly bool
+
+	mu      sync.Mutex
+	cond    *sync.Cond // on mu; broadcast when syncing, compacting, synced or err change
+	records map[string]*Record
+	lineage string
+	qline   []byte // lineage as JSON, for journal lines
+	serial  uint64 // of the last change applied to records (and appended to the journal)
+
+	// Writable stores only.
+	lock       *os.File
+	journal    *os.File // O_APPEND
+	jlines     int      // lines in the journal
+	jsize      int64    // bytes in the journal
+	synced     uint64   // every change up to this serial is durable
+	syncing    bool     // a Put is fsyncing the journal without holding mu
+	compacting bool     // a compaction is under way
+	compactAt  int      // after a failed compaction, the journal length at which to try again
+	err        error    // a failed write; the store takes no more changes
+	closed     bool
+	nsyncs     int // journal fsyncs, for the tests of group commit
+	buf        []byte
+}
+
+// Open opens the state in dir (for example "<workdir>/.ledgerform"),
+// creating dir (mode 0700) if needed. It takes the state's exclusive lock or
+// fails at once with a *LockedError naming the holder; removes the temp
+// files of snapshots a crash left; and loads the snapshot and the journal.
+// A journal tail torn by a crash is dropped and truncated away; any other
+// damage is a *CorruptError, and a newer format a *VersionError. The caller
+// must Close the Store to release the lock.
+func Open(dir string) (*Store, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create state: %w", err)
+		}
+		// Whatever the umask: the state is personal financial data.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create state: %w", err)
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return nil, fmt.Errorf("create state: %w", err)
+		}
+	}
+	lock, err := acquireLock(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openLocked(dir, lock)
+	if err != nil {
+		releaseLock(lock)
+		return nil, err
+	}
+	return s, nil
+}
+
+func openLocked(dir string, lock *os.File) (*Store, error) {
+	if err := removeTemps(dir); err != nil {
+		return nil, fmt.Errorf("remove stale temp files: %w", err)
+	}
+	ld, err := load(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, journalName)
+	j, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		j, err = createFile(path, os.O_RDWR|os.O_APPEND)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	s := newStore(dir, ld)
+	s.lock, s.journal = lock, j
+	s.jlines, s.jsize = ld.jlines, ld.jgood
+	s.synced = ld.serial
+	// Drop a torn tail, and a journal whose every line is already in the
+	// snapshot (a crash came between a compaction's rename and truncation).
+	size := ld.jgood
+	if ld.serial == ld.snapSerial {
+		size, s.jlines, s.jsize = 0, 0, 0
+	}
+	if size != ld.jsize {
+		err := j.Truncate(size)
+		if err == nil {
+			err = j.Sync()
+		}
+		if err != nil {
+			j.Close()
+			return nil, fmt.Errorf("truncate journal: %w", err)
+		}
+	}
+	if s.lineage == "" {
+		s.setLineage(rand.Text())
+	}
+	return s, nil
+}
+
+// createFile creates path, mode 0600 whatever the umask, and makes its
+// directory entry durable.
+func createFile(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// createOrOpen opens path for reading and writing, creating it mode 0600 if
+// it does not exist.
+func createOrOpen(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = createFile(path, os.O_RDWR)
+		if errors.Is(err, fs.ErrExist) { // created meanwhile by another process
+			f, err = os.OpenFile(path, os.O_RDWR, 0)
+		}
+	}
+	return f, err
+}
+
+// OpenReadOnly loads the state in dir without taking its lock and without
+// writing anything, for plan and state list/show while an apply or the
+// daemon runs. It sees every change whose Put or Delete had returned before
+// it was called. A missing dir is an empty state. Put and Delete on the
+// Store return ErrReadOnly; Close does nothing.
+func OpenReadOnly(dir string) (*Store, error) {
+	// The writer may compact while we read: rename a new snapshot into
+	// place, then truncate the journal. Reading the old snapshot and the new
+	// journal would look like missing changes; so if the snapshot changed
+	// while we read, read again.
+	snap := filepath.Join(dir, snapshotName)
+	for attempt := 1; ; attempt++ {
+		before, _ := os.Stat(snap)
+		ld, err := load(dir)
+		after, _ := os.Stat(snap)
+		if !sameFile(before, after) && attempt < 20 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s := newStore(dir, ld)
+		s.readOnly = true
+		return s, nil
+	}
+}
+
+func sameFile(a, b fs.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+func newStore(dir string, ld *loaded) *Store {
+	s := &Store{dir: dir, records: ld.records, serial: ld.serial}
+	s.cond = sync.NewCond(&s.mu)
+	s.setLineage(ld.lineage)
+	return s
+}
+
+func (s *Store) setLineage(l string) {
+	s.lineage, s.qline = l, quote(l)
+}
+
+// Get returns a deep copy of the record of address, and whether there is
+// one.
+func (s *Store) Get(address string) (Record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[address]
+	if !ok {
+		return Record{}, false
+	}
+	return clone(r), true
+}
+
+// Records returns deep copies of all the records, sorted by address.
+func (s *Store) Records() []Record {
+	s.mu.Lock()
+	rs := make([]Record, 0, len(s.records))
+	for _, r := range s.records {
+		rs = append(rs, clone(r))
+	}
+	s.mu.Unlock()
+	slices.SortFunc(rs, func(a, b Record) int { return cmp.Compare(a.Address, b.Address) })
+	return rs
+}
+
+// Lineage returns the state's identity: a random id chosen when the state
+// was created, kept by every later change. It is empty for a read-only
+// Store of a state that does not exist yet.
+func (s *Store) Lineage() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lineage
+}
+
+// Serial returns the number of changes made to the state since it was
+// created: each Put and Delete adds one.
+func (s *Store) Serial() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serial
+}
+
+// Put records r (a copy of it: r is not retained) under r.Address, with
+// Updated set to the current time in UTC. When it returns nil the record
+// is durable: on disk, fsynced. Puts from several goroutines share fsyncs.
+func (s *Store) Put(r Record) error {
+	if r.Address == "" {
+		return errors.New("put: record without an address")
+	}
+	c := clone(&r)
+	c.Updated = time.Now().UTC()
+	raw, err := json.Marshal(&c)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", r.Address, err)
+	}
+	if err := s.commit(opPut, &c, quote(c.Address), raw); err != nil {
+		return fmt.Errorf("put %s: %w", r.Address, err)
+	}
+	return nil
+}
+
+// Delete forgets the record of address, if there is one. When it returns
+// nil the deletion is durable.
+func (s *Store) Delete(address string) error {
+	s.mu.Lock()
+	_, ok := s.records[address]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if err := s.commit(opDelete, &Record{Address: address}, quote(address), nil); err != nil {
+		return fmt.Errorf("delete %s: %w", address, err)
+	}
+	return nil
+}
+
+// commit appends a change to the journal, applies it, and returns once it
+// is durable. Appends are serialised by mu; the fsync is not: while one
+// goroutine fsyncs, others append, then one fsync covers them all (group
+// commit).
+func (s *Store) commit(op string, r *Record, address, raw []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.readOnly:
+		return fmt.Errorf("state %s: %w", s.dir, ErrReadOnly)
+	case s.closed:
+		return fmt.Errorf("state %s: %w", s.dir, ErrClosed)
+	case s.err != nil:
+		return s.err
+	}
+	serial := s.serial + 1
+	s.buf = appendLine(s.buf[:0], s.qline, serial, op, address, raw)
+	if _, err := s.journal.Write(s.buf); err != nil {
+		// Cut off whatever part of the line was written, so that the next
+		// Open does not find a damaged line; stop taking changes anyway.
+		s.journal.Truncate(s.jsize)
+		return s.fail(fmt.Errorf("append to journal: %w", err))
+	}
+	s.jlines++
+	s.jsize += int64(len(s.buf))
+	if cap(s.buf) > 1<<20 {
+		s.buf = nil // do not keep a huge record's buffer for ever
+	}
+	s.serial = serial
+	if op == opPut {
+		s.records[r.Address] = r
+	} else {
+		delete(s.records, r.Address)
+	}
+	if err := s.waitDurable(serial); err != nil {
+		return err
+	}
+	if s.jlines > max(compactMin, 2*len(s.records)) && s.jlines >= s.compactAt && !s.compacting && !s.closed {
+		// The change is durable: a failed compaction is no reason to say
+		// otherwise. Close reports it if it fails again.
+		if err := s.compact(); err != nil && s.err == nil {
+			s.compactAt = 2 * s.jlines
+		}
+	}
+	return nil
+}
+
+// waitDurable returns once the change of serial is durable. The caller holds
+// mu; it is released while waiting and fsyncing.
+func (s *Store) waitDurable(serial uint64) error {
+	for s.synced < serial {
+		if s.err != nil {
+			return s.err
+		}
+		if s.syncing || s.compacting {
+			s.cond.Wait() // the fsync or compaction under way may cover serial
+			continue
+		}
+		s.syncing = true
+		upto, j := s.serial, s.journal
+		s.mu.Unlock()
+		err := j.Sync()
+		s.mu.Lock()
+		s.syncing = false
+		s.nsyncs++
+		if err != nil {
+			// After a failed fsync the kernel may have dropped the dirty
+			// pages: retrying could report success for lost data.
+			s.fail(fmt.Errorf("fsync journal: %w", err))
+		} else {
+			s.synced = max(s.synced, upto)
+		}
+		s.cond.Broadcast()
+	}
+	return nil
+}
+
+// fail records err as the reason the store takes no more changes, and
+// returns it. Reopening the state recovers every change that was
+// acknowledged.
+func (s *Store) fail(err error) error {
+	if s.err == nil {
+		s.err = fmt.Errorf("state %s: %w (it takes no more changes: reopen it)", s.dir, err)
+		s.cond.Broadcast()
+	}
+	return s.err
+}
+
+// compact writes the records as the new snapshot and empties the journal.
+// The caller holds mu. The journal is truncated only once the snapshot is
+// durably in place; should a crash come between the two, the journal's lines
+// are all at or below the snapshot's serial, and load skips them.
+func (s *Store) compact() error {
+	s.compacting = true
+	defer func() {
+		s.compacting = false
+		s.cond.Broadcast()
+	}()
+	for s.syncing {
+		s.cond.Wait()
+	}
+	if s.err != nil {
+		return s.err
+	}
+	if err := writeSnapshot(s.dir, s.lineage, s.serial, s.records); err != nil {
+		return err
+	}
+	if err := s.journal.Truncate(0); err != nil {
+		return s.fail(fmt.Errorf("truncate journal: %w", err))
+	}
+	if err := s.journal.Sync(); err != nil {
+		return s.fail(fmt.Errorf("fsync journal: %w", err))
+	}
+	s.jlines, s.jsize = 0, 0
+	s.synced = s.serial // all in the snapshot
+	s.compactAt = 0
+	return nil
+}
+
+// Close compacts the state if its journal has anything in it, and releases
+// the lock. Calling it again does nothing. Put and Delete after Close
+// return ErrClosed; Get and Records still answer from memory.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.readOnly {
+		return nil
+	}
+	for s.syncing || s.compacting {
+		s.cond.Wait()
+	}
+	var errs []error
+	if s.err == nil && s.synced < s.serial {
+		// Only a Put still waiting for its fsync (a Close racing it) gets here.
+		if err := s.journal.Sync(); err != nil {
+			errs = append(errs, s.fail(fmt.Errorf("fsync journal: %w", err)))
+		} else {
+			s.synced = s.serial
+		}
+	}
+	if s.err == nil && s.jlines > 0 {
+		if err := s.compact(); err != nil {
+			errs = append(errs, fmt.Errorf("close state %s: %w", s.dir, err))
+		}
+	}
+	s.cond.Broadcast()
+	if err := s.journal.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close journal: %w", err))
+	}
+	if err := releaseLock(s.lock); err != nil {
+		errs = append(errs, fmt.Errorf("release lock of state %s: %w", s.dir, err))
+	}
+	return errors.Join(errs...)
+}
