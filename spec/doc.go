@@ -1,4 +1,130 @@
 // Package spec reads the manifests of a directory into the desired state:
 // strict YAML decoding, validation with file:line:col, glob and drop-folder
 // expansion, and normalisation. It touches neither the network nor the state.
+//
+// # Files
+//
+// Load reads every file directly in the working directory whose name ends
+// in ".yaml" or ".yml" (IsManifest); subdirectories are not searched, and
+// hidden or temporary names (".*", "*~", "*.tmp", "*.part", "*.swp"; see
+// IsTemporary) are ignored. A directory without manifests is an empty
+// Set. Each manifest:
+//
+//   - is at most 1 MiB, checked before parsing;
+//   - is UTF-8 (a byte order mark is allowed) with only the characters
+//     YAML allows; the first offending byte is reported with its position;
+//   - holds exactly one YAML document. A second document ("---") is an
+//     error, and so is a file with no document at all (zero bytes, only
+//     blank lines or comments, or only "---" or "~"): a half-saved file
+//     must never read as "nothing is desired". Write "reports: []" to
+//     declare nothing; "{}" is accepted too;
+//   - has no anchors or aliases (which also rules out alias bombs and
+//     the "<<" merge key).
+//
+// A panic of the YAML parser is recovered and reported against the file.
+//
+// # Format
+//
+//	settings:                  # optional; at most one manifest has it
+//	  endpoint: embedded       # or an http(s) URL with a host
+//	  parallelism: 8           # 1 to 1024
+//	  prune: false
+//	reports:
+//	  - name: alex-watson-2019-08
+//	    statements: [statements/alex-2019-08.json, statements/more-*.json]
+//	    operations: [categorisation, insights-income, simple-score]
+//	    country: uk
+//	    params: {period: 6, currency: GBP}   # optional
+//	    output: out/alex-watson-2019-08.json # optional; default out/NAME.json
+//	drops:
+//	  - name: inbox
+//	    dir: inbox
+//	    pattern: "*.json"      # optional; default "*.json"
+//	    operations: [categorisation]
+//	    country: uk
+//	    params: {period: 3}    # optional
+//	    output_dir: out/inbox  # optional; default out/NAME
+//
+// Decoding is strict at every level, params included: an unknown key (with
+// a suggestion when it looks like a typo), a repeated key, a value of the
+// wrong type and a missing required key are errors. Scalars are typed by
+// YAML's own rules: parallelism: "8" is a string, not a number; prune:
+// yes is a string, not a boolean (only true and false are). Where a
+// string is expected, numbers and dates are taken as written (name: 2019
+// is the name "2019"), but booleans and null are refused. A key whose
+// value is null (written "key:" or "key: ~") is as if absent: fine for an
+// optional key, an error ("has no value") for a required one. A blank
+// settings, reports or drops is as if absent.
+//
+// Fields:
+//
+//   - settings.endpoint: "embedded", or an http or https URL with a host
+//     and no credentials, query or fragment. Credentials never go in a
+//     manifest (NORDIGEN_CLIENT_ID, NORDIGEN_CLIENT_SECRET).
+//   - settings.parallelism: a whole number from 1 to 1024.
+//   - name (required): 1 to 100 characters of a-z, 0-9, '.', '_' and '-',
+//     starting with a letter or digit, so that it is safe in an address,
+//     a file name and a log line. Names are unique across every manifest,
+//     reports and drops together; the second use is the error, and names
+//     the first.
+//   - operations (required): a non-empty list of the keywords
+//     categorisation, insights-income, insights-loans, insights-risk and
+//     simple-score. The list is stored sorted and without repeats, so that
+//     reordering it changes nothing.
+//   - country (required): two letters, stored in lower case. Which
+//     countries are supported is the API's business, not the manifest's.
+//   - params (optional): period (1 to 1200 months, the engine's limit),
+//     currency (three letters, stored in upper case), drop_shared_accounts
+//     and drop_joint_accounts (booleans), income_definition and
+//     expense_definition (non-empty lists of positive category ids, stored
+//     sorted and without repeats). "params: {}" is stored as no params
+//     (Report.Params nil), so the two never differ in a plan.
+//
+// # Paths
+//
+// Paths are relative to the manifest directory, or absolute. They are
+// stored clean and slash-separated, relative to Set.Dir, or absolute when
+// written absolute. A relative path must stay in the directory: it may
+// not climb out with "..", nor through a symbolic link that exists when
+// Load runs (and a broken link on the way is refused). An absolute path
+// says the author means it and is not checked. These rules apply to
+// statements, glob matches, output, dir and output_dir, defaults
+// included, so that a link committed to the repository cannot make
+// ledgerform read or write outside it.
+//
+// A statement containing one of *?[ is a glob (filepath.Match syntax, "**"
+// is not special). It must match at least one file: directories are left
+// out, and so are matches whose name is temporary or hidden where the glob
+// has a wildcard ("s/*.json" skips "s/.a.json"; ".s/a.json" written out
+// is taken). A statement without those characters is kept as written,
+// cleaned: a file that does not exist is not a manifest error, but the
+// reconciler's, for that report alone. Statements keep the order written,
+// each glob's matches sorted, the first of any repeats kept.
+//
+// Outputs are checked across all reports: two reports may not write one
+// output, an output may not be a statement of any report, and a report's
+// output may not land in a drop's dir under a name the drop would take. A
+// drop's output_dir may not be the dir of any drop (its own included).
+//
+// # Drop folders
+//
+// Every regular file directly in a drop's dir whose name matches pattern
+// (filepath.Match against the base name; no "/" in the pattern) and is not
+// temporary is one report, built by Drop.Report: address
+// drop.NAME["FILE"] with FILE quoted by strconv.Quote, the file as its one
+// statement, and output OUTPUT_DIR/FILE. Subdirectories, symbolic links
+// (never followed), FIFOs, devices and sockets are skipped. A dir that
+// does not exist gives no reports and no error: producers may create it
+// later, and the watcher watches for it. A dir that is not a directory,
+// or cannot be read, is an error.
+//
+// # Errors
+//
+// Load reports every problem it can find in one go, as Errors sorted by
+// position; each is "file:line:col: message", the file being
+// filepath.Join(dir, name). The paths of a report or drop with a problem of
+// its own are still checked, but it is left out of the checks of outputs
+// across reports, so that one mistake does not cause a cascade. The YAML parser gives the line but
+// not the column of a syntax error, and no line for an error on the first
+// line. At most 50 problems are reported per file.
 package spec

@@ -1,0 +1,537 @@
+package spec
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// Load reads every manifest directly in dir (see IsManifest), checks it,
+// expands globs and drop folders, and returns the desired state. It
+// reads the file system (globs, drop folders, symbolic links) but never
+// writes to it.
+//
+// On any problem it returns a nil Set and an Errors holding every problem
+// it found in every file. Positions name a manifest as
+// filepath.Join(dir, name): "reports.yaml" when dir is ".", and
+// "/srv/m/reports.yaml" when dir is "/srv/m". An empty dir means ".". A
+// directory with no manifest gives an empty Set, not an error.
+//
+// Load holds no state between calls and is safe for concurrent use: a
+// watcher calls it again after a change, and keeps the previous Set when
+// it fails.
+func Load(dir string) (*Set, error) {
+	if dir == "" {
+		dir = "."
+	}
+	l := &loader{dir: dir, dirs: make(map[string]resolved)}
+	set := l.load()
+	if len(l.errs) > 0 {
+		l.errs.sort()
+		return nil, l.errs
+	}
+	return set, nil
+}
+
+// A loader holds one call of Load.
+type loader struct {
+	dir  string // as the caller gave it
+	abs  string // dir made absolute, for comparing paths
+	real string // abs with every symbolic link resolved, for the symlink rule
+	errs Errors
+	dirs map[string]resolved // resolve's cache of directories, by relative path
+}
+
+type resolved struct {
+	path string
+	err  error
+}
+
+func (l *loader) load() *Set {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		l.errs.add(Pos{File: l.dir}, "cannot read the manifest directory: %v", err)
+		return nil
+	}
+	if l.abs, err = filepath.Abs(l.dir); err != nil {
+		l.errs.add(Pos{File: l.dir}, "cannot resolve the manifest directory: %v", err)
+		return nil
+	}
+	if l.real, err = filepath.EvalSymlinks(l.abs); err != nil {
+		l.errs.add(Pos{File: l.dir}, "cannot resolve the manifest directory: %v", err)
+		return nil
+	}
+
+	set := &Set{Dir: l.dir}
+	var ms []*manifest
+	for _, e := range entries {
+		if !IsManifest(e.Name()) || e.IsDir() {
+			continue
+		}
+		file := filepath.Join(l.dir, e.Name())
+		data, ok := l.read(file)
+		if !ok {
+			continue
+		}
+		set.Files = append(set.Files, file)
+		m, errs := parse(file, data)
+		l.errs = append(l.errs, errs...)
+		if m != nil {
+			ms = append(ms, m)
+		}
+	}
+
+	for _, m := range ms {
+		if s := m.settings; s != nil {
+			if set.Settings.Pos.File != "" {
+				l.errs.add(s.Pos, "settings are already set at %s; only one manifest may set them", set.Settings.Pos)
+				continue
+			}
+			set.Settings = *s
+		}
+	}
+	l.checkNames(ms)
+
+	var outPos []Pos // the position to blame for each report's output
+	for _, m := range ms {
+		for _, r := range m.reports {
+			rep, pos := l.report(r)
+			if !r.bad {
+				set.Reports = append(set.Reports, rep)
+				outPos = append(outPos, pos)
+			}
+		}
+	}
+	var dropEntries []*dropEntry // parallel to set.Drops
+	for _, m := range ms {
+		for _, e := range m.drops {
+			d, ok := l.drop(e)
+			if !ok || e.bad {
+				continue
+			}
+			set.Drops = append(set.Drops, d)
+			dropEntries = append(dropEntries, e)
+			for _, rep := range l.expand(d, e) {
+				set.Reports = append(set.Reports, rep)
+				outPos = append(outPos, cmp.Or(e.outputDir.pos, e.pos))
+			}
+		}
+	}
+	l.checkDropDirs(set.Drops, dropEntries)
+	l.checkOutputs(set, outPos)
+
+	slices.SortFunc(set.Reports, func(a, b Report) int { return strings.Compare(a.Address, b.Address) })
+	slices.SortFunc(set.Drops, func(a, b Drop) int { return strings.Compare(a.Name, b.Name) })
+	return set
+}
+
+// read returns the bytes of a manifest, refusing what is not a regular
+// file (a FIFO would block) or is over the size limit. A symbolic link to
+// a directory is skipped without a word, like a directory.
+func (l *loader) read(file string) ([]byte, bool) {
+	fi, err := os.Stat(file)
+	switch {
+	case err != nil:
+		l.errs.add(Pos{File: file}, "cannot read manifest: %v", err)
+		return nil, false
+	case fi.IsDir():
+		return nil, false
+	case !fi.Mode().IsRegular():
+		l.errs.add(Pos{File: file}, "manifest is %s, not a regular file", fileKind(fi.Mode()))
+		return nil, false
+	case fi.Size() > maxManifestSize:
+		l.errs.add(Pos{File: file}, "manifest is %d bytes, over the limit of %d", fi.Size(), maxManifestSize)
+		return nil, false
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		l.errs.add(Pos{File: file}, "cannot read manifest: %v", err)
+		return nil, false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
+	switch {
+	case err != nil:
+		l.errs.add(Pos{File: file}, "cannot read manifest: %v", err)
+		return nil, false
+	case len(data) > maxManifestSize:
+		l.errs.add(Pos{File: file}, "manifest is over the limit of %d bytes", maxManifestSize)
+		return nil, false
+	}
+	return data, true
+}
+
+// checkNames reports names used more than once, across files and across
+// reports and drops, each after its first use in file and document order.
+func (l *loader) checkNames(ms []*manifest) {
+	var all []*entry
+	for _, m := range ms {
+		for _, r := range m.reports {
+			all = append(all, &r.entry)
+		}
+		for _, d := range m.drops {
+			all = append(all, &d.entry)
+		}
+	}
+	all = slices.DeleteFunc(all, func(e *entry) bool { return e.name == "" })
+	slices.SortStableFunc(all, func(a, b *entry) int { return comparePos(a.namePos, b.namePos) })
+	first := make(map[string]Pos)
+	for _, e := range all {
+		if p, dup := first[e.name]; dup {
+			l.errs.add(e.namePos, "duplicate name %q (first at %s)", e.name, p)
+			continue
+		}
+		first[e.name] = e.namePos
+	}
+}
+
+// report checks and expands the paths of r. It returns the report and the
+// position to blame for its output.
+func (l *loader) report(r *reportEntry) (Report, Pos) {
+	rep := Report{
+		Address:    ReportAddress(r.name),
+		Name:       r.name,
+		Operations: r.operations,
+		Country:    r.country,
+		Params:     r.params,
+		Pos:        r.pos,
+	}
+	seen := make(map[string]bool)
+	for _, s := range r.statements {
+		for _, p := range l.statement(s) {
+			if !seen[p] {
+				seen[p] = true
+				rep.Statements = append(rep.Statements, p)
+			}
+		}
+	}
+	if r.output.set() {
+		rep.Output, _ = l.clean(r.output, "output", true)
+		return rep, r.output.pos
+	}
+	if r.name != "" {
+		rep.Output, _ = l.clean(pathValue{path: "out/" + r.name + ".json", pos: r.pos}, "the default output", true)
+	}
+	return rep, r.pos
+}
+
+// drop checks the paths of e.
+func (l *loader) drop(e *dropEntry) (Drop, bool) {
+	d := Drop{
+		Name:       e.name,
+		Pattern:    e.pattern,
+		Operations: e.operations,
+		Country:    e.country,
+		Params:     e.params,
+		Pos:        e.pos,
+	}
+	ok := e.dir.set() && e.name != ""
+	if e.dir.set() {
+		var dirOK bool
+		d.Dir, dirOK = l.clean(e.dir, "dir", false)
+		ok = ok && dirOK
+	}
+	switch {
+	case e.outputDir.set():
+		var outOK bool
+		d.OutputDir, outOK = l.clean(e.outputDir, "output_dir", false)
+		ok = ok && outOK
+	case e.name != "":
+		var outOK bool
+		d.OutputDir, outOK = l.clean(pathValue{path: "out/" + e.name, pos: e.pos}, "the default output_dir", false)
+		ok = ok && outOK
+	}
+	return d, ok
+}
+
+// expand returns a report for every regular file directly in d.Dir that
+// d matches, sorted by file name. A drop dir that does not exist has no
+// files: the producer may create it later.
+func (l *loader) expand(d Drop, e *dropEntry) []Report {
+	// Stat before ReadDir: opening a FIFO would block.
+	fi, err := os.Stat(l.osPath(d.Dir))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err == nil && !fi.IsDir():
+		l.errs.add(e.dir.pos, "dir %q is not a directory", clip(e.dir.path))
+		return nil
+	}
+	entries, err := os.ReadDir(l.osPath(d.Dir))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case errors.Is(err, syscall.ENOTDIR):
+		l.errs.add(e.dir.pos, "dir %q is not a directory", clip(e.dir.path))
+		return nil
+	case err != nil:
+		l.errs.add(e.dir.pos, "cannot read drop dir: %v", err)
+		return nil
+	}
+	var reports []Report
+	for _, f := range entries {
+		// Type comes from lstat (or the directory entry): symbolic
+		// links, directories, FIFOs and devices are never statements.
+		if f.Type().IsRegular() && d.Matches(f.Name()) {
+			reports = append(reports, d.Report(f.Name()))
+		}
+	}
+	return reports
+}
+
+// checkDropDirs refuses a drop whose outputs land in a drop folder (its
+// own or another's), where they would be taken for new statements.
+func (l *loader) checkDropDirs(drops []Drop, entries []*dropEntry) {
+	dirs := make(map[string]string) // key of a drop dir -> drop name
+	for _, d := range drops {
+		if _, dup := dirs[l.key(d.Dir)]; !dup {
+			dirs[l.key(d.Dir)] = d.Name
+		}
+	}
+	for i, d := range drops {
+		other, clash := dirs[l.key(d.OutputDir)]
+		if !clash {
+			continue
+		}
+		e := entries[i]
+		pos := cmp.Or(e.outputDir.pos, e.pos)
+		if other == d.Name {
+			l.errs.add(pos, "output_dir %q is the drop's own dir; its outputs would be taken for new statements", d.OutputDir)
+		} else {
+			l.errs.add(pos, "output_dir %q is the dir of drop %q; the outputs would be taken for its statements", d.OutputDir, other)
+		}
+	}
+}
+
+// checkOutputs refuses two reports writing one output, an output that
+// overwrites a statement, and a report's output that a drop would take
+// for a statement.
+func (l *loader) checkOutputs(set *Set, outPos []Pos) {
+	statements := make(map[string]string) // key -> address
+	for _, r := range set.Reports {
+		for _, s := range r.Statements {
+			if _, dup := statements[l.key(s)]; !dup {
+				statements[l.key(s)] = r.Address
+			}
+		}
+	}
+	drops := make(map[string][]Drop) // key of a drop dir -> drops
+	for _, d := range set.Drops {
+		drops[l.key(d.Dir)] = append(drops[l.key(d.Dir)], d)
+	}
+	type owner struct {
+		addr string
+		pos  Pos
+	}
+	outputs := make(map[string]owner)
+	for i, r := range set.Reports {
+		if r.Output == "" || r.Name == "" {
+			continue
+		}
+		k, pos := l.key(r.Output), outPos[i]
+		if first, dup := outputs[k]; dup {
+			if first.addr != r.Address { // a repeated name, reported already
+				l.errs.add(pos, "output %q of %s is also the output of %s (at %s)", r.Output, r.Address, first.addr, first.pos)
+			}
+			continue
+		}
+		outputs[k] = owner{r.Address, pos}
+		if addr, ok := statements[k]; ok {
+			l.errs.add(pos, "output %q of %s would overwrite a statement of %s", r.Output, r.Address, addr)
+		}
+		if strings.HasPrefix(r.Address, "drop.") {
+			continue // checkDropDirs covers drop outputs
+		}
+		for _, d := range drops[l.key(path.Dir(r.Output))] {
+			if d.Matches(path.Base(r.Output)) {
+				l.errs.add(pos, "output %q of %s is in the dir of drop %q and matches its pattern; it would be taken for a new statement", r.Output, r.Address, d.Name)
+			}
+		}
+	}
+}
+
+// key returns p (as stored in a Report) as an absolute OS path, for
+// comparing paths written differently.
+func (l *loader) key(p string) string {
+	p = filepath.FromSlash(p)
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(l.abs, p)
+}
+
+// osPath returns p (as stored in a Report) as an OS path usable from the
+// current directory.
+func (l *loader) osPath(p string) string {
+	p = filepath.FromSlash(p)
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(l.dir, p)
+}
+
+// clean checks a path written in a manifest and returns it as stored:
+// slash-separated and clean, relative to the manifest directory or
+// absolute as written. A relative path must stay in the directory, both
+// as written (no "..") and once the symbolic links that exist are
+// resolved. file says the path must name a file, not the directory.
+func (l *loader) clean(pv pathValue, what string, file bool) (string, bool) {
+	p := filepath.FromSlash(pv.path)
+	if filepath.IsAbs(p) {
+		return filepath.ToSlash(filepath.Clean(p)), true
+	}
+	c := filepath.Clean(p)
+	switch {
+	case leaves(c):
+		l.errs.add(pv.pos, "%s %q leaves the manifest directory; write an absolute path to use a file outside it", what, clip(pv.path))
+		return "", false
+	case file && c == ".":
+		l.errs.add(pv.pos, "%s %q names the manifest directory, not a file", what, clip(pv.path))
+		return "", false
+	}
+	if !l.inside(c, pv.pos, what, pv.path) {
+		return "", false
+	}
+	return filepath.ToSlash(c), true
+}
+
+// inside reports whether the clean relative path c stays in the manifest
+// directory once resolved, and reports an error if not.
+func (l *loader) inside(c string, pos Pos, what, written string) bool {
+	r, err := l.resolve(c)
+	if err != nil {
+		l.errs.add(pos, "%s %q goes through a broken symbolic link: %v", what, clip(written), err)
+		return false
+	}
+	if rel, err := filepath.Rel(l.real, r); err != nil || leaves(rel) {
+		l.errs.add(pos, "%s %q leads outside the manifest directory through a symbolic link (to %s); write an absolute path to use a file outside it", what, clip(written), r)
+		return false
+	}
+	return true
+}
+
+// leaves reports whether the clean relative path c starts with "..".
+func leaves(c string) bool {
+	return c == ".." || strings.HasPrefix(c, ".."+string(filepath.Separator))
+}
+
+// resolve returns the clean relative path c as an absolute path with
+// every symbolic link that exists resolved; the components that do not
+// exist (an output not yet written) are kept as they are. Directories are
+// resolved once per Load, so that a glob of many files costs one lstat a
+// file.
+func (l *loader) resolve(c string) (string, error) {
+	if c == "." {
+		return l.real, nil
+	}
+	dir, base := filepath.Dir(c), filepath.Base(c)
+	var rdir string
+	if dir == "." {
+		rdir = l.real
+	} else {
+		r, ok := l.dirs[dir]
+		if !ok {
+			r.path, r.err = l.resolve(dir)
+			l.dirs[dir] = r
+		}
+		if r.err != nil {
+			return "", r.err
+		}
+		rdir = r.path
+	}
+	p := filepath.Join(rdir, base)
+	fi, err := os.Lstat(p)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return p, nil // nothing to resolve, or nothing there yet
+	}
+	return filepath.EvalSymlinks(p)
+}
+
+// statement checks one entry of a report's statements and returns the
+// files it names: the path itself, or a glob's matches, sorted.
+func (l *loader) statement(pv pathValue) []string {
+	if !strings.ContainsAny(pv.path, "*?[") {
+		if c, ok := l.clean(pv, "statement", true); ok {
+			return []string{c}
+		}
+		return nil
+	}
+	p := filepath.FromSlash(pv.path)
+	abs := filepath.IsAbs(p)
+	c := filepath.Clean(p)
+	if !abs && leaves(c) {
+		l.errs.add(pv.pos, "glob %q leaves the manifest directory; write an absolute path to use files outside it", clip(pv.path))
+		return nil
+	}
+	if _, err := filepath.Match(c, ""); err != nil {
+		l.errs.add(pv.pos, "invalid glob %q: %v", clip(pv.path), err)
+		return nil
+	}
+	var matches []string
+	if abs {
+		matches, _ = filepath.Glob(c)
+	} else {
+		matches, _ = fs.Glob(os.DirFS(l.dir), filepath.ToSlash(c))
+	}
+	var files []string
+	for _, m := range matches {
+		if skipMatch(filepath.ToSlash(c), filepath.ToSlash(m)) {
+			continue
+		}
+		osPath := m
+		if !abs {
+			osPath = filepath.Join(l.dir, filepath.FromSlash(m))
+		}
+		if fi, err := os.Stat(osPath); err != nil || fi.IsDir() {
+			continue
+		}
+		if !abs && !l.inside(filepath.FromSlash(m), pv.pos, fmt.Sprintf("statement %q matched by glob", m), pv.path) {
+			continue
+		}
+		files = append(files, filepath.ToSlash(m))
+	}
+	if len(files) == 0 {
+		l.errs.add(pv.pos, "glob %q matches no files", clip(pv.path))
+		return nil
+	}
+	slices.Sort(files)
+	return files
+}
+
+// skipMatch reports whether a glob's match has a temporary or hidden name
+// where the glob has a wildcard: "statements/*.json" does not take
+// "statements/.a.json", but ".data/a.json" is taken as written. pattern
+// and match are slash-separated and have the same number of components.
+func skipMatch(pattern, match string) bool {
+	pc, mc := strings.Split(pattern, "/"), strings.Split(match, "/")
+	if len(pc) != len(mc) {
+		return false
+	}
+	for i := range pc {
+		if strings.ContainsAny(pc[i], "*?[") && IsTemporary(mc[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// fileKind names the type of a file that is not regular.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
+}
