@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -29,6 +30,10 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"validate", "check the manifests, with file:line:col for every problem", runValidate},
+		{"plan", "show what apply would do, and why", runPlan},
+		{"apply", "do the missing work: upload, process, poll, write outputs", runApply},
+		{"state", "list, show or forget recorded reports", runState},
 		{"serve", "run the embedded engine: a local Nordigen report API", runServe},
 		{"categorise", "categorise statement files offline with the engine's rules", runCategorise},
 		{"version", "print the version", runVersion},
@@ -107,16 +112,24 @@ func report(err error, stderr io.Writer) int {
 	var ee exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "ledgerform: error: %v\n", ee.err)
+			printError(stderr, ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "ledgerform: error: %v\n", err)
+	printError(stderr, err)
 	var h hinted
 	if errors.As(err, &h) {
 		fmt.Fprintf(stderr, "ledgerform: hint: %s\n", h.hint)
 	}
 	return 1
+}
+
+// printError prints each line of err's message as its own error line, so
+// that a list of manifest problems reads one per line.
+func printError(w io.Writer, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(w, "ledgerform: error: %s\n", line)
+	}
 }
 
 // newFlagSet returns a FlagSet that reports its errors instead of exiting;

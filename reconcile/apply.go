@@ -201,7 +201,9 @@ func (j *job) event(step, status string) Event {
 // applyOne carries out one change.
 func (a *Applier) applyOne(ctx context.Context, c Change) error {
 	start := time.Now()
-	a.emit(Event{Address: c.Address, Action: c.Action, Step: "start", Status: "ok"})
+	if c.Action != Error {
+		a.emit(Event{Address: c.Address, Action: c.Action, Step: "start", Status: "ok"})
+	}
 	j := &job{a: a, action: c.Action}
 	var err error
 	switch c.Action {

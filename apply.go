@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ledgerform/ledgerform/internal/progress"
+	"github.com/ledgerform/ledgerform/reconcile"
+)
+
+const applyUsage = `apply [--dir D] [--json] [--parallelism N] [--target ADDR]... [--replace ADDR]...
+
+Plans, then does the missing work: uploads new or changed statements,
+requests their operations, polls, and writes each result to its output
+file. Every step is recorded in D/.ledgerform before the next remote call,
+so an apply that is interrupted or killed resumes where it stopped.
+
+The endpoint is --endpoint, else settings.endpoint, else the embedded
+engine. A real endpoint takes its credentials from NORDIGEN_CLIENT_ID and
+NORDIGEN_CLIENT_SECRET.
+
+Exit status: 0 when every report succeeded; 3 when apply finished but some
+reports failed (the state records why); 1 for an error.`
+
+func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("apply", applyUsage, stderr)
+	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
+	asJSON := fs.Bool("json", false, "print one JSON object per step, then a summary")
+	parallelism := fs.Int("parallelism", 0, "reports worked on at once (default settings.parallelism, else 4)")
+	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint)")
+	allowMass := fs.Bool("allow-mass-delete", false, "allow a plan that deletes more than half of the recorded reports")
+	var targets, replace listFlag
+	fs.Var(&targets, "target", "apply only this `address` (repeatable; drop.NAME selects all its files)")
+	fs.Var(&replace, "replace", "redo this `address` from scratch even if nothing changed (repeatable)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *parallelism < 0 {
+		return usageError{fmt.Errorf("apply: --parallelism %d: want at least 1", *parallelism)}
+	}
+	set, err := loadManifests(*dir)
+	if err != nil {
+		return err
+	}
+	st, err := openState(*dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace})
+	if err != nil {
+		return usageError{err}
+	}
+
+	var r progress.Renderer
+	switch {
+	case *asJSON:
+		r = progress.JSON{W: stdout}
+	case progress.IsTerminal(stdout):
+		r = &progress.TTY{W: stdout}
+	default:
+		r = progress.Lines{W: stdout}
+	}
+	a := &reconcile.Applier{Dir: *dir, Store: st, Progress: r.Event, Prune: set.Settings.Prune,
+		AllowMassDelete: *allowMass, Parallelism: firstPositive(*parallelism, set.Settings.Parallelism)}
+	if needsAPI(p) {
+		api, closeAPI, err := connect(*endpoint, set, stderr)
+		if err != nil {
+			return err
+		}
+		defer closeAPI()
+		a.API = api
+	}
+	res, err := a.Apply(ctx, p)
+	var mde *reconcile.MassDeleteError
+	if errors.As(err, &mde) {
+		return hinted{err, "check the manifests; if the deletions are meant, run apply again with --allow-mass-delete"}
+	}
+	if res != nil {
+		r.Summary(res)
+	}
+	if err != nil {
+		return fmt.Errorf("apply stopped: %w", err)
+	}
+	if ctx.Err() != nil {
+		return exitError{code: 1, err: errors.New("interrupted; the state is saved and the next apply resumes")}
+	}
+	var failed, blocked []string
+	for _, o := range res.Outcomes {
+		switch {
+		case o.Err != nil:
+			failed = append(failed, o.Address)
+		case o.Action == reconcile.Blocked:
+			blocked = append(blocked, o.Address)
+		}
+	}
+	// A blocked report did nothing this run, but it is not what the
+	// manifests ask for: the exit status says so, as for a failure.
+	var msgs []string
+	if len(failed) > 0 {
+		msgs = append(msgs, fmt.Sprintf("%d of %d report(s) failed: %s", len(failed), len(res.Outcomes), strings.Join(failed, ", ")))
+	}
+	if len(blocked) > 0 {
+		msgs = append(msgs, fmt.Sprintf("%d report(s) blocked by a permanent failure: %s (change the statement or spec, or --replace)", len(blocked), strings.Join(blocked, ", ")))
+	}
+	if len(msgs) > 0 {
+		return exitError{code: 3, err: fmt.Errorf("%s; \"ledgerform state show ADDR\" tells why", strings.Join(msgs, "; "))}
+	}
+	return nil
+}
+
+// needsAPI reports whether a plan has remote work, so that a run with
+// nothing to do needs neither credentials nor an engine.
+func needsAPI(p *reconcile.Plan) bool {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case reconcile.Create, reconcile.Replace, reconcile.Resume, reconcile.Retry, reconcile.Restore:
+			return true
+		}
+	}
+	return false
+}
+
+func firstPositive(n ...int) int {
+	for _, x := range n {
+		if x > 0 {
+			return x
+		}
+	}
+	return 0
+}

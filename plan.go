@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/ledgerform/ledgerform/reconcile"
+)
+
+const planUsage = `plan [--dir D] [--json] [--detailed-exitcode] [--target ADDR]...
+
+Shows what apply would do: one action per report (create, replace, resume,
+retry, restore, move, delete, blocked) with the reasons and the diff of its
+spec. Reads statement files only when their size, mtime or inode changed.
+Makes no remote call and writes nothing; it reads the state without
+taking its lock, so it works while an apply or watch runs.
+
+Exit status: 0, or with --detailed-exitcode 0 for no changes and 2 for
+changes; 1 for an error.`
+
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("plan", planUsage, stderr)
+	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
+	asJSON := fs.Bool("json", false, "print the plan as one JSON document")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes")
+	var targets listFlag
+	fs.Var(&targets, "target", "plan only this `address` (repeatable; drop.NAME selects all its files)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set, err := loadManifests(*dir)
+	if err != nil {
+		return err
+	}
+	st, err := openStateReadOnly(*dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets})
+	if err != nil {
+		return usageError{err}
+	}
+	if *asJSON {
+		err = p.WriteJSON(stdout)
+	} else {
+		err = p.WriteText(stdout)
+		warnMassDelete(p, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	if *detailed && p.HasChanges() {
+		return exitError{code: 2}
+	}
+	return nil
+}
+
+// warnMassDelete says in advance that apply will refuse the plan.
+func warnMassDelete(p *reconcile.Plan, stderr io.Writer) {
+	if d := p.Summary()[reconcile.Delete]; d > 0 && 2*d > p.Recorded {
+		fmt.Fprintf(stderr, "ledgerform: warning: %v\nledgerform: hint: apply will refuse this plan; if it is what you mean, run apply with --allow-mass-delete\n",
+			&reconcile.MassDeleteError{Deletes: d, Recorded: p.Recorded})
+	}
+}

@@ -1,0 +1,149 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ledgerform/ledgerform/spec"
+	"github.com/ledgerform/ledgerform/state"
+)
+
+// benchFiles is the size of the no-op plan benchmark: DESIGN.md's target
+// is 100k statement files. LEDGERFORM_BENCH_FILES overrides it.
+func benchFiles() int {
+	if n, err := strconv.Atoi(os.Getenv("LEDGERFORM_BENCH_FILES")); err == nil && n > 0 {
+		return n
+	}
+	return 100_000
+}
+
+// noopTree builds a working directory with n statements in a drop folder,
+// each with its output, and a state (.ledgerform/state.json, written in
+// the snapshot format) that records them all as completed: the tree after
+// an apply, so that a plan has nothing to do.
+func noopTree(b *testing.B, n int) string {
+	b.Helper()
+	dir := b.TempDir()
+	os.WriteFile(filepath.Join(dir, "ledgerform.yaml"), []byte(
+		"drops:\n  - {name: inbox, dir: inbox, pattern: \"*.json\", operations: [categorisation], country: uk}\n"), 0o600)
+	for _, d := range []string{"inbox", "out/inbox"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o700)
+	}
+	for i := range n {
+		name := fmt.Sprintf("s%06d.json", i)
+		os.WriteFile(filepath.Join(dir, "inbox", name), []byte(statement(i)), 0o600)
+		os.WriteFile(filepath.Join(dir, "out/inbox", name), []byte(`{"data":{}}`), 0o600)
+	}
+	set, err := spec.Load(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs []state.Record
+	for _, d := range set.Reports {
+		s := SpecOf(d)
+		f, err := fingerprint(dir, d.Statements[0], nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := fingerprint(dir, d.Output, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files := []state.File{f}
+		recs = append(recs, state.Record{Address: d.Address, Spec: s, Files: files, Digest: Digest(s, files),
+			Phase: state.Completed, Output: &out, Updated: time.Now().UTC()})
+	}
+	snap, err := json.Marshal(struct {
+		Version int            `json:"version"`
+		Lineage string         `json:"lineage"`
+		Serial  int            `json:"serial"`
+		Records []state.Record `json:"records"`
+	}{state.Version, "bench", len(recs), recs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, ".ledgerform"), 0o700)
+	if err := os.WriteFile(filepath.Join(dir, ".ledgerform", "state.json"), snap, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkPlan_Noop is `ledgerform plan` on a tree where nothing
+// changed, less the printing: load the manifests (listing the drop
+// folder), load the state, plan n unchanged reports (a stat of each
+// statement and output, no file read). Compare with BenchmarkGitStatus on
+// the same tree. BenchmarkPlan_NoopPlanOnly leaves out the state load.
+func BenchmarkPlan_Noop(b *testing.B) {
+	dir := noopTree(b, benchFiles())
+	b.ResetTimer()
+	for b.Loop() {
+		set, err := spec.Load(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := NewPlan(set, st, Options{})
+		st.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p.HasChanges() {
+			b.Fatal("the no-op plan has changes")
+		}
+	}
+}
+
+// BenchmarkPlan_NoopPlanOnly is NewPlan alone, the state already loaded.
+func BenchmarkPlan_NoopPlanOnly(b *testing.B) {
+	dir := noopTree(b, benchFiles())
+	set, err := spec.Load(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := NewPlan(set, st, Options{})
+		if err != nil || p.HasChanges() {
+			b.Fatal("the no-op plan has changes", err)
+		}
+	}
+}
+
+// BenchmarkGitStatus runs `git status --porcelain` on the same kind of
+// tree, committed, with a warm index: the yardstick of the no-op plan.
+func BenchmarkGitStatus(b *testing.B) {
+	if _, err := exec.LookPath("git"); err != nil {
+		b.Skip("no git")
+	}
+	dir := noopTree(b, benchFiles())
+	git := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@b", "GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@b")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("add", "-A")
+	git("commit", "-qm", "tree")
+	git("status", "--porcelain")
+	b.ResetTimer()
+	for b.Loop() {
+		git("status", "--porcelain")
+	}
+}

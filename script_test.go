@@ -1,0 +1,110 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/internal/testutil"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary be the ledgerform command inside the
+// scripts of testdata/script, and inside the crash test's children.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"ledgerform": main})
+}
+
+// TestScripts runs the CLI scenarios of testdata/script/*.txtar. Each
+// script gets its own engine on loopback: $ENGINE is its URL and
+// NORDIGEN_CLIENT_ID / NORDIGEN_CLIENT_SECRET its credentials. Besides the
+// standard commands the scripts have:
+//
+//	calls-reset                  remember the engine's request counts
+//	calls ENDPOINT N             assert N requests to ENDPOINT (upload, process, result, token, all) since calls-reset
+//	state-save NAME              remember the bytes of every file of .ledgerform
+//	state-same NAME              assert they are unchanged
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			e, err := engine.StartEmbedded(engine.Config{})
+			if err != nil {
+				return err
+			}
+			env.Defer(func() { e.Close() })
+			env.Setenv("ENGINE", e.URL)
+			env.Setenv("NORDIGEN_CLIENT_ID", e.ClientID)
+			env.Setenv("NORDIGEN_CLIENT_SECRET", e.ClientSecret)
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"calls-reset": func(ts *testscript.TestScript, neg bool, args []string) {
+				for _, ep := range endpoints {
+					ts.Setenv("CALLS_"+ep, strconv.FormatFloat(engineCalls(ts, ep), 'f', 0, 64))
+				}
+			},
+			"calls": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: calls ENDPOINT N")
+				}
+				want, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				eps := []string{args[0]}
+				if args[0] == "all" {
+					eps = endpoints
+				} else if !slices.Contains(endpoints, args[0]) {
+					ts.Fatalf("calls: unknown endpoint %q", args[0])
+				}
+				got := 0.0
+				for _, ep := range eps {
+					base, _ := strconv.ParseFloat(ts.Getenv("CALLS_"+ep), 64)
+					got += engineCalls(ts, ep) - base
+				}
+				if (int(got) == want) == neg {
+					ts.Fatalf("%s calls since calls-reset: got %v, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+				}
+			},
+			"state-save": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Setenv("STATE_"+args[0], stateHash(ts))
+			},
+			"state-same": func(ts *testscript.TestScript, neg bool, args []string) {
+				if got, want := stateHash(ts), ts.Getenv("STATE_"+args[0]); (got == want) == neg {
+					ts.Fatalf("state files changed since state-save %s", args[0])
+				}
+			},
+		},
+	})
+}
+
+var endpoints = []string{"upload", "process", "result", "token"}
+
+func engineCalls(ts *testscript.TestScript, endpoint string) float64 {
+	v, err := testutil.MetricSum(ts.Getenv("ENGINE")+"/metrics", "ledgerform_engine_requests_total", map[string]string{"endpoint": endpoint})
+	ts.Check(err)
+	return v
+}
+
+// stateHash hashes the name and content of every file of .ledgerform.
+func stateHash(ts *testscript.TestScript) string {
+	dir := ts.MkAbs(".ledgerform")
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return "no state"
+	}
+	ts.Check(err)
+	h := sha256.New()
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		ts.Check(err)
+		fmt.Fprintf(h, "%s %d\n", e.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/ledgerform/ledgerform/state"
+)
+
+const stateUsage = `state list | show ADDR... | rm ADDR... [--dir D]
+
+list  prints every recorded report: address, phase, last update, output.
+show  prints the records of the addresses as JSON.
+rm    forgets the addresses: the next plan creates them again if they are
+      still in the manifests. Their output files are left alone. Takes the
+      state's lock.`
+
+func runState(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("state", stateUsage, stderr)
+	dir := fs.String("dir", ".", "the working `directory`: the state is in .ledgerform/")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return usageError{fmt.Errorf("state: want list, show or rm")}
+	}
+	sub, addrs := pos[0], pos[1:]
+	switch sub {
+	case "list":
+		if len(addrs) > 0 {
+			return usageError{fmt.Errorf("state list: unexpected argument %q", addrs[0])}
+		}
+		st, err := openStateReadOnly(*dir)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ADDRESS\tPHASE\tUPDATED\tOUTPUT")
+		for _, r := range st.Records() {
+			phase := string(r.Phase)
+			if r.Phase == state.Failed && r.LastError != nil && r.LastError.Permanent {
+				phase += " (permanent)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Address, phase, r.Updated.UTC().Format("2006-01-02 15:04:05"), r.Spec.Output)
+		}
+		return tw.Flush()
+	case "show":
+		if len(addrs) == 0 {
+			return usageError{fmt.Errorf("state show: want an address")}
+		}
+		st, err := openStateReadOnly(*dir)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		for _, a := range addrs {
+			r, ok := st.Get(a)
+			if !ok {
+				return hinted{fmt.Errorf("state show: %s is not in the state", a), "\"ledgerform state list\" shows the recorded addresses"}
+			}
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "rm":
+		if len(addrs) == 0 {
+			return usageError{fmt.Errorf("state rm: want an address")}
+		}
+		st, err := openState(*dir)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, a := range addrs {
+			if _, ok := st.Get(a); !ok {
+				return hinted{fmt.Errorf("state rm: %s is not in the state", a), "\"ledgerform state list\" shows the recorded addresses"}
+			}
+		}
+		for _, a := range addrs {
+			if err := st.Delete(a); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Removed %s from the state.\n", a)
+		}
+		return nil
+	}
+	return usageError{fmt.Errorf("state: unknown subcommand %q; want list, show or rm", sub)}
+}
