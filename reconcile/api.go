@@ -20,6 +20,8 @@ type API interface {
 type Store interface {
 	Get(address string) (state.Record, bool)
 	Records() []state.Record
+	Addresses() []string // sorted
+	Len() int
 	Put(r state.Record) error
 	Delete(address string) error
 }

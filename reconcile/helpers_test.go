@@ -46,6 +46,18 @@ func (m *memStore) Records() []state.Record {
 	return out
 }
 
+func (m *memStore) Addresses() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.recs))
+}
+
+func (m *memStore) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.recs)
+}
+
 func (m *memStore) Put(r state.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -101,6 +101,10 @@ type Options struct {
 	Targets []string
 	// Replace forces the replace action for these addresses.
 	Replace []string
+	// Filter, if set, leaves out every address for which it returns
+	// false, desired or recorded: the daemon uses it to hold back dropped
+	// files that are not complete yet.
+	Filter func(address string) bool
 }
 
 // NewPlan compares the desired reports of set with the records of st and
@@ -113,17 +117,30 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 			return nil, fmt.Errorf("--replace %s: no such report in the manifests", r)
 		}
 	}
-	records := st.Records()
+	// Only the targeted records are copied out of the store: a daemon
+	// planning one address must not copy a hundred thousand records.
+	var records []state.Record
+	if len(opts.Targets) == 0 && opts.Filter == nil {
+		records = st.Records()
+	} else {
+		for _, a := range st.Addresses() {
+			if targeted(a, opts.Targets) && (opts.Filter == nil || opts.Filter(a)) {
+				if r, ok := st.Get(a); ok {
+					records = append(records, r)
+				}
+			}
+		}
+	}
 	recorded := make(map[string]*state.Record, len(records))
 	for i := range records {
 		recorded[records[i].Address] = &records[i]
 	}
-	p := &Plan{Recorded: len(records)}
+	p := &Plan{Recorded: st.Len()}
 	desired := make(map[string]bool, len(set.Reports))
 	var todo []spec.Report
 	for _, d := range set.Reports {
 		desired[d.Address] = true
-		if targeted(d.Address, opts.Targets) {
+		if targeted(d.Address, opts.Targets) && (opts.Filter == nil || opts.Filter(d.Address)) {
 			todo = append(todo, d)
 		}
 	}
@@ -137,7 +154,7 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 	p.Changes = changes
 	for i := range records {
 		r := &records[i]
-		if desired[r.Address] || !targeted(r.Address, opts.Targets) {
+		if desired[r.Address] {
 			continue
 		}
 		p.Changes = append(p.Changes, Change{Address: r.Address, Action: Delete, Record: r,

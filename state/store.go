@@ -222,6 +222,26 @@ func (s *Store) Records() []Record {
 	return rs
 }
 
+// Len returns the number of records.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.records)
+}
+
+// Addresses returns the recorded addresses, sorted: cheaper than Records
+// when only the names are needed.
+func (s *Store) Addresses() []string {
+	s.mu.Lock()
+	as := make([]string, 0, len(s.records))
+	for a := range s.records {
+		as = append(as, a)
+	}
+	s.mu.Unlock()
+	slices.Sort(as)
+	return as
+}
+
 // Lineage returns the state's identity: a random id chosen when the state
 // was created, kept by every later change. It is empty for a read-only
 // Store of a state that does not exist yet.
