@@ -34,6 +34,7 @@ func init() {
 		{"plan", "show what apply would do, and why", runPlan},
 		{"apply", "do the missing work: upload, process, poll, write outputs", runApply},
 		{"state", "list, show or forget recorded reports", runState},
+		{"watch", "run as a daemon: reconcile whenever manifests or files change", runWatch},
 		{"serve", "run the embedded engine: a local Nordigen report API", runServe},
 		{"categorise", "categorise statement files offline with the engine's rules", runCategorise},
 		{"version", "print the version", runVersion},
@@ -42,6 +43,9 @@ func init() {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks for a graceful stop; after it the default
+	// handling is back, so that a second signal ends the process at once.
+	go func() { <-ctx.Done(); stop() }()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(report(err, os.Stderr))

@@ -65,11 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return hinted{fmt.Errorf("serve: %w", err), "check --listen and the other flags; \"ledgerform serve -h\" lists them"}
 	}
-	if host, _, err := net.SplitHostPort(*listen); err == nil {
-		if ip := net.ParseIP(host); (ip == nil && host != "localhost") || (ip != nil && !ip.IsLoopback()) {
-			fmt.Fprintf(stderr, "ledgerform: warning: listening on %s, beyond loopback: statements are personal data\n", *listen)
-		}
-	}
+	warnBeyondLoopback(*listen, stderr)
 	fmt.Fprintf(stderr, "ledgerform: engine serving the Nordigen report API on %s\n", e.URL)
 	if generated {
 		// Printed once, here, so that a reader can paste them; never logged.
@@ -97,4 +93,13 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// warnBeyondLoopback warns when a server listens beyond loopback.
+func warnBeyondLoopback(listen string, stderr io.Writer) {
+	if host, _, err := net.SplitHostPort(listen); err == nil {
+		if ip := net.ParseIP(host); (ip == nil && host != "localhost") || (ip != nil && !ip.IsLoopback()) {
+			fmt.Fprintf(stderr, "ledgerform: warning: listening on %s, beyond loopback: statements are personal data\n", listen)
+		}
+	}
 }

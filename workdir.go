@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
 )
@@ -91,6 +93,20 @@ func stateHint(dir string, err error) error {
 // the manifests' settings, else the embedded engine, which it starts (and
 // says so in one line). close releases whatever connect started.
 func connect(flagEndpoint string, set *spec.Set, stderr io.Writer) (api *nordigen.Client, close func(), err error) {
+	return connectVia(flagEndpoint, set, stderr, nil)
+}
+
+// connectWith is connect for the daemon: an API over the given base
+// transport.
+func connectWith(flagEndpoint string, set *spec.Set, stderr io.Writer, t http.RoundTripper) (reconcile.API, func(), error) {
+	c, closeFn, err := connectVia(flagEndpoint, set, stderr, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, closeFn, nil
+}
+
+func connectVia(flagEndpoint string, set *spec.Set, stderr io.Writer, t http.RoundTripper) (api *nordigen.Client, close func(), err error) {
 	endpoint := flagEndpoint
 	if endpoint == "" {
 		endpoint = set.Settings.Endpoint
@@ -101,7 +117,7 @@ func connect(flagEndpoint string, set *spec.Set, stderr io.Writer) (api *nordige
 			return nil, nil, fmt.Errorf("start the embedded engine: %w", err)
 		}
 		c, err := nordigen.New(nordigen.Config{BaseURL: e.URL, ClientID: e.ClientID, ClientSecret: nordigen.NewSecret(e.ClientSecret),
-			RateLimit: 1000})
+			RateLimit: 1000, Transport: t})
 		if err != nil {
 			e.Close()
 			return nil, nil, err
@@ -118,7 +134,7 @@ func connect(flagEndpoint string, set *spec.Set, stderr io.Writer) (api *nordige
 		return nil, nil, hinted{fmt.Errorf("endpoint %s needs credentials", endpoint),
 			"set NORDIGEN_CLIENT_ID and NORDIGEN_CLIENT_SECRET in the environment (never in a manifest or a flag)"}
 	}
-	c, err := nordigen.New(nordigen.Config{BaseURL: endpoint, ClientID: id, ClientSecret: nordigen.NewSecret(secret)})
+	c, err := nordigen.New(nordigen.Config{BaseURL: endpoint, ClientID: id, ClientSecret: nordigen.NewSecret(secret), Transport: t})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,656 @@
+// Package daemon is ledgerform watch: a long-running reconciler that
+// reacts to edited manifests, changed statements and files dropped into
+// drop folders, and serves its health, metrics and status over HTTP.
+//
+// # The loop
+//
+// One goroutine owns the desired state (the last good manifests). It
+// takes, in order of arrival:
+//
+//   - batches of changed paths from package watch (fsnotify on the
+//     manifest directory, the directories of the statements and the drop
+//     folders; debounced, so a git checkout that rewrites twenty manifests
+//     is one batch; dropped files only once complete);
+//   - a full resync at start, every --resync, on SIGHUP, and whenever the
+//     watcher says events may have been lost.
+//
+// Each reloads the manifests. A manifest that does not load leaves the
+// last good manifests in force: nothing is deleted or pruned because of
+// it; its errors (file:line:col) are logged once and shown on /status and
+// as ledgerform_manifests_valid 0 until the file is fixed. (Before any
+// manifest has ever loaded, nothing is reconciled at all.) A full resync
+// plans every report; a batch plans only the reports it affects: those
+// whose statements or glob matches changed, those that appeared or
+// vanished with the reload, and the drop files of the batch. Every report
+// whose plan has work goes into the queue.
+//
+// A plan whose deletions exceed half of the recorded reports is not
+// carried out by the daemon either: its deletions are held back, with an
+// error on /status, until the manifests change (the CLI's
+// --allow-mass-delete is the way to do it on purpose).
+//
+// # The workers
+//
+// A de-duplicating queue keyed by address (internal/queue) feeds
+// --parallelism workers; a key is never worked on by two at once, and a
+// key that changes while it is being worked on is taken again afterwards.
+// A worker plans its one address afresh and applies it with the same step
+// machine as ledgerform apply. A transient failure puts the address back
+// with a per-key exponential backoff (jittered, capped); a permanent one
+// leaves it blocked until its statement or spec changes.
+//
+// A dropped file is held back (neither created nor, if it was recorded
+// before, touched) until it is complete: it arrived by rename, or its size
+// and mtime stayed unchanged for --quiet. At a resync a file whose mtime
+// is older than that is complete at once.
+//
+// # Lifecycle
+//
+// SIGTERM or SIGINT stops the intake (watcher, queue), lets the reports
+// being worked on finish their current steps within --grace, then cancels
+// them (each stays in its recorded phase, to be resumed), and returns; the
+// caller closes the state. A second signal kills the process at once; the
+// state is consistent at every instant anyway.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ledgerform/ledgerform/internal/queue"
+	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/spec"
+	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/watch"
+)
+
+// Defaults of a Config's zero fields.
+const (
+	DefaultResync      = 10 * time.Minute
+	DefaultGrace       = 30 * time.Second
+	DefaultQuiet       = time.Second
+	DefaultDebounce    = 100 * time.Millisecond
+	DefaultParallelism = reconcile.DefaultParallelism
+)
+
+// Config configures a daemon.
+type Config struct {
+	Dir   string       // the working directory: manifests, and the state in .ledgerform/
+	Store *state.Store // the state, opened (and locked) by the caller, who closes it after Run
+	// Connect returns the API to use for the manifests' settings, and a
+	// function that releases it; it is called once, when there is first
+	// remote work. The transport it is given counts requests for
+	// /metrics; it should be the base transport of the client.
+	Connect func(set *spec.Set, transport http.RoundTripper) (reconcile.API, func(), error)
+	// Listener serves /healthz, /readyz, /metrics and /status; nil: none.
+	Listener net.Listener
+	// Hup, when it receives, triggers a full resync (SIGHUP).
+	Hup <-chan os.Signal
+
+	Resync      time.Duration // full resync period (DefaultResync)
+	Grace       time.Duration // how long in-flight work may go on after the stop (DefaultGrace)
+	Quiet       time.Duration // a dropped file is complete after this long unchanged (DefaultQuiet)
+	Debounce    time.Duration // the end of a burst of events (DefaultDebounce)
+	Parallelism int           // workers (settings.parallelism, else DefaultParallelism)
+	// BaseDelay and MaxDelay bound the backoff of a report that failed
+	// transiently (internal/queue's defaults when zero).
+	BaseDelay, MaxDelay time.Duration
+	// PollMin, PollMax and PollDeadline are the Applier's.
+	PollMin, PollMax, PollDeadline time.Duration
+	Logger                         *slog.Logger
+}
+
+// Daemon is a running ledgerform watch. Its methods are safe for
+// concurrent use.
+type Daemon struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	q       *queue.Queue
+	w       *watch.Watcher
+
+	apiOnce  sync.Once
+	api      reconcile.API
+	apiErr   error
+	apiClose func()
+
+	mu        sync.Mutex
+	set       *spec.Set           // the last good manifests; nil until one loads
+	loadErr   error               // why the manifests on disk do not load, if they do not
+	holdErr   error               // why deletions are held back, if they are
+	dropFiles map[string]string   // address → file of every drop report of set
+	settled   map[string]fileStat // drop files the watcher reported complete, as they were then
+	initial   map[string]bool     // the first full resync's work not yet done
+	ready     bool
+	lastSync  time.Time
+}
+
+type fileStat struct {
+	size  int64
+	mtime time.Time
+}
+
+// Run runs the daemon until ctx is done, then stops it gracefully. It
+// returns nil after a stop, or the error that kept it from running.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Resync <= 0 {
+		cfg.Resync = DefaultResync
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.Quiet <= 0 {
+		cfg.Quiet = DefaultQuiet
+	}
+	if cfg.Debounce <= 0 {
+		cfg.Debounce = DefaultDebounce
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), settled: map[string]fileStat{}}
+	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
+	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Logger: cfg.Logger.With("component", "watch")})
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	d.w = w
+
+	var srv *http.Server
+	if cfg.Listener != nil {
+		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(cfg.Listener)
+	}
+
+	// The workers get a context of their own: the stop does not cancel
+	// their steps at once, the grace period does.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	d.resync(ctx, "start")
+	n := d.parallelism()
+	var workers sync.WaitGroup
+	for range n {
+		workers.Go(func() { d.work(workCtx) })
+	}
+	d.log.Info("watching", "dir", cfg.Dir, "parallelism", n, "resync", cfg.Resync.String())
+
+	tick := time.NewTicker(cfg.Resync)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case b, ok := <-w.Batches():
+			if !ok {
+				break loop
+			}
+			if b.Resync {
+				d.resync(ctx, "events-lost")
+			} else {
+				d.changed(ctx, b.Paths)
+			}
+		case <-tick.C:
+			d.resync(ctx, "periodic")
+		case <-cfg.Hup:
+			d.resync(ctx, "sighup")
+		}
+	}
+
+	// Stop: no more intake; the steps under way get the grace period.
+	d.log.Info("stopping", "in_flight", d.q.InFlight(), "grace", cfg.Grace.String())
+	w.Close()
+	d.q.ShutDown()
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(cfg.Grace):
+		d.log.Warn("grace period over: cancelling the steps under way; they resume at the next start")
+		cancelWork()
+		<-done
+	}
+	if d.apiClose != nil {
+		d.apiClose()
+	}
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}
+	d.log.Info("stopped")
+	return nil
+}
+
+func (d *Daemon) parallelism() int {
+	if d.cfg.Parallelism > 0 {
+		return d.cfg.Parallelism
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.set != nil && d.set.Settings.Parallelism > 0 {
+		return d.set.Settings.Parallelism
+	}
+	return DefaultParallelism
+}
+
+// load reads the manifests, keeping the last good ones when they do not
+// load. It returns the manifests in force (nil if none ever loaded) and
+// the previous ones.
+func (d *Daemon) load() (now, before *spec.Set) {
+	set, err := spec.Load(d.cfg.Dir)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	before = d.set
+	if err != nil {
+		if d.loadErr == nil || d.loadErr.Error() != err.Error() {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				d.log.Error("manifest does not load; the last good manifests stay in force", "error", line)
+			}
+		}
+		d.loadErr = err
+		d.metrics.manifestsOK.Set(0)
+		return d.set, before
+	}
+	if d.loadErr != nil {
+		d.log.Info("manifests load again")
+	}
+	d.loadErr = nil
+	d.metrics.manifestsOK.Set(1)
+	d.set, d.dropFiles = set, dropFilesOf(set)
+	return set, before
+}
+
+// watchDirs tells the watcher which directories matter for set: the
+// manifest directory, every statement's directory (and every glob's), and
+// the drop folders.
+func (d *Daemon) watchDirs(set *spec.Set) {
+	dirs := map[string]bool{}
+	abs := func(p string) string {
+		p = filepath.FromSlash(p)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(set.Dir, p)
+		}
+		a, _ := filepath.Abs(p)
+		return a
+	}
+	root := abs(".")
+	var ws []watch.Dir
+	add := func(dir string, drop bool) {
+		if dirs[dir] {
+			return
+		}
+		dirs[dir] = true
+		ws = append(ws, watch.Dir{Path: dir, Drop: drop})
+	}
+	for _, dr := range set.Drops {
+		add(abs(dr.Dir), true)
+	}
+	add(root, false)
+	for _, r := range set.Reports {
+		if strings.HasPrefix(r.Address, "drop.") {
+			continue
+		}
+		for _, s := range r.Statements {
+			add(filepath.Dir(abs(s)), false)
+		}
+	}
+	if err := d.w.Set(ws); err != nil {
+		d.log.Warn("watch", "error", err)
+	}
+}
+
+// held returns whether a drop report's file is not complete yet.
+func (d *Daemon) held(set *spec.Set) func(addr string) bool {
+	d.mu.Lock()
+	files := d.dropFiles
+	d.mu.Unlock()
+	now := time.Now()
+	return func(addr string) bool {
+		p, ok := files[addr]
+		if !ok {
+			return false
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return false // gone: the plan says delete
+		}
+		if watch.Complete(fi, d.cfg.Quiet, now) {
+			return false
+		}
+		d.mu.Lock()
+		s, ok := d.settled[p]
+		d.mu.Unlock()
+		if ok && s.size == fi.Size() && s.mtime.Equal(fi.ModTime()) {
+			return false
+		}
+		d.w.Track(p)
+		return true
+	}
+}
+
+// dropFilesOf maps each drop report of set to its file.
+func dropFilesOf(set *spec.Set) map[string]string {
+	m := map[string]string{}
+	for _, r := range set.Reports {
+		if strings.HasPrefix(r.Address, "drop.") && len(r.Statements) == 1 {
+			m[r.Address] = resolve(set.Dir, r.Statements[0])
+		}
+	}
+	return m
+}
+
+func resolve(dir, p string) string {
+	p = filepath.FromSlash(p)
+	if filepath.IsAbs(p) {
+		return p
+	}
+	a, _ := filepath.Abs(filepath.Join(dir, p))
+	return a
+}
+
+// resync plans every report and queues those with work.
+func (d *Daemon) resync(ctx context.Context, reason string) {
+	d.metrics.resyncs.WithLabelValues(reason).Inc()
+	set, _ := d.load()
+	if set == nil {
+		d.watchManifestsOnly()
+		return
+	}
+	d.watchDirs(set)
+	hold := d.held(set)
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Filter: func(a string) bool { return !hold(a) }})
+	if err != nil {
+		d.log.Error("plan", "error", err)
+		return
+	}
+	queued := d.enqueue(p)
+	d.log.Info("resync", "reason", reason, "reports", len(p.Changes), "queued", len(queued))
+	d.countPhases()
+	d.mu.Lock()
+	if d.initial == nil && !d.ready {
+		d.initial = map[string]bool{}
+		for _, a := range queued {
+			d.initial[a] = true
+		}
+	}
+	d.mu.Unlock()
+	d.checkReady()
+}
+
+// watchManifestsOnly watches the working directory when no manifest has
+// loaded yet, so that fixing one is noticed.
+func (d *Daemon) watchManifestsOnly() {
+	root, _ := filepath.Abs(d.cfg.Dir)
+	if err := d.w.Set([]watch.Dir{{Path: root}}); err != nil {
+		d.log.Warn("watch", "error", err)
+	}
+}
+
+// changed handles a batch of changed paths.
+func (d *Daemon) changed(ctx context.Context, paths []string) {
+	root, _ := filepath.Abs(d.cfg.Dir)
+	for _, p := range paths {
+		if filepath.Dir(p) == root && spec.IsManifest(filepath.Base(p)) {
+			d.resync(ctx, "manifest")
+			return
+		}
+	}
+	set, before := d.load()
+	if set == nil {
+		return
+	}
+	d.watchDirs(set)
+	// Drop files the watcher reports are complete as they are now.
+	d.mu.Lock()
+	for _, p := range paths {
+		if fi, err := os.Lstat(p); err == nil {
+			d.settled[p] = fileStat{fi.Size(), fi.ModTime()}
+		} else {
+			delete(d.settled, p)
+		}
+	}
+	d.mu.Unlock()
+	targets := affected(set, before, paths)
+	if len(targets) == 0 {
+		return
+	}
+	hold := d.held(set)
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: targets, Filter: func(a string) bool { return !hold(a) }})
+	if err != nil {
+		d.log.Error("plan", "error", err)
+		return
+	}
+	queued := d.enqueue(p)
+	d.log.Info("files changed", "paths", len(paths), "affected", len(targets), "queued", len(queued))
+}
+
+// affected lists the addresses a batch of paths may change: reports that
+// appeared, vanished or whose statements changed with the reload, and
+// reports whose statements include a changed path.
+func affected(now, before *spec.Set, paths []string) []string {
+	changed := map[string]bool{}
+	for _, p := range paths {
+		changed[p] = true
+	}
+	old := map[string]spec.Report{}
+	if before != nil {
+		for _, r := range before.Reports {
+			old[r.Address] = r
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range now.Reports {
+		seen[r.Address] = true
+		o, ok := old[r.Address]
+		hit := !ok || !slices.Equal(o.Statements, r.Statements)
+		for _, s := range r.Statements {
+			if changed[resolve(now.Dir, s)] {
+				hit = true
+			}
+		}
+		if hit {
+			out = append(out, r.Address)
+		}
+	}
+	for a := range old {
+		if !seen[a] {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// enqueue queues every report of p that has work, holding back deletions
+// when there are too many of them.
+func (d *Daemon) enqueue(p *reconcile.Plan) []string {
+	deletes := p.Summary()[reconcile.Delete]
+	hold := deletes > 0 && 2*deletes > p.Recorded
+	d.mu.Lock()
+	if hold {
+		d.holdErr = &reconcile.MassDeleteError{Deletes: deletes, Recorded: p.Recorded}
+		d.log.Error("deletions held back", "error", d.holdErr, "hint", "check the manifests; run ledgerform apply --allow-mass-delete if this is meant")
+	} else if deletes > 0 || d.holdErr != nil {
+		d.holdErr = nil
+	}
+	d.mu.Unlock()
+	var queued []string
+	for _, c := range p.Changes {
+		if !c.Action.Changes() && c.Action != reconcile.Error {
+			continue
+		}
+		if c.Action == reconcile.Delete && hold {
+			continue
+		}
+		d.q.Add(c.Address)
+		queued = append(queued, c.Address)
+	}
+	return queued
+}
+
+// work is one worker: it takes addresses from the queue until it shuts
+// down.
+func (d *Daemon) work(ctx context.Context) {
+	for {
+		addr, ok := d.q.Get(ctx)
+		if !ok {
+			return
+		}
+		d.reconcile(ctx, addr)
+		d.q.Done(addr)
+		d.mu.Lock()
+		delete(d.initial, addr)
+		d.mu.Unlock()
+		d.checkReady()
+	}
+}
+
+// reconcile plans one address afresh and applies it.
+func (d *Daemon) reconcile(ctx context.Context, addr string) {
+	d.mu.Lock()
+	set := d.set
+	d.mu.Unlock()
+	if set == nil {
+		return
+	}
+	hold := d.held(set)
+	if hold(addr) {
+		return // the watcher reports it again once complete
+	}
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: []string{addr}})
+	if err != nil || len(p.Changes) == 0 {
+		return
+	}
+	c := p.Changes[0]
+	start := time.Now()
+	outcome := "success"
+	defer func() {
+		d.metrics.reconciles.WithLabelValues(string(c.Action), outcome).Inc()
+		d.metrics.duration.WithLabelValues(string(c.Action)).Observe(time.Since(start).Seconds())
+	}()
+	switch {
+	case c.Action == reconcile.Noop:
+		d.q.Forget(addr)
+		return
+	case c.Action == reconcile.Blocked:
+		outcome = "blocked"
+		d.q.Forget(addr)
+		return
+	}
+	a := &reconcile.Applier{Dir: set.Dir, Store: d.cfg.Store, Parallelism: 1, Prune: set.Settings.Prune,
+		PollMin: d.cfg.PollMin, PollMax: d.cfg.PollMax, PollDeadline: d.cfg.PollDeadline, Progress: d.logEvent}
+	if needsAPI(c.Action) {
+		api, err := d.connect(set)
+		if err != nil {
+			outcome = "requeue"
+			d.log.Error("connect", "error", err)
+			d.q.AddRateLimited(addr)
+			return
+		}
+		a.API = api
+	}
+	res, err := a.Apply(ctx, p)
+	var mde *reconcile.MassDeleteError
+	switch {
+	case errors.As(err, &mde):
+		outcome = "error"
+		d.log.Error("deletion held back", "address", addr, "error", err)
+		d.q.Forget(addr)
+		return
+	case err != nil:
+		outcome = "requeue"
+		d.log.Error("state", "address", addr, "error", err)
+		d.q.AddRateLimited(addr)
+		return
+	}
+	switch oerr := res.Outcomes[0].Err; {
+	case oerr == nil:
+		d.q.Forget(addr)
+	case ctx.Err() != nil:
+		outcome = "cancelled"
+	case nordigen.IsPermanent(oerr) && !errors.Is(oerr, context.DeadlineExceeded):
+		outcome = "error"
+		d.q.Forget(addr)
+	default:
+		outcome = "requeue"
+		d.q.AddRateLimited(addr)
+	}
+}
+
+func needsAPI(a reconcile.Action) bool {
+	switch a {
+	case reconcile.Create, reconcile.Replace, reconcile.Resume, reconcile.Retry, reconcile.Restore:
+		return true
+	}
+	return false
+}
+
+func (d *Daemon) connect(set *spec.Set) (reconcile.API, error) {
+	d.apiOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = nordigen.DefaultAttemptTimeout
+		d.api, d.apiClose, d.apiErr = d.cfg.Connect(set, d.metrics.instrument(t))
+	})
+	return d.api, d.apiErr
+}
+
+func (d *Daemon) logEvent(e reconcile.Event) {
+	attrs := []any{"address", e.Address, "action", string(e.Action), "step", e.Step, "status", e.Status}
+	if e.UploadID != "" {
+		attrs = append(attrs, "upload_id", e.UploadID)
+	}
+	if e.ProcessID != "" {
+		attrs = append(attrs, "process_id", e.ProcessID)
+	}
+	if e.Output != "" {
+		attrs = append(attrs, "output", e.Output)
+	}
+	if e.Elapsed > 0 {
+		attrs = append(attrs, "elapsed", e.Elapsed.String())
+	}
+	if e.Error != "" {
+		attrs = append(attrs, "error", e.Error, "permanent", e.Permanent)
+		d.log.Warn("step", attrs...)
+		return
+	}
+	d.log.Info("step", attrs...)
+}
+
+// checkReady marks the daemon ready once the first full resync's work has
+// all been taken once, and notes the time whenever nothing is left to do.
+func (d *Daemon) checkReady() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.initial == nil || len(d.initial) > 0 || d.q.Len() > 0 || d.q.InFlight() > 0 {
+		return
+	}
+	if !d.ready {
+		d.log.Info("ready: the first full reconcile is done")
+	}
+	d.ready = true
+	d.lastSync = time.Now()
+	d.metrics.lastSuccess.Set(float64(d.lastSync.UnixMilli()) / 1000)
+}
+
+func (d *Daemon) countPhases() {
+	counts := map[state.Phase]int{}
+	for _, r := range d.cfg.Store.Records() {
+		counts[r.Phase]++
+	}
+	for _, ph := range []state.Phase{state.Pending, state.Uploaded, state.Processing, state.Completed, state.Failed} {
+		d.metrics.reports.WithLabelValues(string(ph)).Set(float64(counts[ph]))
+	}
+}

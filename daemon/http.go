@@ -1,0 +1,136 @@
+package daemon
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ledgerform/ledgerform/state"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler serves the daemon's endpoints:
+//
+//	/healthz  200 while the daemon runs (it does not depend on the API)
+//	/readyz   200 after the first full reconcile; 503 with the reasons before
+//	/metrics  Prometheus
+//	/status   JSON: readiness, the manifests' errors, the queue, and every report's phase and last error
+func (d *Daemon) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ready, reasons := d.readiness()
+		code := http.StatusOK
+		if !ready {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"ready": ready, "reasons": reasons})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, d.Status())
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func (d *Daemon) readiness() (bool, []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reasons := []string{}
+	if d.set == nil {
+		reasons = append(reasons, "no manifest has loaded yet")
+	}
+	if !d.ready {
+		reasons = append(reasons, "the first full reconcile is not done")
+	}
+	return len(reasons) == 0, reasons
+}
+
+// Status is the document of /status.
+type Status struct {
+	Ready       bool           `json:"ready"`
+	LastSuccess *time.Time     `json:"last_success,omitempty"`
+	Manifests   ManifestStatus `json:"manifests"`
+	Queue       QueueStatus    `json:"queue"`
+	Reports     []ReportStatus `json:"reports"`
+}
+
+// ManifestStatus says whether the manifests on disk load.
+type ManifestStatus struct {
+	Valid bool `json:"valid"`
+	// Errors are the problems of the manifests on disk, file:line:col
+	// first; while there are any, the last good manifests are in force.
+	Errors []string `json:"errors"`
+	// Held is why deletions are held back, if they are.
+	Held string `json:"held,omitempty"`
+}
+
+// QueueStatus counts the work queue.
+type QueueStatus struct {
+	Ready    int `json:"ready"`
+	Delayed  int `json:"delayed"`
+	InFlight int `json:"in_flight"`
+}
+
+// ReportStatus is one report.
+type ReportStatus struct {
+	Address   string         `json:"address"`
+	Phase     state.Phase    `json:"phase"`
+	Work      string         `json:"work,omitempty"` // queued, backoff or in-flight
+	LastError *state.Failure `json:"last_error,omitempty"`
+	Updated   time.Time      `json:"updated"`
+}
+
+// Status returns the daemon's status now.
+func (d *Daemon) Status() Status {
+	ready, delayed, inflight := d.q.Keys()
+	work := map[string]string{}
+	for _, k := range ready {
+		work[k] = "queued"
+	}
+	for _, k := range delayed {
+		work[k] = "backoff"
+	}
+	for _, k := range inflight {
+		work[k] = "in-flight"
+	}
+	s := Status{Queue: QueueStatus{Ready: len(ready), Delayed: len(delayed), InFlight: len(inflight)}, Reports: []ReportStatus{}}
+	d.mu.Lock()
+	s.Ready = d.ready
+	if !d.lastSync.IsZero() {
+		t := d.lastSync.UTC()
+		s.LastSuccess = &t
+	}
+	s.Manifests.Valid = d.loadErr == nil && d.set != nil
+	s.Manifests.Errors = []string{}
+	if d.loadErr != nil {
+		s.Manifests.Errors = strings.Split(d.loadErr.Error(), "\n")
+	}
+	if d.holdErr != nil {
+		s.Manifests.Held = d.holdErr.Error()
+	}
+	d.mu.Unlock()
+	for _, r := range d.cfg.Store.Records() {
+		s.Reports = append(s.Reports, ReportStatus{Address: r.Address, Phase: r.Phase, Work: work[r.Address],
+			LastError: r.LastError, Updated: r.Updated})
+		delete(work, r.Address)
+	}
+	// Queued reports not recorded yet (new ones) show as pending.
+	for _, k := range slices.Sorted(maps.Keys(work)) {
+		s.Reports = append(s.Reports, ReportStatus{Address: k, Phase: state.Pending, Work: work[k]})
+	}
+	return s
+}

@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/state"
+)
+
+// An editor-style save of a manifest (a temporary file renamed over it)
+// reconciles exactly the report it changed, once.
+func TestWatch_EditorSaveReconcilesTheAffectedReport(t *testing.T) {
+	dir := t.TempDir()
+	for i, n := range []string{"a", "b", "c"} {
+		write(t, dir, "s/"+n+".json", statement(i))
+	}
+	write(t, dir, "m.yaml", manifest(report("a", "categorisation"), report("b", "categorisation"), report("c", "categorisation")))
+	h := start(t, dir, Config{}, engine.Config{})
+	h.eventually("the first full reconcile", h.settled)
+	if got := h.metric("ledgerform_reconcile_total", map[string]string{"action": "create", "outcome": "success"}); got != 3 {
+		t.Fatalf("%d creates, want 3", got)
+	}
+	uploads := h.calls("upload")
+
+	saveLikeAnEditor(t, dir, "m.yaml", manifest(report("a", "categorisation"), report("b", "categorisation, simple-score"), report("c", "categorisation")))
+	h.eventually("the replace of report.b", func() bool {
+		return h.metric("ledgerform_reconcile_total", map[string]string{"action": "replace"}) == 1 && h.settled()
+	})
+	if got := h.calls("upload") - uploads; got != 1 {
+		t.Errorf("%d uploads after the save, want 1", got)
+	}
+	if got := h.metric("ledgerform_reconcile_total", nil); got != 4 {
+		t.Errorf("%d reconciles in all, want 4 (3 creates, 1 replace)", got)
+	}
+	if got := h.metric("ledgerform_resyncs_total", map[string]string{"reason": "manifest"}); got != 1 {
+		t.Errorf("%d manifest reloads for one save, want 1", got)
+	}
+}
+
+// Rewriting twenty manifests at once is one plan.
+func TestWatch_TwentyManifestsOnePlan(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 20 {
+		write(t, dir, fmt.Sprintf("s/r%d.json", i), statement(i))
+		write(t, dir, fmt.Sprintf("m%02d.yaml", i), manifest(report(fmt.Sprintf("r%d", i), "categorisation")))
+	}
+	h := start(t, dir, Config{}, engine.Config{})
+	h.eventually("the first full reconcile", h.settled)
+	for i := range 20 {
+		write(t, dir, fmt.Sprintf("m%02d.yaml", i), manifest(report(fmt.Sprintf("r%d", i), "categorisation, insights-risk")))
+	}
+	h.eventually("20 replaces", func() bool {
+		return h.metric("ledgerform_reconcile_total", map[string]string{"action": "replace", "outcome": "success"}) == 20 && h.settled()
+	})
+	if got := h.metric("ledgerform_resyncs_total", map[string]string{"reason": "manifest"}); got != 1 {
+		t.Errorf("%d plans for one checkout of 20 manifests, want 1", got)
+	}
+}
+
+// A file dropped by slow writes over a second is uploaded once, complete;
+// a file dropped by rename is uploaded once.
+func TestWatch_DroppedFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "inbox"), 0o700)
+	write(t, dir, "m.yaml", "drops:\n  - {name: inbox, dir: inbox, operations: [categorisation], country: uk}\n")
+	h := start(t, dir, Config{Quiet: 500 * time.Millisecond}, engine.Config{})
+	h.eventually("ready", h.settled)
+
+	// Slow writes: ten pieces, 100 ms apart, less than the quiet period.
+	body := statement(7)
+	f, err := os.Create(filepath.Join(dir, "inbox", "slow.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := (len(body) + 9) / 10
+	for i := 0; i < len(body); i += step {
+		f.WriteString(body[i:min(i+step, len(body))])
+		f.Sync()
+		time.Sleep(100 * time.Millisecond)
+		if h.calls("upload") != 0 {
+			t.Fatalf("uploaded while being written (%d of %d bytes)", i+step, len(body))
+		}
+	}
+	f.Close()
+	addr := `drop.inbox["slow.json"]`
+	h.eventually("the slow file completed", func() bool { return h.phase(addr) == state.Completed && h.settled() })
+	if got := h.calls("upload"); got != 1 {
+		t.Errorf("%d uploads of the slow file, want 1", got)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, "out/inbox/slow.json"))
+	if err != nil || !strings.Contains(string(out), "Holder 7") {
+		t.Errorf("output of the slow file: %v\n%s", err, out)
+	}
+
+	// By rename, from a temporary name in the folder itself.
+	write(t, dir, "inbox/.fast.json.part", statement(8))
+	if err := os.Rename(filepath.Join(dir, "inbox/.fast.json.part"), filepath.Join(dir, "inbox/fast.json")); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the renamed file completed", func() bool { return h.phase(`drop.inbox["fast.json"]`) == state.Completed && h.settled() })
+	if got := h.calls("upload"); got != 2 {
+		t.Errorf("%d uploads in all, want 2", got)
+	}
+	for _, r := range h.status().Reports {
+		if strings.Contains(r.Address, "part") {
+			t.Errorf("a temporary name became a report: %s", r.Address)
+		}
+	}
+}
+
+// A manifest saved half-written deletes nothing and keeps the last good
+// manifests in force; fixing it applies the change.
+func TestWatch_HalfWrittenManifestDeletesNothing(t *testing.T) {
+	dir := t.TempDir()
+	for i, n := range []string{"a", "b"} {
+		write(t, dir, "s/"+n+".json", statement(i))
+	}
+	good := manifest(report("a", "categorisation"), report("b", "categorisation"))
+	write(t, dir, "m.yaml", "settings:\n  prune: true\n"+good)
+	h := start(t, dir, Config{}, engine.Config{})
+	h.eventually("ready", h.settled)
+
+	half := "settings:\n  prune: true\nreports:\n  - {name: a, statements: [s/a.json], operations: [categ"
+	write(t, dir, "m.yaml", half)
+	h.eventually("the manifest error on /status", func() bool { return len(h.status().Manifests.Errors) > 0 })
+	s := h.status()
+	if !strings.Contains(s.Manifests.Errors[0], "m.yaml:") {
+		t.Errorf("manifest error without its position: %q", s.Manifests.Errors[0])
+	}
+	if len(s.Reports) != 2 {
+		t.Errorf("%d reports recorded after a half-written manifest, want 2", len(s.Reports))
+	}
+	for _, n := range []string{"a", "b"} {
+		if _, err := os.Stat(filepath.Join(dir, "out", n+".json")); err != nil {
+			t.Errorf("output of %s: %v", n, err)
+		}
+	}
+	if h.metric("ledgerform_manifests_valid", nil) != 0 {
+		t.Error("ledgerform_manifests_valid is not 0")
+	}
+
+	// Fixed, with report b removed on purpose: now it goes (prune on).
+	write(t, dir, "m.yaml", "settings:\n  prune: true\n"+manifest(report("a", "categorisation"), report("c", "categorisation"))+"\n")
+	write(t, dir, "s/c.json", statement(3))
+	h.eventually("the fix applied", func() bool {
+		s := h.status()
+		return len(s.Manifests.Errors) == 0 && h.phase("report.c") == state.Completed && h.phase("report.b") == "" && h.settled()
+	})
+	if _, err := os.Stat(filepath.Join(dir, "out/b.json")); !os.IsNotExist(err) {
+		t.Errorf("report b's output after it was removed with prune on: %v", err)
+	}
+}
+
+// A statement edited in place replaces its report.
+func TestWatch_EditedStatement(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "s/a.json", statement(1))
+	write(t, dir, "s/b.json", statement(2))
+	write(t, dir, "m.yaml", manifest(report("a", "categorisation"), report("b", "categorisation")))
+	h := start(t, dir, Config{}, engine.Config{})
+	h.eventually("ready", h.settled)
+	write(t, dir, "s/a.json", statement(11))
+	h.eventually("the replace", func() bool {
+		return h.metric("ledgerform_reconcile_total", map[string]string{"action": "replace", "outcome": "success"}) == 1 && h.settled()
+	})
+	if got := h.calls("upload"); got != 3 {
+		t.Errorf("%d uploads, want 3", got)
+	}
+}
+
+// Transient failures are retried with backoff until they succeed.
+func TestWatch_TransientFailuresAreRetried(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "s/a.json", statement(1))
+	write(t, dir, "m.yaml", manifest(report("a", "categorisation")))
+	h := start(t, dir, Config{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
+		engine.Config{Faults: engine.Faults{FailProcessing: 0.6, Seed: 3}})
+	h.eventually("report.a completed despite failures", func() bool { return h.phase("report.a") == state.Completed })
+	if h.metric("ledgerform_queue_retries_total", nil) == 0 && h.calls("process") > 1 {
+		t.Error("processed more than once without a retry counted")
+	}
+}

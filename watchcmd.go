@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ledgerform/ledgerform/daemon"
+	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/spec"
+)
+
+const watchUsage = `watch [--dir D] [--listen 127.0.0.1:9464] [--resync 10m] [--grace 30s] [--quiet 1s]
+
+Runs until SIGTERM or SIGINT as a GitOps daemon: it reconciles at start,
+then whenever a manifest, a statement or a drop folder changes (watched
+with fsnotify, debounced), every --resync, and on SIGHUP. A manifest that
+does not load keeps the last good one in force. Files dropped into a drop
+folder are taken once complete: renamed in, or unchanged for --quiet.
+
+On --listen: /healthz, /readyz (after the first full reconcile),
+/metrics (Prometheus) and /status (JSON: every report's phase and last
+error). Logs go to stderr (--log-format text or json).
+
+SIGTERM/SIGINT: stop taking work, let the steps under way finish within
+--grace, save the state, exit 0. A second signal exits at once; the state
+is consistent at every instant.`
+
+func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("watch", watchUsage, stderr)
+	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
+	listen := fs.String("listen", "127.0.0.1:9464", "`address` of /healthz, /readyz, /metrics and /status (\"\": none)")
+	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint)")
+	resync := fs.Duration("resync", daemon.DefaultResync, "period of the full resync")
+	grace := fs.Duration("grace", daemon.DefaultGrace, "how long the steps under way may finish after SIGTERM")
+	quiet := fs.Duration("quiet", daemon.DefaultQuiet, "a dropped file is taken once unchanged this long")
+	parallelism := fs.Int("parallelism", 0, "reports worked on at once (default settings.parallelism, else 4)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var logger *slog.Logger
+	switch *logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	default:
+		return usageError{fmt.Errorf("watch: --log-format %q: want text or json", *logFormat)}
+	}
+	if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
+		return hinted{fmt.Errorf("%s is not a directory", *dir), "give the directory that holds the manifests with --dir"}
+	}
+	st, err := openState(*dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var ln net.Listener
+	if *listen != "" {
+		if ln, err = net.Listen("tcp", *listen); err != nil {
+			return hinted{fmt.Errorf("watch: %w", err), "choose another --listen address, or --listen \"\" for none"}
+		}
+		warnBeyondLoopback(*listen, stderr)
+		logger.Info("serving /healthz, /readyz, /metrics, /status", "addr", ln.Addr().String())
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	return daemon.Run(ctx, daemon.Config{
+		Dir: *dir, Store: st, Listener: ln, Hup: hup, Logger: logger,
+		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism,
+		Connect: func(set *spec.Set, t http.RoundTripper) (reconcile.API, func(), error) {
+			return connectWith(*endpoint, set, stderr, t)
+		},
+		PollMin: 250 * time.Millisecond,
+	})
+}
