@@ -1,0 +1,164 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/internal/testutil"
+	"github.com/ledgerform/ledgerform/state"
+)
+
+// watchFixture is a working directory of n reports and an engine whose
+// processing takes a while.
+func watchFixture(t *testing.T, n int, processing time.Duration) (dir string, e *engine.Running, run func(args ...string) (*exec.Cmd, *testutil.SyncBuffer)) {
+	t.Helper()
+	bin, err := exec.LookPath("ledgerform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err = engine.StartEmbedded(engine.Config{Faults: engine.Faults{ProcessingTime: processing}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	dir = t.TempDir()
+	var m strings.Builder
+	m.WriteString("reports:\n")
+	for i := range n {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%d.json", i)), []byte(fmt.Sprintf(
+			`{"account_list":[{"account_nr":"GB%02d","transaction_list":[{"date":"2026-01-05","sum":%d.5,"partner":"ACME"}]}]}`, i, 100+i)), 0o600)
+		fmt.Fprintf(&m, "  - {name: r%d, statements: [s%d.json], operations: [categorisation], country: uk}\n", i, i)
+	}
+	os.WriteFile(filepath.Join(dir, "ledgerform.yaml"), []byte(m.String()), 0o600)
+	run = func(args ...string) (*exec.Cmd, *testutil.SyncBuffer) {
+		cmd := exec.Command(bin, append([]string{"watch", "--dir", dir, "--endpoint", e.URL, "--listen", ""}, args...)...)
+		cmd.Env = append(os.Environ(), "NORDIGEN_CLIENT_ID="+e.ClientID, "NORDIGEN_CLIENT_SECRET="+e.ClientSecret)
+		var out testutil.SyncBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd, &out
+	}
+	return dir, e, run
+}
+
+// phases reads the state without locking it: address → phase.
+func phases(t *testing.T, dir string) map[string]state.Phase {
+	t.Helper()
+	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+	if err != nil {
+		t.Fatalf("the state does not load: %v", err)
+	}
+	defer st.Close()
+	m := map[string]state.Phase{}
+	for _, r := range st.Records() {
+		m[r.Address] = r.Phase
+	}
+	return m
+}
+
+func waitPhases(t *testing.T, dir string, n int, want state.Phase, out *testutil.SyncBuffer) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		ph := phases(t, dir)
+		done := 0
+		for _, p := range ph {
+			if p == want {
+				done++
+			}
+		}
+		if done == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %d reports %s: %v\n%s", n, want, ph, out.String())
+		}
+	}
+}
+
+func engineCount(t *testing.T, e *engine.Running, endpoint string) int {
+	v, err := testutil.MetricSum(e.URL+"/metrics", "ledgerform_engine_requests_total", map[string]string{"endpoint": endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(v)
+}
+
+// SIGTERM while reports are processing: the daemon exits 0 within its
+// grace period; a restart completes them by polling, without uploading or
+// requesting again what was recorded.
+func TestWatch_SIGTERMThenRestart(t *testing.T) {
+	const n = 4
+	dir, e, run := watchFixture(t, n, 2*time.Second)
+	cmd, out := run("--grace", "100ms")
+	waitPhases(t, dir, n, state.Processing, out)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("watch after SIGTERM: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "stopped") {
+		t.Errorf("no orderly stop in the log:\n%s", out.String())
+	}
+	for a, p := range phases(t, dir) {
+		if p != state.Processing {
+			t.Errorf("%s is %s after the stop, want processing (resumable)", a, p)
+		}
+	}
+	uploads, processes := engineCount(t, e, "upload"), engineCount(t, e, "process")
+	if uploads != n || processes != n {
+		t.Fatalf("before the restart: %d uploads, %d process requests; want %d each", uploads, processes, n)
+	}
+
+	cmd, out = run()
+	waitPhases(t, dir, n, state.Completed, out)
+	if got := engineCount(t, e, "upload"); got != uploads {
+		t.Errorf("the restart uploaded %d statements again", got-uploads)
+	}
+	if got := engineCount(t, e, "process"); got != processes {
+		t.Errorf("the restart requested processing %d times again", got-processes)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("watch after SIGINT: %v", err)
+	}
+}
+
+// A second signal ends the daemon at once, even within a long grace
+// period; the state still loads and a restart finishes the work without
+// uploading again.
+func TestWatch_SecondSignalExitsAtOnce(t *testing.T) {
+	const n = 2
+	dir, e, run := watchFixture(t, n, 2*time.Second)
+	cmd, out := run("--grace", "1h")
+	waitPhases(t, dir, n, state.Processing, out)
+	cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "stopping"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no stop after SIGTERM:\n%s", out.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("after a second signal: %v, want the process ended by the signal\n%s", err, out.String())
+	}
+	uploads := engineCount(t, e, "upload")
+	cmd, out = run()
+	waitPhases(t, dir, n, state.Completed, out)
+	if got := engineCount(t, e, "upload"); got != uploads {
+		t.Errorf("the restart uploaded %d statements again", got-uploads)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+}
