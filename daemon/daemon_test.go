@@ -28,7 +28,7 @@ func statement(n int) string {
 // harness runs a daemon over a working directory against an engine on
 // loopback, with its HTTP endpoints on loopback too.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	engine *engine.Running
 	url    string // the daemon's HTTP endpoints
@@ -37,7 +37,7 @@ type harness struct {
 	logs   *testutil.SyncBuffer
 }
 
-func write(t *testing.T, dir, name, data string) {
+func write(t testing.TB, dir, name, data string) {
 	t.Helper()
 	p := filepath.Join(dir, filepath.FromSlash(name))
 	os.MkdirAll(filepath.Dir(p), 0o700)
@@ -58,7 +58,7 @@ func saveLikeAnEditor(t *testing.T, dir, name, data string) {
 	}
 }
 
-func start(t *testing.T, dir string, cfg Config, ecfg engine.Config) *harness {
+func start(t testing.TB, dir string, cfg Config, ecfg engine.Config, wrap ...func(reconcile.API) reconcile.API) *harness {
 	t.Helper()
 	e, err := engine.StartEmbedded(ecfg)
 	if err != nil {
@@ -78,7 +78,14 @@ func start(t *testing.T, dir string, cfg Config, ecfg engine.Config) *harness {
 	cfg.Connect = func(set *spec.Set, tr http.RoundTripper) (reconcile.API, func(), error) {
 		c, err := nordigen.New(nordigen.Config{BaseURL: e.URL, ClientID: e.ClientID, ClientSecret: nordigen.NewSecret(e.ClientSecret),
 			RateLimit: 1000, Transport: tr, RetryWaitMin: time.Millisecond, RetryWaitMax: 20 * time.Millisecond})
-		return c, func() {}, err
+		if err != nil {
+			return nil, nil, err
+		}
+		var api reconcile.API = c
+		for _, w := range wrap {
+			api = w(api)
+		}
+		return api, func() {}, nil
 	}
 	if cfg.PollMin == 0 {
 		cfg.PollMin, cfg.PollMax = 10*time.Millisecond, 50*time.Millisecond
