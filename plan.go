@@ -24,6 +24,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	asJSON := fs.Bool("json", false, "print the plan as one JSON document")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes")
+	fs.String("endpoint", "", "accepted for symmetry with apply and watch; plan makes no remote call")
 	var targets listFlag
 	fs.Var(&targets, "target", "plan only this `address` (repeatable; drop.NAME selects all its files)")
 	if err := parseFlags(fs, args); err != nil {
