@@ -1,29 +1,42 @@
-// Package queue is the work queue of the ledgerform watch daemon: keys
-// (report addresses) wait in it until a worker takes them, in the manner
-// of client-go's rate-limited work queue, kept small.
+// Package queue is a de-duplicating work queue keyed by string, the queue
+// of the ledgerform watch daemon: report addresses wait in it until one of
+// the daemon's workers takes them. It follows client-go's rate-limited,
+// delaying work queue, kept small.
 //
-// Semantics:
+// A key is in at most one of three places: ready (waiting to be handed
+// out), delayed (waiting for a due time) or in flight (handed out by Get,
+// not yet Done). The rules:
 //
-//   - De-duplicated: a key waits at most once. Adding a key that is
-//     already waiting does nothing; adding a key that waits with a delay
-//     makes it ready now (a change deserves a prompt look; backoff is for
-//     retries only).
-//   - One worker per key: Get never returns a key that is in flight.
-//     Adding a key while it is in flight marks it dirty; Done then makes
-//     it ready again, once. A retry (AddRateLimited) of a key in flight
-//     is kept as a delay that starts when Done is called, unless the key
-//     was also Added, which wins.
-//   - FIFO among ready keys, by the time they became ready.
-//   - Backoff per key: the n-th consecutive AddRateLimited waits
-//     min(MaxDelay, BaseDelay·2ⁿ⁻¹), jittered to a uniformly random point
-//     of its upper half, [d/2, d]. Forget (after a success) starts the
-//     count again.
-//   - ShutDown makes every Get return false at once, now and later;
-//     waiting keys are dropped (the daemon's next start finds their work
-//     again by planning). Keys in flight may still call Done.
+//   - De-duplicated. Adding a key that is already ready does nothing.
+//   - A change beats a backoff. Add makes a delayed key ready at once:
+//     an edited manifest deserves a prompt look, and backoff is only for
+//     retries of the same work.
+//   - One worker per key. Get never returns a key that is in flight. An
+//     Add of a key in flight marks it dirty, and Done makes it ready
+//     again, once however many Adds there were. An AddAfter or
+//     AddRateLimited of a key in flight is remembered and applied at Done:
+//     the key is then delayed until the due time that was computed when
+//     it was called (ready at once if that time has passed). If the key
+//     was also Added, the Add wins and the key is ready at once.
+//   - The sooner due time wins. AddAfter never postpones a key that is due
+//     sooner, and never delays a key that is ready.
+//   - FIFO. Ready keys are handed out in the order they became ready.
+//   - Backoff per key. The n-th AddRateLimited since the last Forget
+//     delays the key by d = min(MaxDelay, BaseDelay·2ⁿ⁻¹) with full jitter
+//     in its upper half: a uniformly random duration in [d/2, d], so keys
+//     that fail together do not come back together, yet none comes back
+//     sooner than half its backoff. Forget (on success) resets the count. Failure counts outlive the key's stay in the queue: call
+//     Forget for a key that succeeds or is removed.
+//   - ShutDown is final. Every Get, blocked or future, returns ok=false at
+//     once; ready and delayed keys are dropped (the daemon finds their
+//     work again by planning when it next starts); later adds are
+//     ignored. Keys in flight stay in flight until their Done.
 //
-// The delays are kept in a heap owned by one goroutine, started by New
-// and stopped by ShutDown.
+// The parallelism bound is the number of workers the daemon runs; the
+// queue's part is that no key is ever given to two of them at once.
+//
+// The delays live in one min-heap of due times, owned by one goroutine
+// that New starts and ShutDown stops.
 package queue
 
 import (
@@ -35,243 +48,288 @@ import (
 	"time"
 )
 
-// Defaults of a Config's zero fields.
+// Defaults for the zero fields of a Config.
 const (
 	DefaultBaseDelay = time.Second
 	DefaultMaxDelay  = 5 * time.Minute
 )
 
-// Config configures a Queue.
+// Config configures a Queue. The zero Config is ready to use.
 type Config struct {
-	BaseDelay time.Duration // the first backoff (DefaultBaseDelay)
-	MaxDelay  time.Duration // the cap of the backoff (DefaultMaxDelay)
-	Metrics   *Metrics      // optional
+	// BaseDelay is the backoff after the first failure; DefaultBaseDelay
+	// when zero or negative.
+	BaseDelay time.Duration
+	// MaxDelay caps the backoff before jitter; DefaultMaxDelay when zero
+	// or negative. The jittered delay lies in [d/2, d] for the capped d.
+	MaxDelay time.Duration
+	// Metrics receives instrumentation callbacks; it may be nil.
+	Metrics *Metrics
 }
 
-// Metrics are optional callbacks for instrumentation; each may be nil.
-// They are called with the queue's lock held: keep them quick.
+// Metrics are optional callbacks for instrumentation (the daemon wires
+// them to Prometheus); each may be nil. They are called with the queue's
+// lock held, which keeps gauge updates in order: they must be quick and
+// must not call the Queue.
 type Metrics struct {
-	Depth        func(n int)           // the number of ready keys changed
-	Adds         func()                // a key became waiting (not counting de-duplicated adds)
-	Retries      func()                // AddRateLimited was called
-	InFlight     func(n int)           // the number of keys in flight changed
-	QueueLatency func(d time.Duration) // a key was handed out this long after it became ready
+	// Depth is called with the number of ready keys (not delayed, not in
+	// flight) whenever it changes.
+	Depth func(n int)
+	// Adds is called each time a key starts waiting: an Add or AddAfter of
+	// a key that was neither waiting nor in flight, or a Done that puts
+	// its key back. De-duplicated adds, and a delayed key coming due, are
+	// not counted.
+	Adds func()
+	// Retries is called on every AddRateLimited.
+	Retries func()
+	// InFlight is called with the number of keys in flight whenever it
+	// changes.
+	InFlight func(n int)
+	// QueueLatency is called by Get with the time from the key becoming
+	// ready to Get returning it.
+	QueueLatency func(d time.Duration)
 }
 
-// Queue is a de-duplicating work queue. It is safe for concurrent use.
+// Queue is a de-duplicating work queue keyed by string. Its methods are
+// safe for concurrent use. Create one with New and stop it with ShutDown.
 type Queue struct {
-	cfg Config
-	m   Metrics
+	base, limit time.Duration
+	m           Metrics
 
 	mu       sync.Mutex
-	cond     chan struct{} // closed and replaced when a key becomes ready or on shutdown
-	ready    []string      // FIFO
-	readyAt  map[string]time.Time
-	delayed  map[string]time.Time // key → due time
-	inflight map[string]bool
-	dirty    map[string]bool          // Added while in flight
-	retry    map[string]time.Duration // AddRateLimited while in flight: delay to apply at Done
+	items    map[string]*item // every ready, delayed and in-flight key
+	ready    []*item          // FIFO
+	delayed  dueHeap
+	inflight int
 	failures map[string]int
-	heap     dueHeap
-	wake     chan struct{} // pokes the timer goroutine
+	notify   chan struct{} // closed when a key becomes ready or on shutdown; nil when nobody waits
 	down     bool
-	stopped  chan struct{}
+
+	wake    chan struct{} // tells the timer goroutine the earliest due time may have changed
+	stop    chan struct{} // closed by ShutDown
+	stopped chan struct{} // closed by the timer goroutine on exit
 }
 
-// New returns a queue and starts its timer goroutine; ShutDown stops it.
+type state uint8
+
+const (
+	stateReady state = iota
+	stateDelayed
+	stateInFlight
+)
+
+type item struct {
+	key     string
+	state   state
+	readyAt time.Time // ready: when it became ready
+	due     time.Time // delayed: when it becomes ready; in flight: a pending delay, or zero
+	dirty   bool      // in flight: Added meanwhile
+	index   int       // delayed: position in the heap
+}
+
+// New returns an empty queue and starts the goroutine that moves delayed
+// keys to ready. Call ShutDown to stop it.
 func New(cfg Config) *Queue {
-	if cfg.BaseDelay <= 0 {
-		cfg.BaseDelay = DefaultBaseDelay
+	q := &Queue{
+		base:     cfg.BaseDelay,
+		limit:    cfg.MaxDelay,
+		items:    make(map[string]*item),
+		failures: make(map[string]int),
+		wake:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
-	if cfg.MaxDelay <= 0 {
-		cfg.MaxDelay = DefaultMaxDelay
+	if q.base <= 0 {
+		q.base = DefaultBaseDelay
 	}
-	q := &Queue{cfg: cfg, cond: make(chan struct{}), readyAt: map[string]time.Time{}, delayed: map[string]time.Time{},
-		inflight: map[string]bool{}, dirty: map[string]bool{}, retry: map[string]time.Duration{}, failures: map[string]int{},
-		wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	if q.limit <= 0 {
+		q.limit = DefaultMaxDelay
+	}
 	if cfg.Metrics != nil {
 		q.m = *cfg.Metrics
 	}
-	go q.timers()
+	go q.run()
 	return q
 }
 
-// Add makes key ready now, unless it is already ready; if it is in
-// flight, it becomes ready again when Done is called.
+// Add makes key ready now. It does nothing if key is already ready; a
+// delayed key becomes ready now; a key in flight becomes ready again when
+// Done is called.
 func (q *Queue) Add(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.add(key)
-}
-
-func (q *Queue) add(key string) {
+	if q.down {
+		return
+	}
+	it := q.items[key]
 	switch {
-	case q.down:
-	case q.inflight[key]:
-		q.dirty[key] = true
-	case q.isReady(key):
-	default:
-		_, wasDelayed := q.delayed[key]
-		delete(q.delayed, key)
-		q.makeReady(key, !wasDelayed)
+	case it == nil:
+		it = &item{key: key}
+		q.items[key] = it
+		q.added()
+		q.makeReady(it, time.Now())
+	case it.state == stateDelayed:
+		heap.Remove(&q.delayed, it.index)
+		q.makeReady(it, time.Now())
+	case it.state == stateInFlight:
+		it.dirty = true
 	}
 }
 
-func (q *Queue) isReady(key string) bool { _, ok := q.readyAt[key]; return ok }
-
-func (q *Queue) makeReady(key string, counted bool) {
-	q.ready = append(q.ready, key)
-	q.readyAt[key] = time.Now()
-	if counted && q.m.Adds != nil {
-		q.m.Adds()
-	}
-	q.depth()
-	close(q.cond)
-	q.cond = make(chan struct{})
-}
-
-func (q *Queue) depth() {
-	if q.m.Depth != nil {
-		q.m.Depth(len(q.ready))
-	}
-}
-
-// AddAfter makes key ready after d, or sooner if it is already due
-// sooner; a ready key stays ready. For a key in flight the delay starts
-// when Done is called.
+// AddAfter makes key ready once d has passed, or now if d <= 0. A key that
+// is ready stays ready, and a delayed key keeps its due time if that is
+// sooner. For a key in flight the delay is applied when Done is called,
+// still counted from now.
 func (q *Queue) AddAfter(key string, d time.Duration) {
+	if d <= 0 {
+		q.Add(key)
+		return
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.addAfter(key, d)
 }
 
 func (q *Queue) addAfter(key string, d time.Duration) {
+	if q.down {
+		return
+	}
+	due := time.Now().Add(d)
+	it := q.items[key]
 	switch {
-	case q.down:
-	case d <= 0:
-		q.add(key)
-	case q.inflight[key]:
-		if old, ok := q.retry[key]; !ok || d < old {
-			q.retry[key] = d
+	case it == nil:
+		it = &item{key: key}
+		q.items[key] = it
+		q.added()
+		q.delay(it, due)
+	case it.state == stateDelayed:
+		if due.Before(it.due) {
+			it.due = due
+			heap.Fix(&q.delayed, it.index)
+			q.poke()
 		}
-	case q.isReady(key):
-	default:
-		due := time.Now().Add(d)
-		if old, ok := q.delayed[key]; ok && !due.Before(old) {
-			return
-		}
-		if _, ok := q.delayed[key]; !ok && q.m.Adds != nil {
-			q.m.Adds()
-		}
-		q.delayed[key] = due
-		heap.Push(&q.heap, due1{key, due})
-		select {
-		case q.wake <- struct{}{}:
-		default:
+	case it.state == stateInFlight:
+		if it.due.IsZero() || due.Before(it.due) {
+			it.due = due
 		}
 	}
 }
 
-// AddRateLimited puts key back after its backoff, and counts a failure.
+// AddRateLimited counts a failure of key and adds it after its backoff:
+// the n-th call since the last Forget delays it by min(MaxDelay,
+// BaseDelay·2ⁿ⁻¹), jittered into [d/2, d]. The rules of AddAfter apply:
+// a ready key stays ready.
 func (q *Queue) AddRateLimited(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.down {
+		return
+	}
 	n := q.failures[key]
 	q.failures[key] = n + 1
 	if q.m.Retries != nil {
 		q.m.Retries()
 	}
-	q.addAfter(key, jitter(backoff(q.cfg.BaseDelay, q.cfg.MaxDelay, n)))
+	q.addAfter(key, jitter(backoff(q.base, q.limit, n)))
 }
 
-// backoff is the delay before the retry that follows n earlier ones.
+// backoff returns the delay, before jitter, of the retry that follows n
+// earlier ones: min(limit, base·2ⁿ), safe from overflow.
 func backoff(base, limit time.Duration, n int) time.Duration {
-	d := base
+	d := min(base, limit)
 	for range n {
-		d *= 2
-		if d >= limit || d <= 0 {
+		if d >= limit/2 {
 			return limit
 		}
+		d *= 2
 	}
-	return min(d, limit)
+	return d
 }
 
-// jitter draws uniformly from [d/2, d], so that keys failing together do
-// not come back together.
+// jitter returns a uniformly random duration in [d/2, d] for d > 0.
 func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
+	return d - rand.N(d/2+1)
 }
 
-// Forget clears key's failures: its next retry starts at BaseDelay.
+// Forget resets key's failure count, so that its next AddRateLimited
+// waits BaseDelay again. It does not touch a key that is waiting.
 func (q *Queue) Forget(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.failures, key)
 }
 
-// NumRequeues returns key's consecutive failures.
+// NumRequeues returns the number of AddRateLimited calls for key since it
+// was last forgotten.
 func (q *Queue) NumRequeues(key string) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.failures[key]
 }
 
-// Get waits for a ready key, marks it in flight and returns it; ok is
-// false when ctx is done or the queue is shut down.
+// Get blocks until a key is ready, marks it in flight and returns it with
+// ok true. The caller must call Done with the key when it has finished.
+// Get returns ok false, without taking a key, once ctx is done or the
+// queue is shut down.
 func (q *Queue) Get(ctx context.Context) (key string, ok bool) {
+	q.mu.Lock()
 	for {
-		q.mu.Lock()
-		if q.down {
+		if q.down || ctx.Err() != nil {
 			q.mu.Unlock()
 			return "", false
 		}
 		if len(q.ready) > 0 {
-			key = q.ready[0]
-			q.ready = q.ready[1:]
-			if q.m.QueueLatency != nil {
-				q.m.QueueLatency(time.Since(q.readyAt[key]))
-			}
-			delete(q.readyAt, key)
-			q.inflight[key] = true
-			q.depth()
-			q.inFlight()
-			q.mu.Unlock()
-			return key, true
+			break
 		}
-		wait := q.cond
+		if q.notify == nil {
+			q.notify = make(chan struct{})
+		}
+		wait := q.notify
 		q.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return "", false
 		case <-wait:
 		}
+		q.mu.Lock()
 	}
+	defer q.mu.Unlock()
+	it := q.ready[0]
+	q.ready[0] = nil
+	q.ready = q.ready[1:]
+	it.state = stateInFlight
+	q.inflight++
+	if q.m.QueueLatency != nil {
+		q.m.QueueLatency(time.Since(it.readyAt))
+	}
+	q.depth()
+	q.inFlightChanged()
+	return it.key, true
 }
 
-func (q *Queue) inFlight() {
-	if q.m.InFlight != nil {
-		q.m.InFlight(len(q.inflight))
-	}
-}
-
-// Done ends the work on key. If key was added meanwhile it is ready
-// again; if it was retried meanwhile, its delay starts now.
+// Done ends the work on key, which must have come from Get. If key was
+// added while in flight it is put back: ready now if it was Added or its
+// pending delay has passed, delayed otherwise. Done of a key that is not in
+// flight does nothing.
 func (q *Queue) Done(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.inflight[key] {
+	it := q.items[key]
+	if it == nil || it.state != stateInFlight {
 		return
 	}
-	delete(q.inflight, key)
-	q.inFlight()
-	d, retried := q.retry[key]
-	delete(q.retry, key)
+	q.inflight--
+	q.inFlightChanged()
+	dirty, due := it.dirty, it.due
+	it.dirty, it.due = false, time.Time{}
+	now := time.Now()
 	switch {
-	case q.dirty[key]:
-		delete(q.dirty, key)
-		q.add(key)
-	case retried:
-		q.addAfter(key, d)
+	case q.down || !dirty && due.IsZero():
+		delete(q.items, key)
+	case dirty || !due.After(now):
+		q.added()
+		q.makeReady(it, now)
+	default:
+		q.added()
+		q.delay(it, due)
 	}
 }
 
@@ -282,29 +340,33 @@ func (q *Queue) Len() int {
 	return len(q.ready)
 }
 
-// Delayed returns the number of keys waiting for their delay.
+// Delayed returns the number of keys waiting for a due time.
 func (q *Queue) Delayed() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.delayed)
 }
 
-// InFlight returns the number of keys being worked on.
+// InFlight returns the number of keys handed out by Get and not yet Done.
 func (q *Queue) InFlight() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.inflight)
+	return q.inflight
 }
 
-// Keys returns the ready, delayed and in-flight keys, each sorted.
+// Keys returns a snapshot of the ready, delayed and in-flight keys, each
+// sorted, for the daemon's /status page.
 func (q *Queue) Keys() (ready, delayed, inflight []string) {
 	q.mu.Lock()
-	ready = slices.Clone(q.ready)
-	for k := range q.delayed {
-		delayed = append(delayed, k)
-	}
-	for k := range q.inflight {
-		inflight = append(inflight, k)
+	for k, it := range q.items {
+		switch it.state {
+		case stateReady:
+			ready = append(ready, k)
+		case stateDelayed:
+			delayed = append(delayed, k)
+		case stateInFlight:
+			inflight = append(inflight, k)
+		}
 	}
 	q.mu.Unlock()
 	slices.Sort(ready)
@@ -313,72 +375,130 @@ func (q *Queue) Keys() (ready, delayed, inflight []string) {
 	return ready, delayed, inflight
 }
 
-// ShutDown makes every Get return false, drops the waiting keys and stops
-// the timer goroutine. It is idempotent.
+// ShutDown drops the ready and delayed keys, makes every Get return ok
+// false at once, and stops the timer goroutine, returning once it has
+// exited. Keys in flight may still be passed to Done. ShutDown is
+// idempotent.
 func (q *Queue) ShutDown() {
 	q.mu.Lock()
-	if q.down {
-		q.mu.Unlock()
-		return
+	if !q.down {
+		q.down = true
+		for _, it := range q.ready {
+			delete(q.items, it.key)
+		}
+		for _, it := range q.delayed {
+			delete(q.items, it.key)
+		}
+		clear(q.ready)
+		q.ready = nil
+		q.delayed = nil
+		q.depth()
+		q.broadcast()
+		close(q.stop)
 	}
-	q.down = true
-	q.ready, q.readyAt, q.delayed = nil, map[string]time.Time{}, map[string]time.Time{}
-	close(q.cond)
-	q.cond = make(chan struct{})
-	q.depth()
 	q.mu.Unlock()
-	close(q.wake)
 	<-q.stopped
 }
 
-// timers makes delayed keys ready when they are due.
-func (q *Queue) timers() {
+// run moves delayed keys to ready when they are due, until ShutDown.
+func (q *Queue) run() {
 	defer close(q.stopped)
-	t := time.NewTimer(time.Hour)
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		q.mu.Lock()
-		now := time.Now()
-		for q.heap.Len() > 0 && !q.heap[0].due.After(now) {
-			e := heap.Pop(&q.heap).(due1)
-			// Stale entries (the key was made ready, or got a sooner
-			// due time) are skipped.
-			if due, ok := q.delayed[e.key]; ok && due.Equal(e.due) {
-				delete(q.delayed, e.key)
-				q.makeReady(e.key, false)
-			}
-		}
-		next := time.Hour
-		if q.heap.Len() > 0 {
-			next = q.heap[0].due.Sub(now)
-		}
-		q.mu.Unlock()
-		t.Reset(next)
 		select {
-		case _, ok := <-q.wake:
-			if !ok {
-				return
-			}
+		case <-q.stop:
+			return
+		case <-q.wake:
 		case <-t.C:
 		}
+		q.mu.Lock()
+		now := time.Now()
+		for len(q.delayed) > 0 && !q.delayed[0].due.After(now) {
+			q.makeReady(heap.Pop(&q.delayed).(*item), now)
+		}
+		if len(q.delayed) > 0 {
+			t.Reset(q.delayed[0].due.Sub(now))
+		} else {
+			t.Stop()
+		}
+		q.mu.Unlock()
 	}
 }
 
-type due1 struct {
-	key string
-	due time.Time
+// makeReady appends it to the ready keys. q.mu must be held.
+func (q *Queue) makeReady(it *item, now time.Time) {
+	it.state = stateReady
+	it.readyAt = now
+	it.due = time.Time{}
+	q.ready = append(q.ready, it)
+	q.depth()
+	q.broadcast()
 }
 
-// dueHeap orders delayed keys by due time.
-type dueHeap []due1
+// delay puts it among the delayed keys. q.mu must be held.
+func (q *Queue) delay(it *item, due time.Time) {
+	it.state = stateDelayed
+	it.due = due
+	heap.Push(&q.delayed, it)
+	q.poke()
+}
+
+// poke tells the timer goroutine to look at the heap again.
+func (q *Queue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// broadcast wakes every blocked Get. q.mu must be held.
+func (q *Queue) broadcast() {
+	if q.notify != nil {
+		close(q.notify)
+		q.notify = nil
+	}
+}
+
+func (q *Queue) added() {
+	if q.m.Adds != nil {
+		q.m.Adds()
+	}
+}
+
+func (q *Queue) depth() {
+	if q.m.Depth != nil {
+		q.m.Depth(len(q.ready))
+	}
+}
+
+func (q *Queue) inFlightChanged() {
+	if q.m.InFlight != nil {
+		q.m.InFlight(q.inflight)
+	}
+}
+
+// dueHeap is a min-heap of delayed items by due time; each item knows its
+// index, so that an Add can take it out and a sooner AddAfter can move it.
+type dueHeap []*item
 
 func (h dueHeap) Len() int           { return len(h) }
 func (h dueHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)        { *h = append(*h, x.(due1)) }
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *dueHeap) Push(x any) {
+	it := x.(*item)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
 func (h *dueHeap) Pop() any {
 	old := *h
-	x := old[len(old)-1]
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
-	return x
+	it.index = -1
+	return it
 }

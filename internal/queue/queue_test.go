@@ -2,226 +2,589 @@ package queue
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
+// hang is the guard against a test blocking for ever; no pass condition
+// depends on it.
+const hang = 10 * time.Second
+
+// newQueue returns a queue that is shut down when the test ends.
+func newQueue(t testing.TB, cfg Config) *Queue {
+	q := New(cfg)
+	t.Cleanup(q.ShutDown)
+	return q
+}
+
+// get takes the next key, failing the test if none comes.
 func get(t *testing.T, q *Queue) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
 	defer cancel()
 	k, ok := q.Get(ctx)
 	if !ok {
-		t.Fatal("Get: nothing within 10s")
+		t.Fatalf("Get: no key within %v", hang)
 	}
 	return k
 }
 
-func TestQueue_Dedup(t *testing.T) {
-	q := New(Config{})
-	defer q.ShutDown()
-	q.Add("a")
-	q.Add("a")
-	q.Add("b")
-	q.Add("a")
-	if got := q.Len(); got != 2 {
-		t.Fatalf("Len %d, want 2", got)
-	}
-	if k := get(t, q); k != "a" {
-		t.Fatalf("first %q, want a (FIFO)", k)
-	}
-	if k := get(t, q); k != "b" {
-		t.Fatalf("second %q, want b", k)
-	}
-	if q.Len() != 0 || q.InFlight() != 2 {
-		t.Fatalf("Len %d InFlight %d", q.Len(), q.InFlight())
+// waitForGetters waits until a Get is blocked on q.
+func waitForGetters(t *testing.T, q *Queue) {
+	t.Helper()
+	for deadline := time.Now().Add(hang); ; {
+		q.mu.Lock()
+		waiting := q.notify != nil
+		q.mu.Unlock()
+		if waiting {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no Get blocked on the queue")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
-func TestQueue_AddWhileInFlight(t *testing.T) {
-	q := New(Config{})
-	defer q.ShutDown()
-	q.Add("a")
-	k := get(t, q)
-	q.Add(k)
-	q.Add(k)
-	if q.Len() != 0 {
-		t.Fatal("a key in flight was handed out again")
+// dueOf returns key's due time: when it becomes ready if it is delayed,
+// its pending delay if it is in flight.
+func dueOf(t *testing.T, q *Queue, key string) time.Time {
+	t.Helper()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it := q.items[key]
+	if it == nil {
+		t.Fatalf("%s is not in the queue", key)
 	}
-	q.Done(k)
-	if q.Len() != 1 {
-		t.Fatalf("after Done: Len %d, want 1 (dirty key back once)", q.Len())
-	}
-	get(t, q)
-	q.Done(k)
-	if q.Len() != 0 {
-		t.Fatal("the key came back twice")
+	return it.due
+}
+
+type keys struct{ ready, delayed, inflight []string }
+
+func snapshot(q *Queue) keys {
+	r, d, f := q.Keys()
+	return keys{r, d, f}
+}
+
+func (k keys) equal(o keys) bool {
+	return slices.Equal(k.ready, o.ready) && slices.Equal(k.delayed, o.delayed) && slices.Equal(k.inflight, o.inflight)
+}
+
+func checkKeys(t *testing.T, q *Queue, want keys) {
+	t.Helper()
+	if got := snapshot(q); !got.equal(want) {
+		t.Fatalf("Keys() = %+v, want %+v", got, want)
 	}
 }
 
-func TestQueue_NeverTwoWorkersOnOneKey(t *testing.T) {
-	q := New(Config{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
-	defer q.ShutDown()
-	var busy [10]atomic.Int32
-	var handled atomic.Int64
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for {
-				k, ok := q.Get(ctx)
-				if !ok {
-					return
-				}
-				var i int
-				fmt.Sscanf(k, "k%d", &i)
-				if n := busy[i].Add(1); n != 1 {
-					t.Errorf("%s handed to %d workers at once", k, n)
-				}
-				if rand.N(4) == 0 {
-					q.AddRateLimited(k)
-				}
-				busy[i].Add(-1)
-				handled.Add(1)
-				q.Done(k)
+func TestQueue_Add(t *testing.T) {
+	t.Run("dedup", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.Add("a")
+		q.Add("a")
+		q.Add("a")
+		if got, want := q.Len(), 1; got != want {
+			t.Fatalf("Len() = %d, want %d", got, want)
+		}
+		if got, want := get(t, q), "a"; got != want {
+			t.Fatalf("Get() = %q, want %q", got, want)
+		}
+		checkKeys(t, q, keys{inflight: []string{"a"}})
+		q.Done("a")
+		checkKeys(t, q, keys{})
+	})
+
+	t.Run("fifo", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		for _, k := range []string{"c", "a", "b", "c", "a"} {
+			q.Add(k)
+		}
+		for _, want := range []string{"c", "a", "b"} {
+			if got := get(t, q); got != want {
+				t.Fatalf("Get() = %q, want %q", got, want)
 			}
-		})
-	}
-	for handled.Load() < 2000 {
-		q.Add(fmt.Sprintf("k%d", rand.N(10)))
-		if rand.N(8) == 0 {
-			time.Sleep(10 * time.Microsecond)
 		}
-	}
-	cancel()
-	wg.Wait()
+	})
+
+	t.Run("in flight", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.Add("a")
+		k := get(t, q)
+		q.Add(k)
+		q.Add(k)
+		// Not ready while in flight: no other worker can get it.
+		checkKeys(t, q, keys{inflight: []string{"a"}})
+		q.Done(k)
+		checkKeys(t, q, keys{ready: []string{"a"}})
+		if got := get(t, q); got != k {
+			t.Fatalf("Get() = %q, want %q", got, k)
+		}
+		q.Done(k)
+		// Back exactly once, however many Adds there were.
+		checkKeys(t, q, keys{})
+	})
+
+	t.Run("delayed key becomes ready now", func(t *testing.T) {
+		q := newQueue(t, Config{BaseDelay: time.Hour})
+		q.AddAfter("a", time.Hour)
+		q.AddRateLimited("b")
+		checkKeys(t, q, keys{delayed: []string{"a", "b"}})
+		q.Add("b")
+		q.Add("a")
+		checkKeys(t, q, keys{ready: []string{"a", "b"}})
+		if got, want := get(t, q), "b"; got != want {
+			t.Fatalf("Get() = %q, want %q (in order of becoming ready)", got, want)
+		}
+		if got, want := len(q.delayed), 0; got != want {
+			t.Fatalf("heap holds %d items, want %d", got, want)
+		}
+	})
+
+	t.Run("done of unknown key", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.Add("a")
+		q.Done("a") // ready, not in flight
+		q.Done("b")
+		checkKeys(t, q, keys{ready: []string{"a"}})
+	})
 }
 
-func TestQueue_Backoff(t *testing.T) {
-	base, limit := 10*time.Millisecond, 100*time.Millisecond
-	for n, want := range []time.Duration{10, 20, 40, 80, 100, 100} {
-		if got := backoff(base, limit, n); got != want*time.Millisecond {
-			t.Errorf("backoff(%d) = %v, want %v", n, got, want*time.Millisecond)
+func TestQueue_Get(t *testing.T) {
+	t.Run("never two workers on one key", func(t *testing.T) {
+		const workers, nkeys, rounds = 8, 16, 5000
+		q := newQueue(t, Config{BaseDelay: time.Microsecond, MaxDelay: 50 * time.Microsecond})
+		var busy [nkeys]atomic.Int32
+		var handled atomic.Int64
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					k, ok := q.Get(ctx)
+					if !ok {
+						return
+					}
+					n, _ := strconv.Atoi(k)
+					if c := busy[n].Add(1); c != 1 {
+						t.Errorf("key %s held by %d workers at once", k, c)
+					}
+					switch (i + w) % 5 {
+					case 0:
+						q.AddRateLimited(k)
+					case 1:
+						q.Add(k)
+					case 2:
+						q.AddAfter(k, time.Microsecond)
+					case 3:
+						q.Forget(k)
+					}
+					runtime.Gosched()
+					busy[n].Add(-1)
+					handled.Add(1)
+					q.Done(k)
+				}
+			})
 		}
-	}
-	if got := backoff(time.Second, time.Minute, 200); got != time.Minute {
-		t.Errorf("backoff after 200 failures = %v, want the cap", got)
-	}
-	for range 1000 {
-		if j := jitter(80 * time.Millisecond); j < 40*time.Millisecond || j > 80*time.Millisecond {
-			t.Fatalf("jitter(80ms) = %v, outside [40ms, 80ms]", j)
+		deadline := time.Now().Add(hang)
+		for i := 0; handled.Load() < rounds; i++ {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d keys handled within %v", handled.Load(), hang)
+			}
+			q.Add(strconv.Itoa(i % nkeys))
+			if i%nkeys == 0 {
+				runtime.Gosched()
+			}
 		}
-	}
-	q := New(Config{BaseDelay: time.Millisecond, MaxDelay: 4 * time.Millisecond})
-	defer q.ShutDown()
-	q.AddRateLimited("a")
-	q.AddRateLimited("a")
-	if q.NumRequeues("a") != 2 {
-		t.Fatalf("NumRequeues %d, want 2", q.NumRequeues("a"))
-	}
-	get(t, q) // it comes back once its delay is over
-	q.Forget("a")
-	if q.NumRequeues("a") != 0 {
-		t.Fatal("Forget did not reset the count")
+		cancel()
+		wg.Wait()
+	})
+
+	t.Run("context cancelled", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan bool)
+		go func() {
+			_, ok := q.Get(ctx)
+			done <- ok
+		}()
+		waitForGetters(t, q)
+		cancel()
+		select {
+		case ok := <-done:
+			if ok {
+				t.Fatal("Get returned a key from an empty queue")
+			}
+		case <-time.After(hang):
+			t.Fatal("Get did not return when its context was cancelled")
+		}
+		// A worker whose context is done takes no work.
+		q.Add("a")
+		if _, ok := q.Get(ctx); ok {
+			t.Fatal("Get with a cancelled context took a key")
+		}
+		checkKeys(t, q, keys{ready: []string{"a"}})
+	})
+
+	t.Run("woken by Add", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		got := make(chan string)
+		go func() {
+			k, _ := q.Get(context.Background())
+			got <- k
+		}()
+		waitForGetters(t, q)
+		q.Add("a")
+		select {
+		case k := <-got:
+			if k != "a" {
+				t.Fatalf("Get() = %q, want a", k)
+			}
+		case <-time.After(hang):
+			t.Fatal("a blocked Get was not woken by Add")
+		}
+	})
+}
+
+func TestBackoff(t *testing.T) {
+	const ms = time.Millisecond
+	for _, tt := range []struct {
+		base, limit time.Duration
+		n           int
+		want        time.Duration
+	}{
+		{10 * ms, 100 * ms, 0, 10 * ms},
+		{10 * ms, 100 * ms, 1, 20 * ms},
+		{10 * ms, 100 * ms, 2, 40 * ms},
+		{10 * ms, 100 * ms, 3, 80 * ms},
+		{10 * ms, 100 * ms, 4, 100 * ms},
+		{10 * ms, 100 * ms, 5, 100 * ms},
+		{time.Second, 5 * time.Minute, 8, 256 * time.Second},
+		{time.Second, 5 * time.Minute, 9, 5 * time.Minute},
+		{time.Second, 5 * time.Minute, math.MaxInt, 5 * time.Minute},
+		{time.Hour, time.Minute, 0, time.Minute}, // base above the cap
+		{math.MaxInt64 / 3, math.MaxInt64, 3, math.MaxInt64},
+	} {
+		if got := backoff(tt.base, tt.limit, tt.n); got != tt.want {
+			t.Errorf("backoff(%v, %v, %d) = %v, want %v", tt.base, tt.limit, tt.n, got, tt.want)
+		}
 	}
 }
 
-func TestQueue_DelaysAndAdd(t *testing.T) {
-	q := New(Config{})
-	defer q.ShutDown()
-	q.AddAfter("a", time.Hour)
-	if q.Len() != 0 || q.Delayed() != 1 {
-		t.Fatalf("Len %d Delayed %d", q.Len(), q.Delayed())
+func TestJitter(t *testing.T) {
+	for _, d := range []time.Duration{1, 2, 3, time.Second, 5 * time.Minute, math.MaxInt64} {
+		lo, hi := d, time.Duration(0)
+		for range 2000 {
+			j := jitter(d)
+			if j < d-d/2 || j > d {
+				t.Fatalf("jitter(%v) = %v, outside [%v, %v]", d, j, d-d/2, d)
+			}
+			lo, hi = min(lo, j), max(hi, j)
+		}
+		// Spread over the range, not stuck at one end (a chance of failure
+		// below 2⁻³⁰⁰ for a uniform draw).
+		if d >= time.Second && (lo > d/10*6 || hi < d/10*9) {
+			t.Errorf("jitter(%v) drew only from [%v, %v]", d, lo, hi)
+		}
 	}
-	q.AddAfter("a", time.Millisecond) // sooner wins
-	if k := get(t, q); k != "a" {
-		t.Fatal(k)
-	}
-	q.Done("a")
-	q.AddAfter("b", time.Hour)
-	q.Add("b") // a change makes it ready now
-	if q.Len() != 1 || q.Delayed() != 0 {
-		t.Fatalf("after Add of a delayed key: Len %d Delayed %d", q.Len(), q.Delayed())
-	}
-	// A retry while in flight waits for Done; an Add while in flight wins.
-	k := get(t, q)
-	q.AddRateLimited(k)
-	q.Done(k)
-	if q.Len() != 0 || q.Delayed() != 1 {
-		t.Fatalf("retry in flight: Len %d Delayed %d", q.Len(), q.Delayed())
-	}
+}
+
+func TestQueue_AddRateLimited(t *testing.T) {
+	t.Run("exponential, capped, jittered; Forget resets", func(t *testing.T) {
+		base, limit := time.Hour, 4*time.Hour
+		q := newQueue(t, Config{BaseDelay: base, MaxDelay: limit})
+		// fail retries key as a worker does after a transient failure and
+		// checks the delay it got.
+		fail := func(wantRequeues int, d time.Duration) {
+			t.Helper()
+			q.Add("a")
+			if k := get(t, q); k != "a" {
+				t.Fatalf("Get() = %q, want a", k)
+			}
+			before := time.Now()
+			q.AddRateLimited("a")
+			after := time.Now()
+			q.Done("a")
+			checkKeys(t, q, keys{delayed: []string{"a"}})
+			due := dueOf(t, q, "a")
+			if lo, hi := before.Add(d-d/2), after.Add(d); due.Before(lo) || due.After(hi) {
+				t.Fatalf("retry %d due in %v, want within [%v, %v]", wantRequeues, due.Sub(before), d/2, d)
+			}
+			if got := q.NumRequeues("a"); got != wantRequeues {
+				t.Fatalf("NumRequeues() = %d, want %d", got, wantRequeues)
+			}
+		}
+		fail(1, base)
+		fail(2, 2*base)
+		fail(3, 4*base)
+		fail(4, limit)
+		fail(5, limit)
+		q.Forget("a")
+		if got := q.NumRequeues("a"); got != 0 {
+			t.Fatalf("NumRequeues() after Forget = %d, want 0", got)
+		}
+		fail(1, base)
+	})
+
+	t.Run("comes back", func(t *testing.T) {
+		q := newQueue(t, Config{BaseDelay: time.Millisecond, MaxDelay: 4 * time.Millisecond})
+		for i := range 4 {
+			q.AddRateLimited("a")
+			if got := get(t, q); got != "a" {
+				t.Fatalf("retry %d: Get() = %q, want a", i, got)
+			}
+			q.Done("a")
+		}
+		if got, want := q.NumRequeues("a"), 4; got != want {
+			t.Fatalf("NumRequeues() = %d, want %d", got, want)
+		}
+	})
+
+	t.Run("ready key stays ready", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.Add("a")
+		q.AddRateLimited("a")
+		checkKeys(t, q, keys{ready: []string{"a"}})
+	})
+}
+
+func TestQueue_AddAfter(t *testing.T) {
+	t.Run("sooner wins", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.AddAfter("a", time.Hour)
+		first := dueOf(t, q, "a")
+		q.AddAfter("a", 2*time.Hour)
+		if got := dueOf(t, q, "a"); !got.Equal(first) {
+			t.Fatalf("a later AddAfter moved the due time by %v", got.Sub(first))
+		}
+		q.AddAfter("a", 30*time.Minute)
+		if got := dueOf(t, q, "a"); !got.Before(first) {
+			t.Fatalf("a sooner AddAfter did not move the due time: %v later", got.Sub(first))
+		}
+		checkKeys(t, q, keys{delayed: []string{"a"}})
+		q.AddAfter("a", time.Millisecond)
+		if got := get(t, q); got != "a" {
+			t.Fatalf("Get() = %q, want a", got)
+		}
+	})
+
+	t.Run("zero is Add", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.AddAfter("a", time.Hour)
+		q.AddAfter("a", 0)
+		checkKeys(t, q, keys{ready: []string{"a"}})
+		q.AddAfter("a", time.Hour)
+		checkKeys(t, q, keys{ready: []string{"a"}})
+	})
+
+	t.Run("in flight: delay starts at Done", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.Add("a")
+		get(t, q)
+		q.AddAfter("a", 2*time.Hour)
+		q.AddAfter("a", time.Hour)
+		q.AddAfter("a", 3*time.Hour)
+		checkKeys(t, q, keys{inflight: []string{"a"}})
+		due := dueOf(t, q, "a")
+		q.Done("a")
+		checkKeys(t, q, keys{delayed: []string{"a"}})
+		if got := dueOf(t, q, "a"); !got.Equal(due) || time.Until(got) > time.Hour {
+			t.Fatalf("due in %v, want the soonest, within an hour", time.Until(got))
+		}
+	})
+
+	t.Run("in flight: Add wins", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.Add("a")
+		get(t, q)
+		q.AddRateLimited("a")
+		q.Add("a")
+		q.Done("a")
+		checkKeys(t, q, keys{ready: []string{"a"}})
+	})
+
+	t.Run("in flight: delay over by Done", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.Add("a")
+		get(t, q)
+		q.AddAfter("a", time.Millisecond)
+		time.Sleep(2 * time.Millisecond) // at least that long
+		q.Done("a")
+		checkKeys(t, q, keys{ready: []string{"a"}})
+	})
+
+	t.Run("due in order", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		// Holding the lock keeps the timer from making any ready before
+		// all three are in, however slow the machine.
+		q.mu.Lock()
+		q.addAfter("c", 3*time.Millisecond)
+		q.addAfter("a", time.Millisecond)
+		q.addAfter("b", 2*time.Millisecond)
+		q.mu.Unlock()
+		for _, want := range []string{"a", "b", "c"} {
+			if got := get(t, q); got != want {
+				t.Fatalf("Get() = %q, want %q", got, want)
+			}
+		}
+	})
 }
 
 func TestQueue_ShutDown(t *testing.T) {
+	base := runtime.NumGoroutine()
 	q := New(Config{})
 	q.Add("a")
-	q.AddAfter("b", time.Hour)
-	got := make(chan bool)
-	go func() {
-		q.Get(context.Background()) // takes a
-		_, ok := q.Get(context.Background())
-		got <- ok
-	}()
-	time.Sleep(10 * time.Millisecond)
+	q.Add("b")
+	q.AddAfter("c", time.Hour)
+	if got := get(t, q); got != "a" {
+		t.Fatalf("Get() = %q, want a", got)
+	}
+	const getters = 4
+	ok := make(chan bool, getters)
+	for range getters {
+		go func() {
+			q.Get(context.Background()) // b, for one of them
+			_, k := q.Get(context.Background())
+			ok <- k
+		}()
+	}
+	waitForGetters(t, q)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(q.ShutDown)
+	}
+	wg.Wait()
 	q.ShutDown()
-	q.ShutDown()
-	select {
-	case ok := <-got:
-		if ok {
-			t.Fatal("Get returned a key after ShutDown")
+	for range getters {
+		select {
+		case k := <-ok:
+			if k {
+				t.Fatal("Get returned a key after ShutDown")
+			}
+		case <-time.After(hang):
+			t.Fatal("ShutDown did not wake a blocked Get")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("ShutDown did not wake Get")
 	}
-	if _, ok := q.Get(context.Background()); ok {
-		t.Fatal("Get after ShutDown")
+	// Waiting keys are dropped, later adds ignored; keys in flight may
+	// still be done.
+	q.Add("d")
+	q.AddAfter("e", time.Millisecond)
+	q.AddRateLimited("f")
+	checkKeys(t, q, keys{inflight: []string{"a", "b"}})
+	q.Add("a")
+	q.Done("a")
+	q.Done("b")
+	checkKeys(t, q, keys{})
+	if _, k := q.Get(context.Background()); k {
+		t.Fatal("Get returned a key after ShutDown")
 	}
-	q.Add("c")
-	if q.Len() != 0 {
-		t.Fatal("Add after ShutDown queued")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, ok := New(Config{}).Get(ctx); ok {
-		t.Fatal("Get with a cancelled context")
+
+	for deadline := time.Now().Add(hang); runtime.NumGoroutine() > base; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines left over, %d before", runtime.NumGoroutine(), base)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
 func TestQueue_Metrics(t *testing.T) {
-	var depth, inflight, adds, retries atomic.Int64
-	q := New(Config{BaseDelay: time.Millisecond, Metrics: &Metrics{
-		Depth: func(n int) { depth.Store(int64(n)) }, InFlight: func(n int) { inflight.Store(int64(n)) },
-		Adds: func() { adds.Add(1) }, Retries: func() { retries.Add(1) },
+	var (
+		mu                     sync.Mutex
+		depth, inflight        []int
+		adds, retries, latency int
+		latencies              []time.Duration
+	)
+	record := func(s *[]int) func(int) {
+		return func(n int) { mu.Lock(); *s = append(*s, n); mu.Unlock() }
+	}
+	count := func(n *int) func() {
+		return func() { mu.Lock(); *n++; mu.Unlock() }
+	}
+	q := newQueue(t, Config{BaseDelay: time.Hour, Metrics: &Metrics{
+		Depth:        record(&depth),
+		InFlight:     record(&inflight),
+		Adds:         count(&adds),
+		Retries:      count(&retries),
+		QueueLatency: func(d time.Duration) { mu.Lock(); latencies = append(latencies, d); latency++; mu.Unlock() },
 	}})
-	defer q.ShutDown()
+	check := func(wantDepth, wantInflight []int, wantAdds, wantRetries, wantLatency int) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(depth, wantDepth) || !slices.Equal(inflight, wantInflight) ||
+			adds != wantAdds || retries != wantRetries || latency != wantLatency {
+			t.Fatalf("depth %v in flight %v adds %d retries %d latency %d,\nwant depth %v in flight %v adds %d retries %d latency %d",
+				depth, inflight, adds, retries, latency, wantDepth, wantInflight, wantAdds, wantRetries, wantLatency)
+		}
+	}
+
 	q.Add("a")
-	q.Add("a")
+	q.Add("a") // de-duplicated: not counted
 	q.Add("b")
-	if depth.Load() != 2 || adds.Load() != 2 {
-		t.Fatalf("depth %d adds %d, want 2 and 2", depth.Load(), adds.Load())
-	}
-	k := get(t, q)
-	if depth.Load() != 1 || inflight.Load() != 1 {
-		t.Fatalf("depth %d in flight %d, want 1 and 1", depth.Load(), inflight.Load())
-	}
-	q.AddRateLimited(k)
-	q.Done(k)
-	if retries.Load() != 1 || inflight.Load() != 0 {
-		t.Fatalf("retries %d in flight %d", retries.Load(), inflight.Load())
+	check([]int{1, 2}, nil, 2, 0, 0)
+
+	get(t, q) // a
+	check([]int{1, 2, 1}, []int{1}, 2, 0, 1)
+
+	q.Add("a")            // dirty
+	q.AddRateLimited("a") // pending, but the Add wins at Done
+	check([]int{1, 2, 1}, []int{1}, 2, 1, 1)
+
+	q.Done("a") // back, ready
+	check([]int{1, 2, 1, 2}, []int{1, 0}, 3, 1, 1)
+
+	get(t, q) // b
+	get(t, q) // a
+	check([]int{1, 2, 1, 2, 1, 0}, []int{1, 0, 1, 2}, 3, 1, 3)
+
+	q.AddRateLimited("b") // delayed at Done
+	q.Done("b")
+	q.Done("a")
+	check([]int{1, 2, 1, 2, 1, 0}, []int{1, 0, 1, 2, 1, 0}, 4, 2, 3)
+
+	q.Add("b") // ready now, not counted again
+	get(t, q)
+	check([]int{1, 2, 1, 2, 1, 0, 1, 0}, []int{1, 0, 1, 2, 1, 0, 1}, 4, 2, 4)
+
+	q.ShutDown()
+	check([]int{1, 2, 1, 2, 1, 0, 1, 0, 0}, []int{1, 0, 1, 2, 1, 0, 1}, 4, 2, 4)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, d := range latencies {
+		if d < 0 {
+			t.Errorf("QueueLatency(%v), want a duration >= 0", d)
+		}
 	}
 }
 
 func BenchmarkAddGetDone(b *testing.B) {
-	q := New(Config{})
-	defer q.ShutDown()
+	q := newQueue(b, Config{})
 	ctx := context.Background()
-	for i := 0; b.Loop(); i++ {
+	for b.Loop() {
 		q.Add("k")
 		k, _ := q.Get(ctx)
 		q.Done(k)
 	}
+}
+
+// BenchmarkAddGetDoneParallel has every goroutine add, get and finish its
+// own keys, so that the lock, not the data, is shared.
+func BenchmarkAddGetDoneParallel(b *testing.B) {
+	q := newQueue(b, Config{})
+	ctx := context.Background()
+	var id atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		prefix := strconv.FormatInt(id.Add(1), 10) + "/"
+		for i := 0; pb.Next(); i++ {
+			q.Add(prefix + strconv.Itoa(i%64))
+			k, _ := q.Get(ctx)
+			q.Done(k)
+		}
+	})
 }
