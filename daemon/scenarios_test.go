@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -184,4 +185,30 @@ func TestWatch_TransientFailuresAreRetried(t *testing.T) {
 	if h.metric("ledgerform_queue_retries_total", nil) == 0 && h.calls("process") > 1 {
 		t.Error("processed more than once without a retry counted")
 	}
+}
+
+// SIGHUP and the periodic timer each run a full resync; a resync that
+// finds nothing changed reconciles nothing.
+func TestWatch_HupAndPeriodicResync(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "s/a.json", statement(1))
+	write(t, dir, "m.yaml", manifest(report("a", "categorisation")))
+	hup := make(chan os.Signal, 1)
+	h := start(t, dir, Config{Hup: hup, Resync: time.Hour}, engine.Config{})
+	h.eventually("ready", h.settled)
+	hup <- syscall.SIGHUP
+	h.eventually("a resync on SIGHUP", func() bool {
+		return h.metric("ledgerform_resyncs_total", map[string]string{"reason": "sighup"}) == 1
+	})
+	if got := h.metric("ledgerform_reconcile_total", nil); got != 1 {
+		t.Errorf("%d reconciles after a resync with nothing changed, want still 1", got)
+	}
+
+	dir2 := t.TempDir()
+	write(t, dir2, "s/a.json", statement(1))
+	write(t, dir2, "m.yaml", manifest(report("a", "categorisation")))
+	h2 := start(t, dir2, Config{Resync: 300 * time.Millisecond}, engine.Config{})
+	h2.eventually("periodic resyncs", func() bool {
+		return h2.metric("ledgerform_resyncs_total", map[string]string{"reason": "periodic"}) >= 2
+	})
 }
