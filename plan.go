@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"io"
 
 	"github.com/ledgerform/ledgerform/reconcile"
@@ -17,7 +18,8 @@ Makes no remote call and writes nothing; it reads the state without
 taking its lock, so it works while an apply or watch runs.
 
 Exit status: 0, or with --detailed-exitcode 0 for no changes and 2 for
-changes; 1 for an error.`
+changes; 1 for an error, including a report that cannot be planned (a
+statement file is missing).`
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("plan", planUsage, stderr)
@@ -51,6 +53,17 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err != nil {
 		return err
+	}
+	// A report that cannot be planned (a statement is missing) is an
+	// error of the plan, whatever else it says: a CI gate must not pass it.
+	var broken []string
+	for _, c := range p.Changes {
+		if c.Action == reconcile.Error {
+			broken = append(broken, c.Address)
+		}
+	}
+	if len(broken) > 0 {
+		return exitError{code: 1, err: fmt.Errorf("%d report(s) cannot be planned: %s", len(broken), strings.Join(broken, ", "))}
 	}
 	if *detailed && p.HasChanges() {
 		return exitError{code: 2}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -128,7 +130,7 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		wg.Go(func() {
 			for i := range work {
 				c := p.Changes[i]
-				err := a.applyOne(ctx, c)
+				err := a.applyOne(ctx, p, c)
 				var se *storeError
 				if errors.As(err, &se) {
 					cancel(se)
@@ -199,7 +201,7 @@ func (j *job) event(step, status string) Event {
 }
 
 // applyOne carries out one change.
-func (a *Applier) applyOne(ctx context.Context, c Change) error {
+func (a *Applier) applyOne(ctx context.Context, p *Plan, c Change) error {
 	start := time.Now()
 	if c.Action != Error {
 		a.emit(Event{Address: c.Address, Action: c.Action, Step: "start", Status: "ok"})
@@ -209,12 +211,8 @@ func (a *Applier) applyOne(ctx context.Context, c Change) error {
 	switch c.Action {
 	case Error:
 		err = c.Err
-		e := j.event("start", "failed")
-		e.Address, e.Error = c.Address, err.Error()
-		a.emit(e)
-		return err
 	case Delete:
-		err = a.delete(c)
+		err = a.delete(p, c)
 	case Move:
 		j.rec = *c.Record
 		err = j.move(ctx, c)
@@ -251,7 +249,7 @@ func (a *Applier) applyOne(ctx context.Context, c Change) error {
 	e.Address, e.Elapsed = c.Address, time.Since(start)
 	if err != nil {
 		e.Error = err.Error()
-		e.Permanent = nordigen.IsPermanent(err)
+		e.Permanent = Permanent(err)
 	}
 	if c.Action != Delete && c.Action != Error {
 		e.Output = j.rec.Spec.Output
@@ -301,18 +299,13 @@ func (j *job) upload(ctx context.Context) error {
 	files := make([]nordigen.File, len(j.rec.Spec.Statements))
 	changed := false
 	for i, p := range j.rec.Spec.Statements {
-		data, err := os.ReadFile(resolve(j.a.Dir, p))
+		data, f, err := readStatement(j.a.Dir, p)
 		if err != nil {
 			return j.fail(ctx, "upload", &localError{code: CodeStatement, err: statementError(p, err)})
 		}
 		files[i] = nordigen.File{Name: filepath.Base(filepath.FromSlash(p)), Data: data}
-		if i >= len(j.rec.Files) || j.rec.Files[i].SHA256 != hashBytes(data) {
+		if i >= len(j.rec.Files) || j.rec.Files[i].SHA256 != f.SHA256 {
 			// Changed since the plan read it: record what is sent.
-			f, err := fingerprint(j.a.Dir, p, nil)
-			if err != nil {
-				return j.fail(ctx, "upload", &localError{code: CodeStatement, err: statementError(p, err)})
-			}
-			f.SHA256 = hashBytes(data)
 			if i < len(j.rec.Files) {
 				j.rec.Files[i] = f
 			} else {
@@ -337,6 +330,31 @@ func (j *job) upload(ctx context.Context) error {
 	}
 	j.a.emit(j.event("upload", "ok"))
 	return nil
+}
+
+// readStatement reads a statement through one open file, and returns its
+// bytes with a fingerprint whose stat was taken before the read: if the
+// file changes while it is read, the recorded stat is older than the file
+// and the next plan hashes it again, rather than trusting a stat that
+// goes with other bytes.
+func readStatement(dir, path string) ([]byte, state.File, error) {
+	fh, err := os.Open(resolve(dir, path))
+	if err != nil {
+		return nil, state.File{}, err
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, state.File{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, state.File{}, fmt.Errorf("not a regular file")
+	}
+	data, err := io.ReadAll(fh)
+	if err != nil {
+		return nil, state.File{}, err
+	}
+	return data, state.File{Path: path, Size: fi.Size(), MTime: fi.ModTime().UnixNano(), Inode: inode(fi), SHA256: hashBytes(data)}, nil
 }
 
 // 2. Request the operations on the upload.
@@ -419,7 +437,7 @@ func (j *job) fail(ctx context.Context, step string, err error) error {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	f := &state.Failure{Message: err.Error(), Permanent: permanent(err), Step: step}
+	f := &state.Failure{Message: err.Error(), Permanent: Permanent(err), Step: step}
 	var ae *nordigen.APIError
 	var le *localError
 	switch {
@@ -438,18 +456,33 @@ func (j *job) fail(ctx context.Context, step string, err error) error {
 	return err
 }
 
-// permanent reports whether a failure needs a change to the statements or
-// the spec before it is worth trying again.
-func permanent(err error) bool {
+// Permanent reports whether a failure needs a change to the statements or
+// the spec before the report is worth trying again: the API refused the
+// content or the request itself (a 4xx such as NO_SUITABLE_PARSERS or
+// UNSUPPORTED_COUNTRY_REQUESTED), or the upload is too large. Failures of
+// credentials (401, 403, anything at the token endpoint), of the network
+// or TLS, of the local files and of the API's answers are transient: they
+// are fixed outside the manifests, and the report must go on once they are,
+// not stay blocked.
+func Permanent(err error) bool {
 	var t transient
-	if errors.As(err, &t) {
-		return false
-	}
 	var le *localError
-	if errors.As(err, &le) {
+	var tl *nordigen.UploadTooLargeError
+	var ae *nordigen.APIError
+	switch {
+	case err == nil, errors.As(err, &t), errors.As(err, &le):
 		return false
+	case errors.As(err, &tl):
+		return true
+	case errors.As(err, &ae):
+		switch {
+		case ae.Op == "token", ae.Status == http.StatusUnauthorized, ae.Status == http.StatusForbidden,
+			ae.Status == http.StatusRequestTimeout, ae.Status == http.StatusTooManyRequests:
+			return false
+		}
+		return ae.Permanent()
 	}
-	return nordigen.IsPermanent(err)
+	return false
 }
 
 // processingFailed reports whether err is the API's answer that the
@@ -549,9 +582,11 @@ func (j *job) restore(ctx context.Context) error {
 
 // delete forgets a report; with Prune it also removes the output, when it
 // is still the file ledgerform wrote.
-func (a *Applier) delete(c Change) error {
+func (a *Applier) delete(p *Plan, c Change) error {
 	r := c.Record
-	if a.Prune && r.Output != nil && outputIntact(a.Dir, r.Spec.Output, r.Output) {
+	// A path another report writes now (a report renamed, say) is its
+	// output, not this one's leftover.
+	if a.Prune && r.Output != nil && !p.desiredOutput(r.Spec.Output) && outputIntact(a.Dir, r.Spec.Output, r.Output) {
 		if err := os.Remove(resolve(a.Dir, r.Spec.Output)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("prune %s: %w", r.Spec.Output, err)
 		}

@@ -69,6 +69,21 @@ type Plan struct {
 	// Recorded is the number of reports in the state when planned, for
 	// the mass-delete safety stop.
 	Recorded int
+	// Warnings are things the plan left alone that a person should know.
+	Warnings    []string
+	set         *spec.Set
+	outputsOnce sync.Once
+	outputs     map[string]bool // the output paths of every desired report: never pruned
+}
+
+// dropName returns NAME of an address drop.NAME["file"], or "".
+func dropName(addr string) string {
+	rest, ok := strings.CutPrefix(addr, "drop.")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "[")
+	return name
 }
 
 // Summary counts the changes per action.
@@ -113,21 +128,46 @@ type Options struct {
 // files are likewise only re-hashed when their stat changed.
 func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 	for _, r := range opts.Replace {
-		if !slices.ContainsFunc(set.Reports, func(d spec.Report) bool { return d.Address == r }) {
+		if _, ok := set.Lookup(r); !ok {
 			return nil, fmt.Errorf("--replace %s: no such report in the manifests", r)
 		}
 	}
-	// Only the targeted records are copied out of the store: a daemon
-	// planning one address must not copy a hundred thousand records.
+	keep := func(a string) bool {
+		return targeted(a, opts.Targets) && (opts.Filter == nil || opts.Filter(a))
+	}
+	// Which desired reports and which records to look at. Only those are
+	// copied out of the store; with exact addresses as targets (the
+	// daemon plans one at a time) nothing is scanned at all.
 	var records []state.Record
-	if len(opts.Targets) == 0 && opts.Filter == nil {
+	var todo []spec.Report
+	desired := func(a string) bool { _, ok := set.Lookup(a); return ok }
+	switch {
+	case len(opts.Targets) > 0 && exact(opts.Targets):
+		for _, t := range opts.Targets {
+			if opts.Filter != nil && !opts.Filter(t) {
+				continue
+			}
+			if d, ok := set.Lookup(t); ok {
+				todo = append(todo, d)
+			}
+			if r, ok := st.Get(t); ok {
+				records = append(records, r)
+			}
+		}
+	case len(opts.Targets) == 0 && opts.Filter == nil:
 		records = st.Records()
-	} else {
+		todo = set.Reports
+	default:
 		for _, a := range st.Addresses() {
-			if targeted(a, opts.Targets) && (opts.Filter == nil || opts.Filter(a)) {
+			if keep(a) {
 				if r, ok := st.Get(a); ok {
 					records = append(records, r)
 				}
+			}
+		}
+		for _, d := range set.Reports {
+			if keep(d.Address) {
+				todo = append(todo, d)
 			}
 		}
 	}
@@ -135,33 +175,64 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 	for i := range records {
 		recorded[records[i].Address] = &records[i]
 	}
-	p := &Plan{Recorded: st.Len()}
-	desired := make(map[string]bool, len(set.Reports))
-	var todo []spec.Report
-	for _, d := range set.Reports {
-		desired[d.Address] = true
-		if targeted(d.Address, opts.Targets) && (opts.Filter == nil || opts.Filter(d.Address)) {
-			todo = append(todo, d)
-		}
-	}
+	p := &Plan{Recorded: st.Len(), set: set}
 	// Planning a report is a few stats (and a hash when a file changed):
 	// spread over the CPUs, as git status spreads its lstats.
-	changes := make([]Change, len(todo))
+	p.Changes = make([]Change, len(todo))
 	parallel(len(todo), func(i int) {
 		d := todo[i]
-		changes[i] = planOne(set.Dir, d, recorded[d.Address], slices.Contains(opts.Replace, d.Address))
+		p.Changes[i] = planOne(set.Dir, d, recorded[d.Address], slices.Contains(opts.Replace, d.Address))
 	})
-	p.Changes = changes
+	missing := map[string]int{}
+	for _, d := range set.Drops {
+		if d.Missing {
+			missing[d.Name] = 0
+		}
+	}
 	for i := range records {
 		r := &records[i]
-		if desired[r.Address] {
+		if desired(r.Address) {
+			continue
+		}
+		if n, ok := missing[dropName(r.Address)]; ok {
+			missing[dropName(r.Address)] = n + 1
 			continue
 		}
 		p.Changes = append(p.Changes, Change{Address: r.Address, Action: Delete, Record: r,
 			Reasons: []string{"not in the manifests any more"}})
 	}
+	for _, d := range set.Drops {
+		if n := missing[d.Name]; d.Missing && n > 0 {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("drop folder %s of drop.%s is missing: its %d recorded report(s) are kept, not deleted", d.Dir, d.Name, n))
+		}
+	}
 	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(a.Address, b.Address) })
 	return p, nil
+}
+
+// exact reports whether every target names one address (not a whole
+// drop, as drop.NAME does).
+func exact(targets []string) bool {
+	for _, t := range targets {
+		if strings.HasPrefix(t, "drop.") && !strings.Contains(t, "[") {
+			return false
+		}
+	}
+	return true
+}
+
+// desiredOutput reports whether path is the output of a desired report.
+func (p *Plan) desiredOutput(path string) bool {
+	if p.set == nil {
+		return false
+	}
+	p.outputsOnce.Do(func() {
+		p.outputs = make(map[string]bool, len(p.set.Reports))
+		for _, d := range p.set.Reports {
+			p.outputs[d.Output] = true
+		}
+	})
+	return p.outputs[path]
 }
 
 func targeted(addr string, targets []string) bool {

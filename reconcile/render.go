@@ -47,6 +47,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "\nWarning: %s\n", w)
+	}
 	s := p.Summary()
 	if !p.HasChanges() {
 		if shown > 0 {
@@ -113,6 +116,7 @@ type jsonPlan struct {
 	FormatVersion int            `json:"format_version"`
 	Changes       []jsonChange   `json:"changes"`
 	Summary       map[Action]int `json:"summary"`
+	Warnings      []string       `json:"warnings,omitempty"`
 }
 
 type jsonChange struct {
@@ -126,7 +130,7 @@ type jsonChange struct {
 // changes[] (every report, up-to-date ones with action "noop") with
 // address, action, reasons and diff, and a summary count per action.
 func (p *Plan) WriteJSON(w io.Writer) error {
-	doc := jsonPlan{FormatVersion: PlanFormatVersion, Changes: []jsonChange{}, Summary: p.Summary()}
+	doc := jsonPlan{FormatVersion: PlanFormatVersion, Changes: []jsonChange{}, Summary: p.Summary(), Warnings: p.Warnings}
 	for _, c := range p.Changes {
 		jc := jsonChange{Address: c.Address, Action: c.Action, Reasons: c.Reasons, Diff: c.Diff}
 		if jc.Reasons == nil {

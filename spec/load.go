@@ -117,6 +117,9 @@ func (l *loader) load() *Set {
 			if !ok || e.bad {
 				continue
 			}
+			if _, err := os.Stat(l.osPath(d.Dir)); errors.Is(err, fs.ErrNotExist) {
+				d.Missing = true
+			}
 			set.Drops = append(set.Drops, d)
 			dropEntries = append(dropEntries, e)
 			for _, rep := range l.expand(d, e) {

@@ -1,6 +1,9 @@
 package spec
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Pos is a position in a manifest file, for error messages.
 type Pos struct {
@@ -21,12 +24,33 @@ func (p Pos) String() string {
 }
 
 // Set is the desired state read from every manifest of a directory.
+// Lookup may be called from several goroutines; the fields are not to be
+// changed once a Set is in use.
 type Set struct {
 	Dir      string   // the working directory the manifests were read from
 	Files    []string // the manifest files read, sorted
 	Settings Settings
 	Reports  []Report // every report, drop files expanded, sorted by Address
 	Drops    []Drop   // the drop folders, sorted by Name (for the watcher)
+
+	indexOnce sync.Once
+	index     map[string]int // Address → position in Reports
+}
+
+// Lookup returns the report with the address, if there is one. The first
+// call indexes Reports.
+func (s *Set) Lookup(address string) (Report, bool) {
+	s.indexOnce.Do(func() {
+		s.index = make(map[string]int, len(s.Reports))
+		for i, r := range s.Reports {
+			s.index[r.Address] = i
+		}
+	})
+	i, ok := s.index[address]
+	if !ok {
+		return Report{}, false
+	}
+	return s.Reports[i], true
 }
 
 // Settings is the settings block; at most one manifest has one.
@@ -75,4 +99,8 @@ type Drop struct {
 	Params     *Params
 	OutputDir  string // relative to Set.Dir, or absolute; slash-separated
 	Pos        Pos
+	// Missing is true when Dir did not exist at load: the drop has no
+	// reports then, but its recorded ones are not to be deleted (a
+	// folder that is unmounted or moved away is not "no files").
+	Missing bool
 }
