@@ -120,10 +120,10 @@ type Daemon struct {
 	q       *queue.Queue
 	w       *watch.Watcher
 
-	apiOnce  sync.Once
-	api      reconcile.API
-	apiErr   error
-	apiClose func()
+	apiMu      sync.Mutex
+	api        reconcile.API
+	apiClose   func()
+	apiLastErr string // the last connection error logged, so it is logged once
 
 	mu        sync.Mutex
 	set       *spec.Set           // the last good manifests; nil until one loads
@@ -163,6 +163,7 @@ func Run(ctx context.Context, cfg Config) error {
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
 	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Logger: cfg.Logger.With("component", "watch")})
 	if err != nil {
+		d.q.ShutDown()
 		return fmt.Errorf("watch: %w", err)
 	}
 	d.w = w
@@ -221,9 +222,11 @@ loop:
 		cancelWork()
 		<-done
 	}
+	d.apiMu.Lock()
 	if d.apiClose != nil {
 		d.apiClose()
 	}
+	d.apiMu.Unlock()
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -375,7 +378,10 @@ func (d *Daemon) resync(ctx context.Context, reason string) {
 		d.log.Error("plan", "error", err)
 		return
 	}
-	queued := d.enqueue(p)
+	for _, w := range p.Warnings {
+		d.log.Warn(w)
+	}
+	queued := d.enqueue(p, true)
 	d.log.Info("resync", "reason", reason, "reports", len(p.Changes), "queued", len(queued))
 	d.countPhases()
 	d.mu.Lock()
@@ -432,7 +438,7 @@ func (d *Daemon) changed(ctx context.Context, paths []string) {
 		d.log.Error("plan", "error", err)
 		return
 	}
-	queued := d.enqueue(p)
+	queued := d.enqueue(p, false)
 	d.log.Info("files changed", "paths", len(paths), "affected", len(targets), "queued", len(queued))
 }
 
@@ -476,14 +482,19 @@ func affected(now, before *spec.Set, paths []string) []string {
 
 // enqueue queues every report of p that has work, holding back deletions
 // when there are too many of them.
-func (d *Daemon) enqueue(p *reconcile.Plan) []string {
+func (d *Daemon) enqueue(p *reconcile.Plan, full bool) []string {
 	deletes := p.Summary()[reconcile.Delete]
 	hold := deletes > 0 && 2*deletes > p.Recorded
 	d.mu.Lock()
-	if hold {
-		d.holdErr = &reconcile.MassDeleteError{Deletes: deletes, Recorded: p.Recorded}
-		d.log.Error("deletions held back", "error", d.holdErr, "hint", "check the manifests; run ledgerform apply --allow-mass-delete if this is meant")
-	} else if deletes > 0 || d.holdErr != nil {
+	switch {
+	case hold:
+		err := &reconcile.MassDeleteError{Deletes: deletes, Recorded: p.Recorded}
+		if d.holdErr == nil || d.holdErr.Error() != err.Error() {
+			d.log.Error("deletions held back", "error", err, "hint", "check the manifests; run ledgerform apply --allow-mass-delete if this is meant")
+		}
+		d.holdErr = err
+	case full:
+		// Only a plan of everything can say the hold is over.
 		d.holdErr = nil
 	}
 	d.mu.Unlock()
@@ -556,7 +567,6 @@ func (d *Daemon) reconcile(ctx context.Context, addr string) {
 		api, err := d.connect(set)
 		if err != nil {
 			outcome = "requeue"
-			d.log.Error("connect", "error", err)
 			d.q.AddRateLimited(addr)
 			return
 		}
@@ -581,7 +591,7 @@ func (d *Daemon) reconcile(ctx context.Context, addr string) {
 		d.q.Forget(addr)
 	case ctx.Err() != nil:
 		outcome = "cancelled"
-	case nordigen.IsPermanent(oerr) && !errors.Is(oerr, context.DeadlineExceeded):
+	case reconcile.Permanent(oerr):
 		outcome = "error"
 		d.q.Forget(addr)
 	default:
@@ -598,13 +608,29 @@ func needsAPI(a reconcile.Action) bool {
 	return false
 }
 
+// connect returns the API, connecting on first use. A failed connection
+// is tried again by the next report that needs it (after that report's
+// backoff), and logged once per distinct error. The endpoint is read from
+// the manifests at the first successful connection; changing it needs a
+// restart.
 func (d *Daemon) connect(set *spec.Set) (reconcile.API, error) {
-	d.apiOnce.Do(func() {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = nordigen.DefaultAttemptTimeout
-		d.api, d.apiClose, d.apiErr = d.cfg.Connect(set, d.metrics.instrument(t))
-	})
-	return d.api, d.apiErr
+	d.apiMu.Lock()
+	defer d.apiMu.Unlock()
+	if d.api != nil {
+		return d.api, nil
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = nordigen.DefaultAttemptTimeout
+	api, closeFn, err := d.cfg.Connect(set, d.metrics.instrument(t))
+	if err != nil {
+		if err.Error() != d.apiLastErr {
+			d.log.Error("cannot connect to the API; reports wait with backoff", "error", err)
+			d.apiLastErr = err.Error()
+		}
+		return nil, err
+	}
+	d.api, d.apiClose, d.apiLastErr = api, closeFn, ""
+	return api, nil
 }
 
 func (d *Daemon) logEvent(e reconcile.Event) {

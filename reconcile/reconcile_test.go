@@ -3,8 +3,10 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -334,5 +336,59 @@ func TestApply_MassDeleteStop(t *testing.T) {
 	}
 	if len(f.store.Records()) != 1 {
 		t.Fatal("--allow-mass-delete did not delete")
+	}
+}
+
+// Wrong credentials are not the statement's fault: the reports fail
+// transiently and go on once the credentials are right.
+func TestApply_WrongCredentialsDoNotBlock(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	d := desired("a", "a.json")
+	good := f.client
+	bad, err := nordigen.New(nordigen.Config{BaseURL: f.engine.URL, ClientID: f.engine.ClientID, ClientSecret: nordigen.NewSecret("not-the-secret-Zq9x"),
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.client = bad
+	_, res := f.run(Options{}, d)
+	if res.Failed() != 1 {
+		t.Fatal("an apply with a wrong secret succeeded")
+	}
+	r, _ := f.store.Get("report.a")
+	if r.LastError == nil || r.LastError.Permanent {
+		t.Fatalf("a wrong secret recorded as %+v, want a transient failure", r.LastError)
+	}
+	if strings.Contains(r.LastError.Message, "Zq9x") {
+		t.Errorf("the secret reached the state: %q", r.LastError.Message)
+	}
+	f.client = good
+	p, res := f.run(Options{}, d)
+	if got, want := actions(p), "report.a=retry"; got != want || res.Failed() != 0 {
+		t.Fatalf("with the right secret: plan %s (want %s), %d failed", got, want, res.Failed())
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&nordigen.APIError{Status: 400, Code: "NO_SUITABLE_PARSERS", Op: "upload"}, true},
+		{&nordigen.APIError{Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED", Op: "process"}, true},
+		{&nordigen.UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true},
+		{&nordigen.APIError{Status: 401, Code: "AUTHENTICATION_FAILED", Op: "upload"}, false},
+		{&nordigen.APIError{Status: 403, Code: "FORBIDDEN", Op: "process"}, false},
+		{&nordigen.APIError{Status: 400, Op: "token"}, false},
+		{&nordigen.APIError{Status: 429, Code: "RATE_LIMIT"}, false},
+		{&nordigen.APIError{Status: 503}, false},
+		{&nordigen.TransportError{Op: "upload", Err: errors.New("x509: certificate signed by unknown authority")}, false},
+		{&localError{code: CodeStatement, err: errors.New("gone")}, false},
+		{fmt.Errorf("wrapped: %w", &nordigen.APIError{Status: 400, Code: "NO_SUITABLE_PARSERS"}), true},
+	} {
+		if got := Permanent(tc.err); got != tc.want {
+			t.Errorf("Permanent(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }
