@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"io"
+	"strings"
 
 	"github.com/ledgerform/ledgerform/reconcile"
 )
