@@ -392,3 +392,45 @@ func TestPermanent(t *testing.T) {
 		}
 	}
 }
+
+// checkingAPI asserts, at every remote call, that the state already holds
+// what the previous call returned.
+type checkingAPI struct {
+	API
+	t     *testing.T
+	store *memStore
+	addr  string
+}
+
+func (c *checkingAPI) Process(ctx context.Context, uploadID string, req nordigen.ProcessRequest) (*nordigen.Processing, error) {
+	if r, _ := c.store.Get(c.addr); r.Phase != state.Uploaded || r.UploadID != uploadID {
+		c.t.Errorf("processing requested before the upload id was recorded: %s %q", r.Phase, r.UploadID)
+	}
+	return c.API.Process(ctx, uploadID, req)
+}
+
+func (c *checkingAPI) Result(ctx context.Context, id string) (*nordigen.Result, error) {
+	if r, _ := c.store.Get(c.addr); r.Phase != state.Processing || r.ProcessID != id {
+		c.t.Errorf("result polled before the processing id was recorded: %s %q", r.Phase, r.ProcessID)
+	}
+	return c.API.Result(ctx, id)
+}
+
+func (c *checkingAPI) Upload(ctx context.Context, files ...nordigen.File) (*nordigen.Upload, error) {
+	if r, ok := c.store.Get(c.addr); !ok || r.Phase != state.Pending {
+		c.t.Errorf("uploaded before the report was recorded pending: %v %s", ok, r.Phase)
+	}
+	return c.API.Upload(ctx, files...)
+}
+
+func TestApply_EachCallFollowsARecordedTransition(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: 30 * time.Millisecond}})
+	writeFile(t, f.dir, "a.json", statement(1))
+	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
+	a := f.applier()
+	a.API = &checkingAPI{API: f.client, t: t, store: f.store, addr: "report.a"}
+	res, err := a.Apply(t.Context(), p)
+	if err != nil || res.Failed() != 0 {
+		t.Fatalf("apply: %v %+v", err, res)
+	}
+}
