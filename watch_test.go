@@ -148,8 +148,23 @@ func TestWatch_SecondSignalExitsAtOnce(t *testing.T) {
 			t.Fatalf("no stop after SIGTERM:\n%s", out.String())
 		}
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	err := cmd.Wait()
+	// The default handling comes back just after the first signal is
+	// taken: signal until the process ends (its grace is an hour, so only
+	// a signal can end it).
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var err error
+	for deadline, waiting := time.Now().Add(10*time.Second), true; waiting; {
+		if time.Now().After(deadline) {
+			t.Fatalf("a second signal did not end the process:\n%s", out.String())
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err = <-exited:
+			waiting = false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 		t.Fatalf("after a second signal: %v, want the process ended by the signal\n%s", err, out.String())
 	}
