@@ -258,8 +258,12 @@ func (d *Daemon) load() (now, before *spec.Set) {
 	before = d.set
 	if err != nil {
 		if d.loadErr == nil || d.loadErr.Error() != err.Error() {
+			msg := "manifest does not load; the last good manifests stay in force"
+			if d.set == nil {
+				msg = "manifest does not load; nothing is reconciled until the manifests load"
+			}
 			for _, line := range strings.Split(err.Error(), "\n") {
-				d.log.Error("manifest does not load; the last good manifests stay in force", "error", line)
+				d.log.Error(msg, "error", line)
 			}
 		}
 		d.loadErr = err
