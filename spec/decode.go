@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 const (
@@ -32,7 +34,7 @@ const (
 // The operation keywords, sorted.
 var operations = []string{"categorisation", "insights-income", "insights-loans", "insights-risk", "simple-score"}
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
+var nameRE = report.NameRE
 
 // The keys allowed at each level.
 var (
@@ -40,7 +42,7 @@ var (
 	settingsKeys = []string{"endpoint", "parallelism", "prune"}
 	reportKeys   = []string{"name", "statements", "operations", "country", "params", "output"}
 	dropKeys     = []string{"name", "dir", "pattern", "operations", "country", "params", "output_dir"}
-	paramsKeys   = []string{"period", "currency", "drop_shared_accounts", "drop_joint_accounts", "income_definition", "expense_definition"}
+	paramsKeys   = report.ParamKeys()
 
 	reportRequired = []string{"name", "statements", "operations", "country"}
 	dropRequired   = []string{"name", "dir", "operations", "country"}
@@ -61,7 +63,7 @@ type entry struct {
 	namePos    Pos
 	operations []string
 	country    string
-	params     *Params
+	params     *report.Params
 	bad        bool // the entry has errors of its own
 }
 
@@ -605,8 +607,8 @@ func (d *decoder) operations(n *yaml.Node) []string {
 	return slices.Compact(ops)
 }
 
-func (d *decoder) params(n *yaml.Node) *Params {
-	var p Params
+func (d *decoder) params(n *yaml.Node) *report.Params {
+	var p report.Params
 	d.mapping(n, "params", paramsKeys, func(key string, _, v *yaml.Node) {
 		if isNull(v) {
 			return
@@ -641,8 +643,7 @@ func (d *decoder) params(n *yaml.Node) *Params {
 			p.ExpenseDefinition = d.categories(v, key)
 		}
 	})
-	if p.Period == nil && p.Currency == nil && p.DropSharedAccounts == nil && p.DropJointAccounts == nil &&
-		p.IncomeDefinition == nil && p.ExpenseDefinition == nil {
+	if p.IsZero() {
 		return nil // params: {} is no params, so that the two never differ in a plan
 	}
 	return &p

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // defaultPattern is a drop's pattern when the manifest gives none:
@@ -64,50 +66,18 @@ func (d Drop) Report(file string) Report {
 		Statements: []string{path.Join(d.Dir, filepath.ToSlash(file))},
 		Operations: slices.Clone(d.Operations),
 		Country:    d.Country,
-		Params:     d.Params.clone(),
+		Params:     d.Params.Clone(),
 		Output:     path.Join(d.OutputDir, filepath.ToSlash(file)),
 		Pos:        d.Pos,
 	}
 }
 
-// ReportAddress returns the address of the report named name:
-// report.NAME.
-func ReportAddress(name string) string { return "report." + name }
+// ReportAddress returns the address of the report named name.
+func ReportAddress(name string) report.Address { return report.ReportAddress(name) }
 
 // DropAddress returns the address of the report of file in the drop
-// named name: drop.NAME["file"], with file quoted as strconv.Quote does
-// so that any file name reads back unambiguously.
-func DropAddress(name, file string) string {
-	return "drop." + name + "[" + strconv.Quote(file) + "]"
-}
-
-// clone returns a deep copy of p, so that the reports of one drop share
-// nothing a caller might change.
-func (p *Params) clone() *Params {
-	if p == nil {
-		return nil
-	}
-	c := *p
-	c.IncomeDefinition = slices.Clone(p.IncomeDefinition)
-	c.ExpenseDefinition = slices.Clone(p.ExpenseDefinition)
-	if p.Period != nil {
-		v := *p.Period
-		c.Period = &v
-	}
-	if p.Currency != nil {
-		v := *p.Currency
-		c.Currency = &v
-	}
-	if p.DropSharedAccounts != nil {
-		v := *p.DropSharedAccounts
-		c.DropSharedAccounts = &v
-	}
-	if p.DropJointAccounts != nil {
-		v := *p.DropJointAccounts
-		c.DropJointAccounts = &v
-	}
-	return &c
-}
+// named name.
+func DropAddress(name, file string) report.Address { return report.DropAddress(name, file) }
 
 // checkPattern returns what is wrong with a drop's pattern, or "".
 func checkPattern(p string) string {

@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// report is a valid report for building manifests in tests; its lines
+// reportYAML is a valid report for building manifests in tests; its lines
 // are 2 to 5 when it follows "reports:" on line 1.
-const report = `  - name: a
+const reportYAML = `  - name: a
     statements: [s.json]
     operations: [categorisation]
     country: uk
@@ -35,17 +35,17 @@ func TestLoad_errors(t *testing.T) {
 		},
 		{
 			name:  "unknown key in a report",
-			files: tree{"a.yaml": "reports:\n" + report + "    colour: red\n"},
+			files: tree{"a.yaml": "reports:\n" + reportYAML + "    colour: red\n"},
 			want:  []string{`a.yaml:6:5: unknown key "colour" in report; the keys are name, statements, operations, country, params and output`},
 		},
 		{
 			name:  "unknown key in params, block",
-			files: tree{"a.yaml": "reports:\n" + report + "    params:\n      period: 6\n      perod: 7\n"},
+			files: tree{"a.yaml": "reports:\n" + reportYAML + "    params:\n      period: 6\n      perod: 7\n"},
 			want:  []string{`a.yaml:8:7: unknown key "perod" in params; did you mean "period"?`},
 		},
 		{
 			name:  "unknown key in params, flow",
-			files: tree{"a.yaml": "reports:\n" + report + "    params: {period: 6, colour: red}\n"},
+			files: tree{"a.yaml": "reports:\n" + reportYAML + "    params: {period: 6, colour: red}\n"},
 			want:  []string{`a.yaml:6:25: unknown key "colour" in params; the keys are period, currency, drop_shared_accounts, drop_joint_accounts, income_definition and expense_definition`},
 		},
 		{
@@ -63,7 +63,7 @@ func TestLoad_errors(t *testing.T) {
 		},
 		{
 			name:  "duplicate key in a report",
-			files: tree{"a.yaml": "reports:\n" + report + "    name: b\n"},
+			files: tree{"a.yaml": "reports:\n" + reportYAML + "    name: b\n"},
 			want:  []string{`a.yaml:6:5: duplicate key "name" (first at a.yaml:2:5)`},
 		},
 		{
@@ -140,8 +140,8 @@ func TestLoad_errors(t *testing.T) {
 		{
 			name: "duplicate names across files, reports and drops",
 			files: tree{
-				"a.yaml": "reports:\n" + report,
-				"b.yaml": "drops:\n  - name: a\n    dir: in\n    operations: [categorisation]\n    country: uk\nreports:\n" + report,
+				"a.yaml": "reports:\n" + reportYAML,
+				"b.yaml": "drops:\n  - name: a\n    dir: in\n    operations: [categorisation]\n    country: uk\nreports:\n" + reportYAML,
 			},
 			want: []string{
 				`b.yaml:2:11: duplicate name "a" (first at a.yaml:2:11)`,
@@ -185,7 +185,7 @@ func TestLoad_errors(t *testing.T) {
 		},
 		{
 			name:  "bad params",
-			files: tree{"a.yaml": "reports:\n" + report + "    params:\n      currency: £\n      period: 1201\n      drop_joint_accounts: 1\n      income_definition: []\n      expense_definition: [0, x]\n"},
+			files: tree{"a.yaml": "reports:\n" + reportYAML + "    params:\n      currency: £\n      period: 1201\n      drop_joint_accounts: 1\n      income_definition: []\n      expense_definition: [0, x]\n"},
 			want: []string{
 				`a.yaml:7:17: invalid currency "£": want a three-letter ISO 4217 code such as GBP`,
 				`a.yaml:8:15: period must be from 1 to 1200, not 1201`,
@@ -245,7 +245,7 @@ func TestLoad_errors(t *testing.T) {
 		{
 			name: "outputs that clash",
 			files: tree{
-				"a.yaml": "reports:\n" + report + "    output: out/x.json\n" +
+				"a.yaml": "reports:\n" + reportYAML + "    output: out/x.json\n" +
 					"  - name: b\n    statements: [s.json]\n    operations: [categorisation]\n    country: uk\n    output: ./out//x.json\n" +
 					"  - name: c\n    statements: [s.json]\n    operations: [categorisation]\n    country: uk\n    output: s.json\n" +
 					"  - name: e\n    statements: [s.json]\n    operations: [categorisation]\n    country: uk\n    output: in/e.json\n" +

@@ -14,8 +14,8 @@ import (
 // return either a Set that keeps the package's promises or Errors that
 // each name a file.
 func FuzzLoad(f *testing.F) {
-	f.Add([]byte("reports:\n" + report))
-	f.Add([]byte("settings: {endpoint: 'https://h', parallelism: 3, prune: true}\nreports:\n" + report +
+	f.Add([]byte("reports:\n" + reportYAML))
+	f.Add([]byte("settings: {endpoint: 'https://h', parallelism: 3, prune: true}\nreports:\n" + reportYAML +
 		"    params: {period: 6, currency: gbp, income_definition: [3, 1], drop_joint_accounts: true}\n    output: o/x.json\n"))
 	f.Add([]byte("drops:\n  - name: d\n    dir: in\n    pattern: '*'\n    operations: [simple-score, categorisation]\n    country: UK\n    output_dir: o\n"))
 	f.Add([]byte("reports:\n  - name: g\n    statements: [s/*.json, '../*', '/nonexistent-ledgerform/*.json', s/a.json]\n    operations: [insights-risk]\n    country: uk\n"))
@@ -64,7 +64,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		if !slices.IsSortedFunc(set.Reports, func(a, b Report) int { return strings.Compare(a.Address, b.Address) }) {
+		if !slices.IsSortedFunc(set.Reports, func(a, b Report) int { return strings.Compare(string(a.Address), string(b.Address)) }) {
 			t.Fatal("reports not sorted")
 		}
 		outputs := make(map[string]bool)

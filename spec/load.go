@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // Load reads every manifest directly in dir (see IsManifest), checks it,
@@ -131,7 +133,7 @@ func (l *loader) load() *Set {
 	l.checkDropDirs(set.Drops, dropEntries)
 	l.checkOutputs(set, outPos)
 
-	slices.SortFunc(set.Reports, func(a, b Report) int { return strings.Compare(a.Address, b.Address) })
+	slices.SortFunc(set.Reports, func(a, b Report) int { return strings.Compare(string(a.Address), string(b.Address)) })
 	slices.SortFunc(set.Drops, func(a, b Drop) int { return strings.Compare(a.Name, b.Name) })
 	return set
 }
@@ -318,7 +320,7 @@ func (l *loader) checkDropDirs(drops []Drop, entries []*dropEntry) {
 // overwrites a statement, and a report's output that a drop would take
 // for a statement.
 func (l *loader) checkOutputs(set *Set, outPos []Pos) {
-	statements := make(map[string]string) // key -> address
+	statements := make(map[string]report.Address) // key -> address
 	for _, r := range set.Reports {
 		for _, s := range r.Statements {
 			if _, dup := statements[l.key(s)]; !dup {
@@ -331,7 +333,7 @@ func (l *loader) checkOutputs(set *Set, outPos []Pos) {
 		drops[l.key(d.Dir)] = append(drops[l.key(d.Dir)], d)
 	}
 	type owner struct {
-		addr string
+		addr report.Address
 		pos  Pos
 	}
 	outputs := make(map[string]owner)
@@ -350,7 +352,7 @@ func (l *loader) checkOutputs(set *Set, outPos []Pos) {
 		if addr, ok := statements[k]; ok {
 			l.errs.add(pos, "output %q of %s would overwrite a statement of %s", r.Output, r.Address, addr)
 		}
-		if strings.HasPrefix(r.Address, "drop.") {
+		if r.Address.Kind() == report.KindDrop {
 			continue // checkDropDirs covers drop outputs
 		}
 		for _, d := range drops[l.key(path.Dir(r.Output))] {

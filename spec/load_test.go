@@ -8,6 +8,8 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // show renders v for a failure message.
@@ -61,7 +63,7 @@ drops:
 				Address: "report.alex-watson-2019-08", Name: "alex-watson-2019-08",
 				Statements: []string{"statements/alex-2019-08.json"},
 				Operations: []string{"categorisation", "insights-income", "simple-score"},
-				Country:    "uk", Params: &Params{Period: ptr(6), Currency: ptr("GBP")},
+				Country:    "uk", Params: &report.Params{Period: ptr(6), Currency: ptr("GBP")},
 				Output: "out/alex-watson-2019-08.json", Pos: Pos{file, 7, 5},
 			},
 		},
@@ -112,7 +114,7 @@ drops:
 		Address: "report.2019", Name: "2019", Statements: []string{"s/a.json"},
 		Operations: []string{"categorisation", "insights-risk", "simple-score"},
 		Country:    "uk",
-		Params: &Params{
+		Params: &report.Params{
 			Period: ptr(12), Currency: ptr("GBP"), DropSharedAccounts: ptr(true), DropJointAccounts: ptr(false),
 			IncomeDefinition: []int{5, 6, 20}, ExpenseDefinition: []int{1},
 		},
@@ -275,11 +277,11 @@ func TestLoad_drops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var addrs []string
+	var addrs []report.Address
 	for _, r := range set.Reports {
 		addrs = append(addrs, r.Address)
 	}
-	want := []string{
+	want := []report.Address{
 		`drop.all["x"]`,
 		`drop.all["y.csv"]`,
 		`drop.inbox["a.json"]`,
@@ -302,7 +304,7 @@ func TestLoad_drops(t *testing.T) {
 		t.Errorf("Params = %+v, want period 3", odd.Params)
 	}
 	if odd.Params == set.Reports[2].Params {
-		t.Error("two reports of a drop share one *Params")
+		t.Error("two reports of a drop share one *report.Params")
 	}
 	if got, want := set.Reports[0].Output, "results/all/x"; got != want {
 		t.Errorf("Output = %q, want %q", got, want)
@@ -376,7 +378,7 @@ func TestLoad_empty(t *testing.T) {
 func TestLoad_dot(t *testing.T) {
 	dir := t.TempDir()
 	tree{
-		"reports.yaml": "reports:\n" + report,
+		"reports.yaml": "reports:\n" + reportYAML,
 		"b.yaml":       "reports: [}\n",
 	}.write(t, dir)
 	t.Chdir(dir)
@@ -432,12 +434,12 @@ func TestIsManifest(t *testing.T) {
 func TestDrop_Report(t *testing.T) {
 	d := Drop{
 		Name: "inbox", Dir: "in", Pattern: "*.json", Operations: []string{"categorisation"},
-		Country: "uk", Params: &Params{Period: ptr(3)}, OutputDir: "out/inbox", Pos: Pos{"a.yaml", 2, 5},
+		Country: "uk", Params: &report.Params{Period: ptr(3)}, OutputDir: "out/inbox", Pos: Pos{"a.yaml", 2, 5},
 	}
 	r := d.Report("a b.json")
 	want := Report{
 		Address: `drop.inbox["a b.json"]`, Name: "inbox", Statements: []string{"in/a b.json"},
-		Operations: []string{"categorisation"}, Country: "uk", Params: &Params{Period: ptr(3)},
+		Operations: []string{"categorisation"}, Country: "uk", Params: &report.Params{Period: ptr(3)},
 		Output: "out/inbox/a b.json", Pos: Pos{"a.yaml", 2, 5},
 	}
 	if !reflect.DeepEqual(r, want) {

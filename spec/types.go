@@ -3,6 +3,8 @@ package spec
 import (
 	"fmt"
 	"sync"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // Pos is a position in a manifest file, for error messages.
@@ -34,14 +36,14 @@ type Set struct {
 	Drops    []Drop   // the drop folders, sorted by Name (for the watcher)
 
 	indexOnce sync.Once
-	index     map[string]int // Address → position in Reports
+	index     map[report.Address]int // Address → position in Reports
 }
 
 // Lookup returns the report with the address, if there is one. The first
 // call indexes Reports.
-func (s *Set) Lookup(address string) (Report, bool) {
+func (s *Set) Lookup(address report.Address) (Report, bool) {
 	s.indexOnce.Do(func() {
-		s.index = make(map[string]int, len(s.Reports))
+		s.index = make(map[report.Address]int, len(s.Reports))
 		for i, r := range s.Reports {
 			s.index[r.Address] = i
 		}
@@ -64,29 +66,18 @@ type Settings struct {
 // Report is one desired report: statements to upload together and the
 // operations to request on them.
 type Report struct {
-	Address string // report.NAME, or drop.NAME["file"]
-	Name    string // the report's or the drop's name
+	Address report.Address // report.NAME, or drop.NAME["file"]
+	Name    string         // the report's or the drop's name
 	// Statements are the statement files, in upload order: each glob's
 	// matches sorted, globs in the order written, duplicates removed.
 	// Paths are slash-separated and relative to Set.Dir, or absolute when
 	// written absolute in the manifest.
 	Statements []string
-	Operations []string // sorted, deduplicated, each one of the five keywords
-	Country    string   // lower case
-	Params     *Params  // nil when the manifest has none
-	Output     string   // relative to Set.Dir, or absolute; slash-separated
-	Pos        Pos      // the report's (or the drop's) entry
-}
-
-// Params are the insights parameters of ENGINE-CONTRACT.md row 6. A nil
-// field was not written in the manifest.
-type Params struct {
-	Period             *int    `json:"period,omitempty"`
-	Currency           *string `json:"currency,omitempty"`
-	DropSharedAccounts *bool   `json:"drop_shared_accounts,omitempty"`
-	DropJointAccounts  *bool   `json:"drop_joint_accounts,omitempty"`
-	IncomeDefinition   []int   `json:"income_definition,omitempty"`
-	ExpenseDefinition  []int   `json:"expense_definition,omitempty"`
+	Operations []string       // sorted, deduplicated, each one of the five keywords
+	Country    string         // lower case
+	Params     *report.Params // nil when the manifest has none (a nil field: not written)
+	Output     string         // relative to Set.Dir, or absolute; slash-separated
+	Pos        Pos            // the report's (or the drop's) entry
 }
 
 // Drop is a drop folder: every file in Dir matching Pattern is a report.
@@ -96,7 +87,7 @@ type Drop struct {
 	Pattern    string
 	Operations []string
 	Country    string
-	Params     *Params
+	Params     *report.Params
 	OutputDir  string // relative to Set.Dir, or absolute; slash-separated
 	Pos        Pos
 	// Missing is true when Dir did not exist at load: the drop has no

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // BenchmarkPut measures one durable Put (an append and an fsync) per op.
@@ -40,7 +42,7 @@ func BenchmarkPut_parallel(b *testing.B) {
 // heap they take once loaded.
 func BenchmarkOpen_100k(b *testing.B) {
 	dir := b.TempDir()
-	records := make(map[string]*Record, 100_000)
+	records := make(map[report.Address]*Record, 100_000)
 	for i := range 100_000 {
 		r := record(i)
 		records[r.Address] = &r

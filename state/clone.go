@@ -24,23 +24,6 @@ func cloneSpec(s Spec) Spec {
 	c := s
 	c.Statements = slices.Clone(s.Statements)
 	c.Operations = slices.Clone(s.Operations)
-	if s.Params != nil {
-		p := *s.Params
-		p.Period = clonePtr(p.Period)
-		p.Currency = clonePtr(p.Currency)
-		p.DropSharedAccounts = clonePtr(p.DropSharedAccounts)
-		p.DropJointAccounts = clonePtr(p.DropJointAccounts)
-		p.IncomeDefinition = slices.Clone(p.IncomeDefinition)
-		p.ExpenseDefinition = slices.Clone(p.ExpenseDefinition)
-		c.Params = &p
-	}
+	c.Params = s.Params.Clone()
 	return c
-}
-
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // Version is the format version this package writes and the newest it
@@ -35,12 +37,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // entry is one journal line's JSON.
 type entry struct {
-	V       int     `json:"v"`
-	Lineage string  `json:"lineage"`
-	Serial  uint64  `json:"serial"`
-	Op      string  `json:"op"` // opPut or opDelete
-	Address string  `json:"address"`
-	Record  *Record `json:"record,omitempty"` // for opPut
+	V       int            `json:"v"`
+	Lineage string         `json:"lineage"`
+	Serial  uint64         `json:"serial"`
+	Op      string         `json:"op"` // opPut or opDelete
+	Address report.Address `json:"address"`
+	Record  *Record        `json:"record,omitempty"` // for opPut
 }
 
 const (
@@ -118,7 +120,7 @@ func parseLine(line []byte) (*entry, error) {
 
 // loaded is a state read from disk.
 type loaded struct {
-	records    map[string]*Record
+	records    map[report.Address]*Record
 	lineage    string
 	serial     uint64 // of the last change applied
 	snapSerial uint64 // of the snapshot
@@ -131,7 +133,7 @@ type loaded struct {
 // load reads the snapshot and replays the journal of dir. Missing files are
 // an empty state.
 func load(dir string) (*loaded, error) {
-	ld := &loaded{records: make(map[string]*Record)}
+	ld := &loaded{records: make(map[report.Address]*Record)}
 	if err := readSnapshot(filepath.Join(dir, snapshotName), ld); err != nil {
 		return nil, err
 	}
@@ -385,7 +387,7 @@ func (ld *loaded) apply(e *entry) error {
 // serial: a temp file in dir, written, fsynced, closed, renamed over the
 // snapshot, then dir fsynced so that the rename survives a power cut. On
 // error the old snapshot is in place and the temp file is gone.
-func writeSnapshot(dir, lineage string, serial uint64, records map[string]*Record) (err error) {
+func writeSnapshot(dir, lineage string, serial uint64, records map[report.Address]*Record) (err error) {
 	f, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("write snapshot: %w", err)
@@ -410,7 +412,7 @@ func writeSnapshot(dir, lineage string, serial uint64, records map[string]*Recor
 	}
 	bw.Write(h[:len(h)-1])
 	bw.WriteString(",\"records\":[\n")
-	addrs := make([]string, 0, len(records))
+	addrs := make([]report.Address, 0, len(records))
 	for a := range records {
 		addrs = append(addrs, a)
 	}

@@ -197,7 +197,7 @@ func TestStore_writeError(t *testing.T) {
 		t.Fatalf("Put on a full disk: %v, want ENOSPC", err)
 	}
 	t.Log(err)
-	if err2 := s.Delete(record(0).Address); err2 == nil || err2.Error() != "delete "+record(0).Address+": "+errors.Unwrap(err).Error() {
+	if err2 := s.Delete(record(0).Address); err2 == nil || err2.Error() != "delete "+string(record(0).Address)+": "+errors.Unwrap(err).Error() {
 		t.Errorf("Delete after a failed Put: %v, want the same error", err2)
 	}
 	if _, ok := s.Get(record(2).Address); ok {

@@ -1,6 +1,10 @@
 package state
 
-import "time"
+import (
+	"time"
+
+	"github.com/ledgerform/ledgerform/report"
+)
 
 // Phase is where a report is in its life: pending → uploaded → processing
 // → completed, or failed from any of them.
@@ -17,21 +21,11 @@ const (
 
 // Spec is the normalised desired spec of a report, as recorded.
 type Spec struct {
-	Statements []string `json:"statements"`
-	Operations []string `json:"operations"`
-	Country    string   `json:"country"`
-	Params     *Params  `json:"params,omitempty"`
-	Output     string   `json:"output"`
-}
-
-// Params mirrors the manifest's params.
-type Params struct {
-	Period             *int    `json:"period,omitempty"`
-	Currency           *string `json:"currency,omitempty"`
-	DropSharedAccounts *bool   `json:"drop_shared_accounts,omitempty"`
-	DropJointAccounts  *bool   `json:"drop_joint_accounts,omitempty"`
-	IncomeDefinition   []int   `json:"income_definition,omitempty"`
-	ExpenseDefinition  []int   `json:"expense_definition,omitempty"`
+	Statements []string       `json:"statements"`
+	Operations []string       `json:"operations"`
+	Country    string         `json:"country"`
+	Params     *report.Params `json:"params,omitempty"`
+	Output     string         `json:"output"`
 }
 
 // File is the fingerprint of one statement file when it was last read.
@@ -53,15 +47,15 @@ type Failure struct {
 
 // Record is everything the state knows about one report.
 type Record struct {
-	Address   string   `json:"address"`
-	Spec      Spec     `json:"spec"`
-	Digest    string   `json:"digest"` // sha256 over Spec (without Output) and the files' SHA256s
-	Files     []File   `json:"files"`
-	Phase     Phase    `json:"phase"`
-	UploadID  string   `json:"upload_id,omitempty"`
-	ProcessID string   `json:"process_id,omitempty"`
-	Attempts  int      `json:"attempts,omitempty"`
-	LastError *Failure `json:"last_error,omitempty"`
+	Address   report.Address `json:"address"`
+	Spec      Spec           `json:"spec"`
+	Digest    string         `json:"digest"` // sha256 over Spec (without Output) and the files' SHA256s
+	Files     []File         `json:"files"`
+	Phase     Phase          `json:"phase"`
+	UploadID  string         `json:"upload_id,omitempty"`
+	ProcessID string         `json:"process_id,omitempty"`
+	Attempts  int            `json:"attempts,omitempty"`
+	LastError *Failure       `json:"last_error,omitempty"`
 	// Output is the fingerprint of the output file as last written (its
 	// Path is Spec.Output at the time); nil until the report completes.
 	Output  *File     `json:"output,omitempty"`

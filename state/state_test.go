@@ -13,18 +13,20 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // record returns a record with every field set, distinct per i.
 func record(i int) Record {
 	period, cur, yes := 6, "GBP", true
 	return Record{
-		Address: fmt.Sprintf("report.r%06d", i),
+		Address: report.Address(fmt.Sprintf("report.r%06d", i)),
 		Spec: Spec{
 			Statements: []string{fmt.Sprintf("statements/r%06d.json", i)},
 			Operations: []string{"categorisation", "insights-income", "simple-score"},
 			Country:    "uk",
-			Params: &Params{Period: &period, Currency: &cur, DropSharedAccounts: &yes,
+			Params: &report.Params{Period: &period, Currency: &cur, DropSharedAccounts: &yes,
 				IncomeDefinition: []int{1, 2}, ExpenseDefinition: []int{3}},
 			Output: fmt.Sprintf("out/r%06d.json", i),
 		},
@@ -674,7 +676,7 @@ func TestStore_concurrentPuts(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	want := map[string]bool{}
+	want := map[report.Address]bool{}
 	for i := range writers * each {
 		if i%each%5 != 4 {
 			want[record(i).Address] = true
@@ -747,7 +749,7 @@ func TestOpenReadOnly_duringCompactions(t *testing.T) {
 		n := int(ro.Serial())
 		for _, r := range ro.Records() {
 			var k int
-			fmt.Sscanf(r.Address, "report.r%d", &k)
+			fmt.Sscanf(string(r.Address), "report.r%d", &k)
 			if last := n - ((n - 1 - k) % 5); r.Attempts != last {
 				t.Fatalf("at serial %d, %s has attempts %d, want %d", n, r.Address, r.Attempts, last)
 			}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // compactMin is the journal length below which it is never compacted
@@ -28,7 +30,7 @@ type Store struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond // on mu; broadcast when syncing, compacting, synced or err change
-	records map[string]*Record
+	records map[report.Address]*Record
 	lineage string
 	qline   []byte // lineage as JSON, for journal lines
 	serial  uint64 // of the last change applied to records (and appended to the journal)
@@ -200,7 +202,7 @@ func (s *Store) setLineage(l string) {
 
 // Get returns a deep copy of the record of address, and whether there is
 // one.
-func (s *Store) Get(address string) (Record, bool) {
+func (s *Store) Get(address report.Address) (Record, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.records[address]
@@ -231,9 +233,9 @@ func (s *Store) Len() int {
 
 // Addresses returns the recorded addresses, sorted: cheaper than Records
 // when only the names are needed.
-func (s *Store) Addresses() []string {
+func (s *Store) Addresses() []report.Address {
 	s.mu.Lock()
-	as := make([]string, 0, len(s.records))
+	as := make([]report.Address, 0, len(s.records))
 	for a := range s.records {
 		as = append(as, a)
 	}
@@ -272,7 +274,7 @@ func (s *Store) Put(r Record) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", r.Address, err)
 	}
-	if err := s.commit(opPut, &c, quote(c.Address), raw); err != nil {
+	if err := s.commit(opPut, &c, quote(string(c.Address)), raw); err != nil {
 		return fmt.Errorf("put %s: %w", r.Address, err)
 	}
 	return nil
@@ -280,14 +282,14 @@ func (s *Store) Put(r Record) error {
 
 // Delete forgets the record of address, if there is one. When it returns
 // nil the deletion is durable.
-func (s *Store) Delete(address string) error {
+func (s *Store) Delete(address report.Address) error {
 	s.mu.Lock()
 	_, ok := s.records[address]
 	s.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	if err := s.commit(opDelete, &Record{Address: address}, quote(address), nil); err != nil {
+	if err := s.commit(opDelete, &Record{Address: address}, quote(string(address)), nil); err != nil {
 		return fmt.Errorf("delete %s: %w", address, err)
 	}
 	return nil
