@@ -1,5 +1,7 @@
 package nordigen
 
+import "github.com/ledgerform/ledgerform/report"
+
 // The typed requests and answers of the API (api/nordigen-report-api.md
 // §4, §9, §10). Keys that the documentation lists as optional are nullable
 // here (pointers). Amounts are float64, as the API sends them; a Result
@@ -21,20 +23,10 @@ type Upload struct {
 
 // ProcessRequest is the body of PUT /v2/report/process/{id}.
 type ProcessRequest struct {
-	Country    string   `json:"country"`
-	Operations []string `json:"operations"`
-	Params     *Params  `json:"params,omitempty"`
-	UseWebhook bool     `json:"use_webhook,omitempty"`
-}
-
-// Params customise the insights operations (§9).
-type Params struct {
-	Period             *int    `json:"period,omitempty"`
-	Currency           *string `json:"currency,omitempty"`
-	DropSharedAccounts *bool   `json:"drop_shared_accounts,omitempty"`
-	DropJointAccounts  *bool   `json:"drop_joint_accounts,omitempty"`
-	IncomeDefinition   []int   `json:"income_definition,omitempty"`
-	ExpenseDefinition  []int   `json:"expense_definition,omitempty"`
+	Country    string         `json:"country"`
+	Operations []string       `json:"operations"`
+	Params     *report.Params `json:"params,omitempty"` // the manifests' params, sent as they are
+	UseWebhook bool           `json:"use_webhook,omitempty"`
 }
 
 // Processing is the answer of PUT /v2/report/process/{id}: the id to poll.
