@@ -170,7 +170,7 @@ func New(cfg Config) (*Client, error) {
 			RetryWaitMax: cfg.RetryWaitMax,
 			RetryMax:     cfg.RetryMax,
 			CheckRetry:   checkRetry,
-			Backoff:      backoff,
+			Backoff:      retryWait,
 			ErrorHandler: eh,
 		}
 	}

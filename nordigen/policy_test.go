@@ -47,22 +47,22 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
+func TestRetryWait(t *testing.T) {
 	lo, hi := 100*time.Millisecond, 2*time.Second
 	for attempt := 0; attempt < 40; attempt++ {
 		want := min(lo<<min(attempt, 30), hi)
 		for range 20 {
-			if d := backoff(lo, hi, attempt, answer(503, "")); d < want/2 || d > want {
-				t.Fatalf("backoff(attempt %d) = %v, want in [%v, %v]", attempt, d, want/2, want)
+			if d := retryWait(lo, hi, attempt, answer(503, "")); d < want/2 || d > want {
+				t.Fatalf("retryWait(attempt %d) = %v, want in [%v, %v]", attempt, d, want/2, want)
 			}
 		}
 	}
 	// Retry-After is honoured, never shortened, and capped.
-	if d := backoff(lo, hi, 0, answer(429, "1")); d < time.Second || d > 1100*time.Millisecond {
-		t.Errorf("backoff with Retry-After 1 = %v, want in [1s, 1.1s]", d)
+	if d := retryWait(lo, hi, 0, answer(429, "1")); d < time.Second || d > 1100*time.Millisecond {
+		t.Errorf("retryWait with Retry-After 1 = %v, want in [1s, 1.1s]", d)
 	}
-	if d := backoff(lo, hi, 0, answer(429, "86400")); d > hi+hi/10 {
-		t.Errorf("backoff with Retry-After 86400 = %v, want capped near %v", d, hi)
+	if d := retryWait(lo, hi, 0, answer(429, "86400")); d > hi+hi/10 {
+		t.Errorf("retryWait with Retry-After 86400 = %v, want capped near %v", d, hi)
 	}
 }
 

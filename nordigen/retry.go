@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ledgerform/ledgerform/internal/backoff"
 )
 
 // The retry policy of every request: the one place that decides what is
@@ -73,22 +75,21 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	return false, nil
 }
 
-// backoff returns the wait before retry attemptNum (0 for the first
-// retry): the answer's Retry-After if it has one, capped at max, or else
-// min·2^attempt capped at max; either way with jitter so that workers do
-// not retry in step.
-func backoff(lo, hi time.Duration, attemptNum int, resp *http.Response) time.Duration {
+// retryWait returns the wait before retry attemptNum (0 for the first
+// retry), go-retryablehttp's Backoff: the answer's Retry-After if it has
+// one, capped at hi, or else lo·2^attempt capped at hi; either way with
+// jitter so that workers do not retry in step. The two jitters differ on
+// purpose: a Retry-After is a floor the server set, so it is waited up to
+// 10 % longer and never less; a backoff of our own is at most the delay
+// and at least half of it (backoff.Jitter, the rule of every retry loop).
+func retryWait(lo, hi time.Duration, attemptNum int, resp *http.Response) time.Duration {
 	if d := retryAfter(resp); d > 0 {
 		if d >= hi {
 			return hi
 		}
 		return min(d+time.Duration(rand.Int64N(int64(d/10)+1)), hi) // up to 10 % later, never earlier
 	}
-	d := lo << min(attemptNum, 30)
-	if d <= 0 || d > hi {
-		d = hi
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // in [d/2, d]
+	return backoff.Jitter(backoff.Exponential(lo, hi, attemptNum))
 }
 
 // retryAfter reads Retry-After as seconds or as an HTTP-date; 0 when absent,
