@@ -141,6 +141,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) *apiError {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int64  `json:"expires_in"`
 		TokenType   string `json:"token_type"`
-	}{s.issueToken(time.Now()), int64(math.Ceil(s.cfg.TokenTTL.Seconds())), "Bearer"})
+	}{s.issueToken(s.cfg.Clock.Now()), int64(math.Ceil(s.cfg.TokenTTL.Seconds())), "Bearer"})
 	return nil
 }

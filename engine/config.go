@@ -53,13 +53,17 @@ type Config struct {
 	// Logger receives one line per request; nil discards them. Lines never
 	// carry a header, a body, a token or a secret.
 	Logger *slog.Logger
+	// Clock decides token expiry, retention and processing time (see
+	// Clock for what stays on the wall clock); nil is the real clock.
+	// Tests set a ManualClock to step through time instead of sleeping.
+	Clock Clock
 }
 
 // Faults are the failures a Server injects, for tests and benchmarks of
 // clients. Fractions are in [0, 1] and drawn independently per request.
 type Faults struct {
-	Latency        time.Duration // added before every API answer
-	ProcessingTime time.Duration // from a worker taking a report to its result
+	Latency        time.Duration // added before every API answer, in real time
+	ProcessingTime time.Duration // from a worker taking a report to its result, on Config.Clock
 	Fail429        float64       // answered 429 RATE_LIMIT with Retry-After
 	Fail500        float64       // answered 500 UNKNOWN_ERROR
 	Fail503        float64       // answered 503 SERVICE_UNAVAILABLE
@@ -149,6 +153,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = wallClock{}
 	}
 	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -253,8 +254,8 @@ func send(t testing.TB, req *http.Request) answer {
 	return answer{status: resp.StatusCode, header: resp.Header, body: b.Bytes()}
 }
 
-func TestToken_FormAndExpiry(t *testing.T) {
-	c := startEngine(t, Config{TokenTTL: 50 * time.Millisecond})
+func TestToken_Form(t *testing.T) {
+	c := startEngine(t, Config{TokenTTL: 1500 * time.Millisecond})
 	form := "grant_type=client_credentials&client_id=" + c.e.ClientID + "&client_secret=" + c.e.ClientSecret +
 		"&audience=" + DefaultAudience
 	a := c.do("POST", "/oauth/token", "application/x-www-form-urlencoded", []byte(form), false)
@@ -262,18 +263,46 @@ func TestToken_FormAndExpiry(t *testing.T) {
 		t.Fatalf("form token: %d %s", a.status, a.body)
 	}
 	v := a.json(t)
-	if v["token_type"] != "Bearer" || v["expires_in"] != float64(1) {
-		t.Errorf("token answer = %v, want token_type Bearer and expires_in 1 (50ms rounded up)", v)
+	if v["token_type"] != "Bearer" || v["expires_in"] != float64(2) {
+		t.Errorf("token answer = %v, want token_type Bearer and expires_in 2 (1.5s rounded up)", v)
 	}
 	c.token = v["access_token"].(string)
-	// Wait out the token's lifetime; its expiry, not this sleep, is what is tested.
-	time.Sleep(60 * time.Millisecond)
-	e := expectError(t, c.do("GET", "/v2/category-tree/uk", "", nil, true), 401, CodeAuthenticationFailed)
+	if a := c.do("GET", "/v2/category-tree/uk", "", nil, true); a.status != http.StatusOK {
+		t.Errorf("a form token was refused: %d %s", a.status, a.body)
+	}
+}
+
+// TestToken_Expiry steps the engine's clock to the last millisecond of a
+// token's lifetime, then onto its expiry.
+func TestToken_Expiry(t *testing.T) {
+	const ttl = 10 * time.Minute
+	clock := NewManualClock(testEpoch)
+	c := startEngine(t, Config{TokenTTL: ttl, Clock: clock})
+	c.login()
+	tree := func() answer { return c.do("GET", "/v2/category-tree/uk", "", nil, true) }
+
+	clock.Advance(ttl - time.Millisecond)
+	if a := tree(); a.status != http.StatusOK {
+		t.Fatalf("1ms before its expiry the token was refused: %d %s", a.status, a.body)
+	}
+	clock.Advance(time.Millisecond)
+	a := tree()
+	e := expectError(t, a, 401, CodeAuthenticationFailed)
 	if !strings.Contains(e.Detail, "expired") {
 		t.Errorf("detail = %q, want it to say the token expired", e.Detail)
 	}
-	if got := c.do("GET", "/v2/category-tree/uk", "", nil, true); got.header.Get("WWW-Authenticate") == "" {
+	if a.header.Get("WWW-Authenticate") == "" {
 		t.Error("401 without WWW-Authenticate")
+	}
+
+	// A new token, issued at the clock's time, is good for a whole TTL again.
+	c.token = ""
+	if a := tree(); a.status != http.StatusOK {
+		t.Fatalf("a fresh token was refused: %d %s", a.status, a.body)
+	}
+	clock.Advance(ttl - time.Millisecond)
+	if a := tree(); a.status != http.StatusOK {
+		t.Fatalf("the fresh token expired early: %d %s", a.status, a.body)
 	}
 }
 
@@ -299,47 +328,146 @@ func TestProcessing_FailureAnswers(t *testing.T) {
 	}
 }
 
+// TestProcessing_StaysProcessingForProcessingTime: a report whose answer a
+// worker has computed still reads as processing until the processing time
+// has passed on the engine's clock, then as completed.
 func TestProcessing_StaysProcessingForProcessingTime(t *testing.T) {
-	c := startEngine(t, Config{Faults: Faults{ProcessingTime: time.Hour}})
+	const processingTime = 10 * time.Minute
+	clock := NewManualClock(testEpoch)
+	c := startEngine(t, Config{Clock: clock, Faults: Faults{ProcessingTime: processingTime}})
 	id := c.processID(c.uploadID(exampleStatement(t)))
-	for i := 0; i < 3; i++ {
+	running := func(want ...string) {
+		t.Helper()
 		a := c.result(id)
-		if s := attr(t, a, "status"); a.status != 200 || (s != "queued" && s != "processing") {
-			t.Fatalf("result within the processing time: %d %s", a.status, a.body)
+		if s := attr(t, a, "status"); a.status != 200 || !slices.Contains(want, s) {
+			t.Fatalf("result at +%v: %d %s, want status %v", clock.Now().Sub(testEpoch), a.status, a.body, want)
 		}
 		if bytes.Contains(a.body, []byte("categorisation")) {
 			t.Fatalf("a running report carries a product payload: %s", a.body)
 		}
 	}
+	running("queued", "processing")
+	c.waitComputed(id)
+	running("processing")
+	clock.Advance(processingTime - time.Millisecond)
+	running("processing")
+
+	clock.Advance(time.Millisecond)
+	a := c.result(id)
+	if s := attr(t, a, "status"); a.status != 200 || s != "completed" {
+		t.Fatalf("result once the processing time is over: %d %s", a.status, a.body)
+	}
+	if !bytes.Contains(a.body, []byte(`"categorisation"`)) {
+		t.Errorf("the completed report has no categorisation: %s", a.body)
+	}
 }
 
+// TestRetention_Gone steps the engine's clock through the life of an
+// upload and a result: live until the retention time, 410 GONE for as long
+// again, then 404 NOT_FOUND.
 func TestRetention_Gone(t *testing.T) {
-	c := startEngine(t, Config{Retention: 100 * time.Millisecond})
+	const retention = time.Hour
+	clock := NewManualClock(testEpoch)
+	c := startEngine(t, Config{Retention: retention, Clock: clock})
 	pending := c.uploadID(exampleStatement(t))
 	done := c.processID(c.uploadID(exampleStatement(t)))
-	time.Sleep(150 * time.Millisecond) // past the retention time
+	if a := c.poll(done); a.status != 200 {
+		t.Fatalf("result: %d %s", a.status, a.body)
+	}
+	const put = `{"country":"uk","operations":["categorisation"]}`
+	// A PUT without operations shows the upload is still there without
+	// using up its one processing request.
+	const probe = `{"country":"uk"}`
+
+	clock.Advance(retention - time.Millisecond)
+	if a := c.result(done); a.status != 200 || attr(t, a, "status") != "completed" {
+		t.Fatalf("result just before the retention time: %d %s", a.status, a.body)
+	}
+	expectError(t, c.process(pending, probe), 400, CodeParamsMissing)
+
+	clock.Advance(time.Millisecond)
 	expectError(t, c.result(done), 410, CodeGone)
-	expectError(t, c.process(pending, `{"country":"uk","operations":["categorisation"]}`), 410, CodeGone)
+	expectError(t, c.process(pending, put), 410, CodeGone)
 	// Ids of the other kind stay NOT_FOUND, expired or not (contract row 9).
 	expectError(t, c.result(pending), 404, CodeNotFound)
-	expectError(t, c.process(done, `{"country":"uk","operations":["categorisation"]}`), 404, CodeNotFound)
+	expectError(t, c.process(done, put), 404, CodeNotFound)
 
-	// Expired records are dropped, then forgotten: nothing grows.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, b := c.e.srv.store.usage()
-		c.e.srv.store.mu.Lock()
-		gone := len(c.e.srv.store.gone)
-		c.e.srv.store.mu.Unlock()
-		if n == 0 && b == 0 && gone == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("records %d, bytes %d, gone ids %d long after retention", n, b, gone)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	clock.Advance(retention - time.Millisecond)
+	expectError(t, c.result(done), 410, CodeGone)
+	expectError(t, c.process(pending, put), 410, CodeGone)
+
+	clock.Advance(time.Millisecond)
 	expectError(t, c.result(done), 404, CodeNotFound)
+	expectError(t, c.process(pending, put), 404, CodeNotFound)
+}
+
+// TestRetention_SweepFrees: the sweeper, not only a lookup, drops expired
+// records and then forgets their ids, so nothing grows.
+func TestRetention_SweepFrees(t *testing.T) {
+	const retention = time.Hour
+	clock := NewManualClock(testEpoch)
+	c := startEngine(t, Config{Retention: retention, Clock: clock})
+	c.uploadID(exampleStatement(t))
+	done := c.processID(c.uploadID(exampleStatement(t)))
+	c.poll(done)
+	st := c.e.srv.store
+	gone := func() int {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.gone)
+	}
+	check := func(wantRecords, wantGone int) {
+		t.Helper()
+		st.sweep(clock.Now())
+		if n, _ := st.usage(); n != wantRecords {
+			t.Errorf("at +%v: %d records, want %d", clock.Now().Sub(testEpoch), n, wantRecords)
+		}
+		if g := gone(); g != wantGone {
+			t.Errorf("at +%v: %d expired ids remembered, want %d", clock.Now().Sub(testEpoch), g, wantGone)
+		}
+	}
+
+	clock.Advance(retention - time.Millisecond)
+	check(3, 0) // two uploads and a report
+	clock.Advance(time.Millisecond)
+	check(0, 3)
+	if _, b := st.usage(); b != 0 {
+		t.Errorf("%d bytes held after every record expired", b)
+	}
+	clock.Advance(retention - time.Millisecond)
+	check(0, 3)
+	clock.Advance(time.Millisecond)
+	check(0, 0)
+}
+
+// TestSweeper_ReadsTheClock: the running sweeper frees records by the
+// engine's clock. The clock stands far from the wall clock, so a sweeper
+// reading the wall clock would free nothing and the wait would time out.
+func TestSweeper_ReadsTheClock(t *testing.T) {
+	// A retention of 40ms makes the sweeper wake every 10ms of real time.
+	const retention = 40 * time.Millisecond
+	clock := NewManualClock(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	c := startEngine(t, Config{Retention: retention, Clock: clock})
+	c.uploadID(exampleStatement(t))
+	st := c.e.srv.store
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the sweeper never %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	clock.Advance(retention)
+	waitFor("freed the expired upload", func() bool { n, b := st.usage(); return n == 0 && b == 0 })
+	clock.Advance(retention)
+	waitFor("forgot the expired id", func() bool {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return len(st.gone) == 0
+	})
 }
 
 func TestQuota_ExceededLimit(t *testing.T) {
@@ -407,7 +535,7 @@ func TestInjectedFaults_Reset(t *testing.T) {
 
 	// Uploads: a reset before the work stores nothing, a reset after it
 	// stores the upload and loses the answer. Both happen.
-	c.token = c.e.srv.issueToken(time.Now())
+	c.token = c.e.srv.issueToken(c.e.srv.cfg.Clock.Now())
 	ct, body := multipartBody("input", exampleStatement(t))
 	for i := 0; i < 20; i++ {
 		req, _ := http.NewRequest("POST", c.e.URL+"/v2/report", bytes.NewReader(body))

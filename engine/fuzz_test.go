@@ -19,7 +19,7 @@ func fuzzServer(f *testing.F) (*Server, string) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { s.Close() })
-	return s, "Bearer " + s.issueToken(timeNow())
+	return s, "Bearer " + s.issueToken(s.cfg.Clock.Now())
 }
 
 func serve(s *Server, req *http.Request) *httptest.ResponseRecorder {

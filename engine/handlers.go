@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/ledgerform/ledgerform/engine/categorise"
 	"github.com/ledgerform/ledgerform/engine/statement"
@@ -75,7 +74,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) *apiError {
 	for _, f := range files {
 		size += int64(len(f.Data))
 	}
-	u := &upload{id: newID(), expires: time.Now().Add(s.cfg.Retention), size: size, stmt: stmt}
+	u := &upload{id: newID(), expires: s.cfg.Clock.Now().Add(s.cfg.Retention), size: size, stmt: stmt}
 	if !s.store.addUpload(u, s.cfg.MaxRecords, s.cfg.MaxStoredBytes) {
 		return fail(http.StatusBadRequest, CodeExceededLimit,
 			fmt.Sprintf("the engine holds as many uploads and reports as its quota allows (%d records, %d bytes); wait for older ones to expire",
@@ -177,7 +176,7 @@ type params struct {
 // process answers PUT /v2/report/process/{id}.
 func (s *Server) process(w http.ResponseWriter, r *http.Request) *apiError {
 	id := r.PathValue("id")
-	now := time.Now()
+	now := s.cfg.Clock.Now()
 	s.store.mu.Lock()
 	kind, u, _ := s.store.find(id, now)
 	requested := u != nil && u.report != ""
@@ -421,7 +420,7 @@ func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null
 // result answers GET /v2/report/{id}.
 func (s *Server) result(w http.ResponseWriter, r *http.Request) *apiError {
 	id := r.PathValue("id")
-	now := time.Now()
+	now := s.cfg.Clock.Now()
 	s.store.mu.Lock()
 	kind, _, rep := s.store.find(id, now)
 	var ph phase

@@ -225,4 +225,26 @@ func exampleStatement(t testing.TB) file {
 	return file{"alex-watson-2019-08.json", readTestdata(t, "alex-watson-2019-08.json")}
 }
 
-func timeNow() time.Time { return time.Now() }
+// testEpoch is where the ManualClock of a test starts.
+var testEpoch = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// waitComputed waits until a worker has computed report id's answer,
+// whether or not its processing time lets a client see it yet.
+func (c *testClient) waitComputed(id string) {
+	c.t.Helper()
+	st := c.e.srv.store
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st.mu.Lock()
+		r := st.reports[id]
+		computed := r != nil && r.phase == done
+		st.mu.Unlock()
+		if computed {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no worker computed report %s", id)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ledgerform/ledgerform/nordigen"
+	lfreport "github.com/ledgerform/ledgerform/report"
 )
 
 // allOperations asks for every product of the three example statements.
@@ -297,7 +298,7 @@ func TestInsights_NordigenClient(t *testing.T) {
 	period, currency := 6, "GBP"
 	pr, err := cl.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk",
 		Operations: []string{"categorisation", "insights-income", "insights-loans", "insights-risk", "simple-score"},
-		Params:     &nordigen.Params{Period: &period, Currency: &currency}})
+		Params:     &lfreport.Params{Period: &period, Currency: &currency}})
 	if err != nil {
 		t.Fatal(err)
 	}

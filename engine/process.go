@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/ledgerform/ledgerform/engine/categorise"
 	"github.com/ledgerform/ledgerform/engine/statement"
@@ -26,9 +25,11 @@ func (s *Server) work(ctx context.Context) {
 }
 
 // runReport computes one report's answer and publishes it, visible from
-// readyAt: the processing time runs from the moment a worker takes it.
+// readyAt: the processing time runs, on the Clock, from the moment a worker
+// takes it. Only readyAt decides when the report reads as done, so a
+// ManualClock can end the processing time without any timer firing.
 func (s *Server) runReport(rep *report) {
-	start := time.Now()
+	start := s.cfg.Clock.Now()
 	s.store.mu.Lock()
 	if _, live := s.store.reports[rep.id]; !live { // expired while queued
 		s.store.mu.Unlock()

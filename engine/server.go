@@ -20,7 +20,9 @@
 // takes it, without holding the worker. Uploads and results are kept for
 // the retention time, then answer 410 GONE for as long again, then 404; a
 // quota on live records answers 400 EXCEEDED_LIMIT, so memory never grows
-// without bound.
+// without bound. Token lifetimes, retention and processing time run on
+// Config.Clock, which tests replace with a ManualClock to step through
+// them instead of sleeping.
 //
 // Decisions where neither document is explicit:
 //   - The insights operations and simple-score are computed by package
@@ -137,6 +139,10 @@ func (s *Server) Credentials() (id, secret string) { return s.cfg.ClientID, s.cf
 // ServeHTTP answers the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
+// sweepLoop frees expired records and forgets old ids. It wakes on a real
+// ticker but asks the Clock what has expired: lookups expire what they
+// find themselves, so the sweeper only bounds memory and never changes an
+// answer.
 func (s *Server) sweepLoop(ctx context.Context) {
 	every := min(max(s.cfg.Retention/4, 10*time.Millisecond), time.Minute)
 	t := time.NewTicker(every)
@@ -145,8 +151,8 @@ func (s *Server) sweepLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			s.store.sweep(now)
+		case <-t.C:
+			s.store.sweep(s.cfg.Clock.Now())
 		}
 	}
 }
@@ -246,7 +252,7 @@ func (s *Server) admit(r *http.Request, needToken bool) *apiError {
 	if !needToken {
 		return nil
 	}
-	if err := s.checkToken(r, time.Now()); err != nil {
+	if err := s.checkToken(r, s.cfg.Clock.Now()); err != nil {
 		return err
 	}
 	if s.limiter == nil {

@@ -97,30 +97,32 @@ const (
 	isGoneUpload // an expired upload id
 )
 
-// find returns what id is, and the upload or report it names. The caller
-// must hold s.mu.
+// find returns what id is at now, and the upload or report it names. It
+// expires and forgets records itself, so that its answer depends on now
+// alone and never on when the sweeper last ran. The caller must hold s.mu.
 func (s *store) find(id string, now time.Time) (lookup, *upload, *report) {
 	if u, ok := s.uploads[id]; ok {
 		if now.Before(u.expires) {
 			return isUpload, u, nil
 		}
 		s.expireUpload(u)
-		return isGoneUpload, nil, nil
-	}
-	if r, ok := s.reports[id]; ok {
+	} else if r, ok := s.reports[id]; ok {
 		if now.Before(r.expires) {
 			return isReport, nil, r
 		}
 		s.expireReport(r)
-		return isGone, nil, nil
 	}
-	if ts, ok := s.gone[id]; ok {
-		if ts.upload {
-			return isGoneUpload, nil, nil
-		}
-		return isGone, nil, nil
+	ts, ok := s.gone[id]
+	switch {
+	case !ok:
+		return unknownID, nil, nil
+	case !now.Before(ts.forget):
+		delete(s.gone, id)
+		return unknownID, nil, nil
+	case ts.upload:
+		return isGoneUpload, nil, nil
 	}
-	return unknownID, nil, nil
+	return isGone, nil, nil
 }
 
 func (s *store) expireUpload(u *upload) {
