@@ -22,6 +22,10 @@
 //     as [redacted] through fmt, slog and encoding/json, and are sent only
 //     to the configured hosts. The request log (slog, at debug level) never
 //     carries a header or a body.
+//   - Metrics: Config.Observe is told of every HTTP attempt, token requests
+//     and retries included — its operation, status, duration and retry
+//     number, never a URL, header, token or body — so that a caller can
+//     count requests without wrapping the transport or parsing paths.
 //
 // It works against the real service by configuration alone: the defaults
 // are https://api.nordigen.com, its /oauth/token and the audience
@@ -87,6 +91,36 @@ type Config struct {
 	Transport http.RoundTripper
 	// Logger receives a debug line per request and retry; nil discards them.
 	Logger *slog.Logger
+	// Observe, if set, is called once per HTTP attempt, retries and token
+	// requests included, as soon as the attempt ends: when the answer's
+	// headers arrive, or when it fails. It is called on the goroutine that
+	// sent the request, by every worker at once, so it must be safe for
+	// concurrent use, and quick, since the request waits for it. It is the
+	// hook for metrics: an Attempt never carries a URL, a header, a token or
+	// a body.
+	Observe func(Attempt)
+}
+
+// The operations of the client: the Op of an Attempt and of every error
+// the client returns. They are a small fixed set, fit for a metric label.
+const (
+	OpToken        = "token" // the token endpoint: a client-credentials grant
+	OpUpload       = "upload"
+	OpProcess      = "process"
+	OpResult       = "result"
+	OpCategoryTree = "category_tree"
+)
+
+// An Attempt is one HTTP request the client sent, as Config.Observe sees
+// it. A call to Upload, Process, Result or CategoryTree is one attempt or
+// more (its retries, and the token requests it needs); a request the
+// client never sent — refused for its size, or cancelled while waiting for
+// the rate limit or a token — is none.
+type Attempt struct {
+	Op       string        // one of the Op constants
+	Status   int           // the answer's HTTP status; 0 when none came (a network error, a timeout, a cancelled context)
+	Duration time.Duration // from sending to the answer's headers, or to the failure
+	Retry    int           // 0 for the first attempt of a call, 1 for its first retry, …
 }
 
 // Client talks to the API. It is safe for concurrent use; all its workers
@@ -146,6 +180,13 @@ func New(cfg Config) (*Client, error) {
 		t.ResponseHeaderTimeout = cfg.AttemptTimeout
 		cfg.Transport = t
 	}
+	// Attempts are observed just above the base transport, beneath the
+	// retry layer, the throttle and the token source, so that each one is
+	// seen once, and timed without the waits before it.
+	transport := cfg.Transport
+	if cfg.Observe != nil {
+		transport = &observe{next: transport, fn: cfg.Observe}
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -181,11 +222,11 @@ func New(cfg Config) (*Client, error) {
 		url: tokenURL.String(), id: cfg.ClientID, secret: cfg.ClientSecret, audience: cfg.Audience,
 		sem: make(chan struct{}, 1),
 	}
-	tokenTh := &throttle{next: &timeout{next: cfg.Transport, d: cfg.AttemptTimeout},
+	tokenTh := &throttle{next: &timeout{next: transport, d: cfg.AttemptTimeout},
 		limiter: rate.NewLimiter(rate.Inf, 1), max: rate.Inf, cap: cfg.RetryWaitMax}
 	tokens.rc = newRetrying(tokenTh, tokenErrorHandler)
 
-	th.next = &timeout{next: &auth{next: cfg.Transport, scheme: base.Scheme, host: base.Host, tokens: tokens}, d: cfg.AttemptTimeout}
+	th.next = &timeout{next: &auth{next: transport, scheme: base.Scheme, host: base.Host, tokens: tokens}, d: cfg.AttemptTimeout}
 	return &Client{base: base, maxBytes: cfg.MaxUploadBytes, rc: newRetrying(th, errorHandler), throttle: th}, nil
 }
 
@@ -224,12 +265,12 @@ func (c *Client) Upload(ctx context.Context, files ...File) (*Upload, error) {
 			} `json:"attributes"`
 		} `json:"data"`
 	}
-	raw, err := c.do(ctx, "upload", http.MethodPost, "/v2/report", mw.FormDataContentType(), body.Bytes())
+	raw, err := c.do(ctx, OpUpload, http.MethodPost, "/v2/report", mw.FormDataContentType(), body.Bytes())
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(raw, &out); err != nil || out.Data.Attributes.RequestID == "" {
-		return nil, &ProtocolError{Op: "upload", Err: fmt.Errorf("want data.attributes.request-id")}
+		return nil, &ProtocolError{Op: OpUpload, Err: fmt.Errorf("want data.attributes.request-id")}
 	}
 	a := out.Data.Attributes
 	return &Upload{RequestID: a.RequestID, Status: a.Status, AvailableOperations: a.AvailableOperations}, nil
@@ -247,7 +288,7 @@ func (c *Client) Process(ctx context.Context, uploadID string, req ProcessReques
 	if err != nil {
 		return nil, fmt.Errorf("nordigen: process: %w", err)
 	}
-	raw, err := c.do(ctx, "process", http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body)
+	raw, err := c.do(ctx, OpProcess, http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +308,7 @@ func (c *Client) Process(ctx context.Context, uploadID string, req ProcessReques
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &ProtocolError{Op: "process", Err: err}
+		return nil, &ProtocolError{Op: OpProcess, Err: err}
 	}
 	id := out.Data.Attributes.RequestID
 	if id == "" {
@@ -276,7 +317,7 @@ func (c *Client) Process(ctx context.Context, uploadID string, req ProcessReques
 		}
 	}
 	if id == "" {
-		return nil, &ProtocolError{Op: "process", Err: fmt.Errorf("want data.attributes.request-id")}
+		return nil, &ProtocolError{Op: OpProcess, Err: fmt.Errorf("want data.attributes.request-id")}
 	}
 	return &Processing{RequestID: id, Status: out.Data.Attributes.Status}, nil
 }
@@ -285,7 +326,7 @@ func (c *Client) Process(ctx context.Context, uploadID string, req ProcessReques
 // result that is not done yet has Done() false and no products; a failed
 // processing is an *APIError (TIMEOUT_PROCESSING, UNKNOWN_ERROR, GONE).
 func (c *Client) Result(ctx context.Context, processID string) (*Result, error) {
-	raw, err := c.do(ctx, "result", http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil)
+	raw, err := c.do(ctx, OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +345,7 @@ func (c *Client) Result(ctx context.Context, processID string) (*Result, error) 
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &ProtocolError{Op: "result", Err: err}
+		return nil, &ProtocolError{Op: OpResult, Err: err}
 	}
 	a := out.Data.Attributes
 	return &Result{Status: a.Status, Categorisation: a.Categorisation, Income: a.Insights.Income,
@@ -313,7 +354,7 @@ func (c *Client) Result(ctx context.Context, processID string) (*Result, error) 
 
 // CategoryTree fetches a country's category tree.
 func (c *Client) CategoryTree(ctx context.Context, country string) (*CategoryTree, error) {
-	raw, err := c.do(ctx, "category tree", http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil)
+	raw, err := c.do(ctx, OpCategoryTree, http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +364,7 @@ func (c *Client) CategoryTree(ctx context.Context, country string) (*CategoryTre
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &ProtocolError{Op: "category tree", Err: err}
+		return nil, &ProtocolError{Op: OpCategoryTree, Err: err}
 	}
 	return &out.Data.Attributes, nil
 }

@@ -33,6 +33,7 @@ type reqState struct {
 	op           string
 	attempts     int // answers and failures seen so far
 	unauthorized int // 401 answers so far
+	sent         int // attempts that reached the base transport, for Observe
 }
 
 type stateKey struct{}
@@ -70,7 +71,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	case http.StatusUnauthorized:
 		st := stateOf(ctx)
 		st.unauthorized++
-		return st.unauthorized == 1 && st.op != "token", nil
+		return st.unauthorized == 1 && st.op != OpToken, nil
 	}
 	return false, nil
 }
@@ -124,7 +125,7 @@ func errorHandler(resp *http.Response, err error, attempts int) (*http.Response,
 // tokenErrorHandler is errorHandler for the token endpoint, whose bodies are
 // never quoted.
 func tokenErrorHandler(resp *http.Response, err error, attempts int) (*http.Response, error) {
-	return handleError(resp, err, attempts, "token")
+	return handleError(resp, err, attempts, OpToken)
 }
 
 func handleError(resp *http.Response, err error, attempts int, op string) (*http.Response, error) {

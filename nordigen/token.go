@@ -75,7 +75,7 @@ func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error)
 		"client_secret": ts.secret.Reveal(),
 		"audience":      ts.audience,
 	})
-	req, err := retryablehttp.NewRequestWithContext(withOp(ctx, "token"), http.MethodPost, ts.url, body)
+	req, err := retryablehttp.NewRequestWithContext(withOp(ctx, OpToken), http.MethodPost, ts.url, body)
 	if err != nil {
 		return Secret{}, 0, fmt.Errorf("nordigen: token: %w", err)
 	}
@@ -88,10 +88,10 @@ func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Secret{}, 0, &TransportError{Op: "token", Attempts: 1, Err: err}
+		return Secret{}, 0, &TransportError{Op: OpToken, Attempts: 1, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Secret{}, 0, apiError(resp, raw, "token", 0)
+		return Secret{}, 0, apiError(resp, raw, OpToken, 0)
 	}
 	var t struct {
 		AccessToken string  `json:"access_token"`
@@ -100,7 +100,7 @@ func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error)
 	}
 	if err := json.Unmarshal(raw, &t); err != nil || t.AccessToken == "" || t.ExpiresIn <= 0 {
 		// Never quote the body: it may hold a token.
-		return Secret{}, 0, &ProtocolError{Op: "token", Err: fmt.Errorf("want access_token and a positive expires_in")}
+		return Secret{}, 0, &ProtocolError{Op: OpToken, Err: fmt.Errorf("want access_token and a positive expires_in")}
 	}
 	return NewSecret(t.AccessToken), time.Duration(t.ExpiresIn * float64(time.Second)), nil
 }
@@ -124,7 +124,7 @@ func apiError(resp *http.Response, body []byte, op string, attempts int) *APIErr
 		}
 		return e
 	}
-	if op != "token" { // a token endpoint's odd body could echo credentials
+	if op != OpToken { // a token endpoint's odd body could echo credentials
 		snippet := bytes.TrimSpace(body)
 		if len(snippet) > 512 {
 			snippet = snippet[:512]

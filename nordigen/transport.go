@@ -13,7 +13,13 @@ import (
 // The transports beneath the retry layer, outermost first:
 //
 //	retryablehttp → throttle (shared rate limit and pause) → timeout (one
-//	attempt) → auth (bearer token) → the base transport
+//	attempt) → auth (bearer token) → observe (Config.Observe, if set) →
+//	the base transport
+//
+// and for the token endpoint, whose requests auth makes:
+//
+//	retryablehttp → throttle (pause only) → timeout → observe → the base
+//	transport
 //
 // Every attempt of every request, retries included, passes through all of
 // them: a retry waits for the shared pause and the rate limit, gets its own
@@ -166,6 +172,31 @@ func (a *auth) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
 		a.tokens.invalidate(req.Context(), tok)
 	}
+	return resp, err
+}
+
+// observe reports every attempt that reaches the base transport to fn.
+// The operation comes from the request's context, where the client put it
+// (withOp), never from the URL; the retry number counts the request's
+// attempts seen here, so it does not depend on the retry policy's
+// bookkeeping. The attempts of one request are sequential, so its state
+// needs no lock.
+type observe struct {
+	next http.RoundTripper
+	fn   func(Attempt)
+}
+
+func (o *observe) RoundTrip(req *http.Request) (*http.Response, error) {
+	st := stateOf(req.Context())
+	a := Attempt{Op: st.op, Retry: st.sent}
+	st.sent++
+	start := time.Now()
+	resp, err := o.next.RoundTrip(req)
+	a.Duration = time.Since(start)
+	if err == nil {
+		a.Status = resp.StatusCode
+	}
+	o.fn(a)
 	return resp, err
 }
 
