@@ -16,8 +16,15 @@
 //     (golang.org/x/time/rate), and after any 429 a pause of every request
 //     for its Retry-After and a halved rate that recovers with successes.
 //   - Errors are typed (*APIError, *TransportError, *UploadTooLargeError,
-//     *ProtocolError) and classified by IsPermanent / IsTransient, with
-//     IsNotFound, IsGone and IsAlreadyRequested for the reconciler.
+//     *ProtocolError) and classified two ways, for two callers.
+//     IsPermanent / IsTransient say whether the same request can succeed if
+//     sent again: the retry layer's question. IsRejected says whether the
+//     API refused what the request asks (the statements, operations,
+//     country or params), so that only a changed statement or spec can
+//     succeed: the reconciler's question, to block a report. A wrong
+//     secret, a 403, a 404 or an untrusted certificate is permanent but
+//     not rejected. IsProcessingFailed (a result's TIMEOUT_PROCESSING),
+//     IsNotFound, IsGone and IsAlreadyRequested are the reconciler's too.
 //   - Secrets: the client secret and tokens are Secret values, which print
 //     as [redacted] through fmt, slog and encoding/json, and are sent only
 //     to the configured hosts. The request log (slog, at debug level) never

@@ -204,16 +204,16 @@ func TestClient_PermanentErrorsAreNotRetried(t *testing.T) {
 
 	_, err := c.Upload(ctx, nordigen.File{Name: "s.pdf", Data: []byte("%PDF-1.7 ...")})
 	var ae *nordigen.APIError
-	if !errors.As(err, &ae) || ae.Code != "PDF_PARSE_FAILURE" || !nordigen.IsPermanent(err) || ae.Op != "upload" {
-		t.Fatalf("upload of a PDF = %v, want a permanent PDF_PARSE_FAILURE", err)
+	if !errors.As(err, &ae) || ae.Code != "PDF_PARSE_FAILURE" || !nordigen.IsPermanent(err) || !nordigen.IsRejected(err) || ae.Op != "upload" {
+		t.Fatalf("upload of a PDF = %v, want a permanent, rejected PDF_PARSE_FAILURE", err)
 	}
 	if n := metric(t, e, "upload", "400"); n != 1 {
 		t.Errorf("the PDF was sent %v times, want once", n)
 	}
 
 	_, err = c.Process(ctx, "no-such-upload", nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
-	if !nordigen.IsNotFound(err) || !nordigen.IsPermanent(err) {
-		t.Errorf("process of an unknown id = %v, want NOT_FOUND", err)
+	if !nordigen.IsNotFound(err) || !nordigen.IsPermanent(err) || nordigen.IsRejected(err) {
+		t.Errorf("process of an unknown id = %v, want a permanent NOT_FOUND, not rejected", err)
 	}
 	up, err := c.Upload(ctx, statement(t))
 	if err != nil {
@@ -225,8 +225,8 @@ func TestClient_PermanentErrorsAreNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Process(ctx, up.RequestID, req)
-	if !nordigen.IsAlreadyRequested(err) || !nordigen.IsPermanent(err) {
-		t.Errorf("second process = %v, want ANALYSIS_ALREADY_REQUESTED", err)
+	if !nordigen.IsAlreadyRequested(err) || !nordigen.IsPermanent(err) || nordigen.IsRejected(err) {
+		t.Errorf("second process = %v, want a permanent ANALYSIS_ALREADY_REQUESTED, not rejected", err)
 	}
 	if got, want := metric(t, e, "process", "404")+metric(t, e, "process", "400"), 2.0; got != want {
 		t.Errorf("process errors answered %v times, want %v (one each)", got, want)
@@ -234,8 +234,8 @@ func TestClient_PermanentErrorsAreNotRetried(t *testing.T) {
 
 	time.Sleep(250 * time.Millisecond) // past the retention time
 	_, err = c.Result(ctx, p.RequestID)
-	if !nordigen.IsGone(err) {
-		t.Errorf("result after retention = %v, want GONE", err)
+	if !nordigen.IsGone(err) || nordigen.IsRejected(err) || nordigen.IsProcessingFailed(err) {
+		t.Errorf("result after retention = %v, want GONE, neither rejected nor a failed processing", err)
 	}
 	if n := metric(t, e, "result", "410"); n != 1 {
 		t.Errorf("GONE answered %v times, want once", n)
@@ -247,8 +247,8 @@ func TestClient_WrongSecret(t *testing.T) {
 	c := newClient(t, e, e.URL, func(cfg *nordigen.Config) { cfg.ClientSecret = nordigen.NewSecret("not-the-secret") })
 	_, err := c.CategoryTree(context.Background(), "uk")
 	var ae *nordigen.APIError
-	if !errors.As(err, &ae) || ae.Status != 401 || !nordigen.IsPermanent(err) {
-		t.Fatalf("call with a wrong secret = %v, want a permanent 401", err)
+	if !errors.As(err, &ae) || ae.Status != 401 || !nordigen.IsPermanent(err) || nordigen.IsRejected(err) {
+		t.Fatalf("call with a wrong secret = %v, want a permanent 401, not rejected", err)
 	}
 	if n := metric(t, e, "token", "401"); n != 1 {
 		t.Errorf("the token endpoint was asked %v times, want once", n)
@@ -404,7 +404,7 @@ func TestClient_UploadTooLarge(t *testing.T) {
 	big := nordigen.File{Name: "big.json", Data: make([]byte, 6<<20)}
 	_, err := c.Upload(context.Background(), big, big)
 	var tl *nordigen.UploadTooLargeError
-	if !errors.As(err, &tl) || !nordigen.IsPermanent(err) || !strings.Contains(err.Error(), "12582912 bytes") {
+	if !errors.As(err, &tl) || !nordigen.IsPermanent(err) || !nordigen.IsRejected(err) || !strings.Contains(err.Error(), "12582912 bytes") {
 		t.Fatalf("upload of 12 MiB = %v, want UploadTooLargeError naming the size", err)
 	}
 	if n := metric(t, e, "upload", "413") + metric(t, e, "upload", "202") + metric(t, e, "token", "200"); n != 0 {
@@ -561,8 +561,8 @@ func TestClient_ErrorSourceOfAnotherShape(t *testing.T) {
 	c := newClient(t, e, odd.URL, nil)
 	_, err := c.Result(context.Background(), "x")
 	var ae *nordigen.APIError
-	if !errors.As(err, &ae) || ae.Code != "TIMEOUT_PROCESSING" || nordigen.IsPermanent(err) {
-		t.Fatalf("Result = %v, want a transient TIMEOUT_PROCESSING", err)
+	if !errors.As(err, &ae) || ae.Code != "TIMEOUT_PROCESSING" || nordigen.IsPermanent(err) || !nordigen.IsProcessingFailed(err) {
+		t.Fatalf("Result = %v, want a transient TIMEOUT_PROCESSING, a failed processing", err)
 	}
 	if len(ae.Source) != 1 || !strings.Contains(ae.Source[0], "request_id") {
 		t.Errorf("source = %q, want the raw element kept", ae.Source)
@@ -585,10 +585,101 @@ func TestClient_UntrustedCertificateIsPermanent(t *testing.T) {
 	t.Cleanup(tlsSrv.Close)
 	c := newClient(t, e, tlsSrv.URL, nil)
 	_, err := c.CategoryTree(context.Background(), "uk")
-	if err == nil || !nordigen.IsPermanent(err) {
-		t.Fatalf("call to an untrusted server = %v, want a permanent error", err)
+	if err == nil || !nordigen.IsPermanent(err) || nordigen.IsRejected(err) {
+		t.Fatalf("call to an untrusted server = %v, want a permanent error, not rejected", err)
 	}
 	if n := handshakes.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// TestIsRejected_Engine: what the engine refuses in a request is rejected;
+// what it refuses for the account (an operation not enabled) or of a read
+// is not.
+func TestIsRejected_Engine(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	c := newClient(t, e, e.URL, nil)
+	ctx := context.Background()
+	up, err := c.Upload(ctx, statement(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		call     func() error
+		code     string
+		rejected bool
+	}{
+		{"upload of a file no parser reads", func() error {
+			_, err := c.Upload(ctx, nordigen.File{Name: "s.json", Data: []byte(`{"not":"a statement"}`)})
+			return err
+		}, "NO_SUITABLE_PARSERS", true},
+		{"process for an unsupported country", func() error {
+			_, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "fr", Operations: []string{"categorisation"}})
+			return err
+		}, "UNSUPPORTED_COUNTRY_REQUESTED", true},
+		{"process of an enterprise operation (403)", func() error {
+			_, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"features"}})
+			return err
+		}, "FORBIDDEN", false},
+		{"category tree of an unsupported country", func() error {
+			_, err := c.CategoryTree(ctx, "fr")
+			return err
+		}, "UNSUPPORTED_COUNTRY_REQUESTED", false},
+		{"result of an unknown id", func() error {
+			_, err := c.Result(ctx, "no-such-id")
+			return err
+		}, nordigen.CodeNotFound, false},
+	} {
+		err := tc.call()
+		var ae *nordigen.APIError
+		if !errors.As(err, &ae) || ae.Code != tc.code {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
+			continue
+		}
+		if got := nordigen.IsRejected(err); got != tc.rejected {
+			t.Errorf("%s: IsRejected(%v) = %v, want %v", tc.name, err, got, tc.rejected)
+		}
+	}
+}
+
+// TestIsProcessingFailed_Engine: of the engine's two ways to fail a
+// processing, TIMEOUT_PROCESSING is a failed processing and UNKNOWN_ERROR,
+// a 500 like any outage, is not.
+func TestIsProcessingFailed_Engine(t *testing.T) {
+	e := startEngine(t, engine.Config{Faults: engine.Faults{FailProcessing: 1, Seed: 3}})
+	c := newClient(t, e, e.URL, func(cfg *nordigen.Config) { cfg.RetryMax = 1 })
+	ctx := context.Background()
+	seen := map[int]bool{}
+	for n := 0; n < 40 && !(seen[400] && seen[500]); n++ {
+		up, err := c.Upload(ctx, statement(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r *nordigen.Result
+		for {
+			if r, err = c.Result(ctx, p.RequestID); err != nil || r.Done() {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		var ae *nordigen.APIError
+		if !errors.As(err, &ae) {
+			t.Fatalf("a processing that fails: %v, want an APIError", err)
+		}
+		seen[ae.Status] = true
+		if got, want := nordigen.IsProcessingFailed(err), ae.Code == nordigen.CodeTimeoutProcessing; got != want {
+			t.Errorf("IsProcessingFailed(%v) = %v, want %v", err, got, want)
+		}
+		if nordigen.IsRejected(err) {
+			t.Errorf("IsRejected(%v) = true, want false: a result is never rejected", err)
+		}
+	}
+	if !seen[400] || !seen[500] {
+		t.Errorf("statuses seen %v, want both 400 and 500", seen)
 	}
 }

@@ -10,6 +10,29 @@ import (
 	"time"
 )
 
+// Two questions are asked of an error of the client, by different callers,
+// and their answers differ:
+//
+//   - IsPermanent (IsTransient is its complement): can sending the same
+//     request again succeed? The retry policy of this client asks it, and
+//     so does any caller that wonders whether to try again at all. A wrong
+//     secret (401 from the token endpoint), a 403, a 404 or 410, a
+//     certificate that does not verify and an answer the client cannot read
+//     are all permanent: the same request gets the same answer.
+//   - IsRejected: did the API refuse what the request asks — the
+//     statements' content or size, the operations, the country, the params
+//     — so that only a different request can succeed? The reconciler asks
+//     it to decide that a report is blocked until the user changes its
+//     statement or spec. Credentials (401, 403, the token endpoint), TLS
+//     and the network are fixed outside the manifests, forgotten ids (404,
+//     410) by uploading again, and an unreadable answer is the server's
+//     doing: none of them is rejected, and the reconciler tries them again
+//     later however permanent they are.
+//
+// IsProcessingFailed is the reconciler's third question, of a result: did
+// the processing of this id fail for good, so that only a new upload can
+// give a result?
+
 // Error codes the reconciler decides on (api/nordigen-report-api.md §6.2).
 const (
 	CodeNotFound           = "NOT_FOUND"
@@ -17,6 +40,7 @@ const (
 	CodeAlreadyRequested   = "ANALYSIS_ALREADY_REQUESTED"
 	CodeTimeoutProcessing  = "TIMEOUT_PROCESSING"
 	CodeRateLimit          = "RATE_LIMIT"
+	CodeExceededLimit      = "EXCEEDED_LIMIT"
 	CodeUnknownError       = "UNKNOWN_ERROR"
 	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
 )
@@ -30,7 +54,7 @@ type APIError struct {
 	Title    string
 	Detail   string
 	Source   []string
-	Op       string        // what the client was doing, like "upload"
+	Op       string        // what the client was doing: one of the Op constants
 	Attempts int           // how many times the request was sent
 	Retry    time.Duration // the answer's Retry-After, if any
 }
@@ -58,8 +82,9 @@ func (e *APIError) Error() string {
 }
 
 // Permanent reports whether sending the same request again cannot succeed:
-// a redirect (the client follows none), every 4xx but 408 and 429, and 501. TIMEOUT_PROCESSING (a 400) is not
-// permanent: processing ran out of time, and a new upload may succeed.
+// a redirect (the client follows none), every 4xx but 408 and 429, and
+// 501. TIMEOUT_PROCESSING (a 400) is not permanent: processing ran out of
+// time, and a new upload may succeed. See IsPermanent and IsRejected.
 func (e *APIError) Permanent() bool {
 	switch {
 	case e.Code == CodeTimeoutProcessing:
@@ -111,11 +136,14 @@ func (e *ProtocolError) Error() string {
 }
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
-// IsPermanent reports whether err says that retrying the same request is
-// pointless: a permanent APIError, an UploadTooLargeError or a
-// ProtocolError. Everything else — transport failures, 429, 5xx, timeouts,
-// errors of unknown kind — is transient. A cancelled context is neither:
-// callers check ctx.Err first.
+// IsPermanent reports whether err says that sending the same request again
+// is pointless: a permanent APIError (see APIError.Permanent), a
+// certificate that does not verify, an UploadTooLargeError or a
+// ProtocolError. Everything else — other transport failures, 408, 429,
+// 5xx, TIMEOUT_PROCESSING, errors of unknown kind, nil — is not. A
+// cancelled context is neither: callers check ctx.Err first. It is the
+// retry layer's question; whether the user must change the request is
+// IsRejected's.
 func IsPermanent(err error) bool {
 	var ae *APIError
 	if errors.As(err, &ae) {
@@ -130,8 +158,57 @@ func IsPermanent(err error) bool {
 }
 
 // IsTransient reports whether err may go away if the request is sent again
-// later.
+// later: a non-nil error that is not permanent.
 func IsTransient(err error) bool { return err != nil && !IsPermanent(err) }
+
+// IsRejected reports whether the API refused the request for what it asks
+// — the statements' content or size, the operations, the country or the
+// params — so that only a different request can succeed: the reconciler
+// blocks the report until its statement or spec changes.
+//
+// It is true for an UploadTooLargeError, and for an APIError of an upload
+// or a process request with status 400, 413, 415 or 422, except for the
+// codes that are not about the request's content: TIMEOUT_PROCESSING,
+// ANALYSIS_ALREADY_REQUESTED, RATE_LIMIT and EXCEEDED_LIMIT (a quota of
+// records that frees as older ones expire). It is false for everything
+// else: 401 and 403 and every error of the token endpoint (credentials are
+// fixed outside the manifests), 404 and 410 (a forgotten id: the
+// reconciler starts again), 408, 429 and 5xx, errors of the result and
+// category tree requests, transport and TLS errors (the network or the
+// configuration), a ProtocolError (the server's answer, not the request),
+// errors of unknown kind and nil.
+func IsRejected(err error) bool {
+	var tl *UploadTooLargeError
+	if errors.As(err, &tl) {
+		return true
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || (ae.Op != OpUpload && ae.Op != OpProcess) {
+		return false
+	}
+	switch ae.Status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
+		http.StatusUnprocessableEntity:
+	default:
+		return false
+	}
+	switch ae.Code {
+	case CodeTimeoutProcessing, CodeAlreadyRequested, CodeRateLimit, CodeExceededLimit:
+		return false
+	}
+	return true
+}
+
+// IsProcessingFailed reports whether the result request said that the
+// processing of its id failed for good (400 TIMEOUT_PROCESSING): polling
+// again will not help, and a result needs a new upload. A 500
+// UNKNOWN_ERROR of a result is not a failed processing: it cannot be told
+// from an outage, so the reconciler keeps polling.
+func IsProcessingFailed(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Op == OpResult && ae.Status == http.StatusBadRequest &&
+		ae.Code == CodeTimeoutProcessing
+}
 
 func hasCode(err error, code string) bool {
 	var ae *APIError

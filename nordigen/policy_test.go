@@ -2,6 +2,8 @@ package nordigen
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,35 +106,104 @@ func TestCheckRetry(t *testing.T) {
 	}
 }
 
+// errorKinds is every kind of error the client returns, with what each
+// predicate says of it: IsPermanent (the same request cannot succeed),
+// IsRejected (only a different request can) and IsProcessingFailed.
+var errorKinds = []struct {
+	name                        string
+	err                         error
+	permanent, rejected, failed bool
+}{
+	{"nil", nil, false, false, false},
+	{"unknown kind", errors.New("something else"), false, false, false},
+	{"cancelled", context.Canceled, false, false, false},
+
+	{"upload too large", &UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true, true, false},
+	{"upload too large, wrapped", fmt.Errorf("upload: %w", &UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}), true, true, false},
+	{"upload 400 NO_SUITABLE_PARSERS", &APIError{Op: OpUpload, Status: 400, Code: "NO_SUITABLE_PARSERS"}, true, true, false},
+	{"upload 400 PDF_PARSE_FAILURE", &APIError{Op: OpUpload, Status: 400, Code: "PDF_PARSE_FAILURE"}, true, true, false},
+	{"upload 400 API_REQUIRED_PARAMS_MISSING", &APIError{Op: OpUpload, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, true, false},
+	{"upload 400 without a code", &APIError{Op: OpUpload, Status: 400}, true, true, false},
+	{"upload 413", &APIError{Op: OpUpload, Status: 413, Code: "REQUEST_TOO_LARGE"}, true, true, false},
+	{"upload 415", &APIError{Op: OpUpload, Status: 415}, true, true, false},
+	{"upload 422", &APIError{Op: OpUpload, Status: 422}, true, true, false},
+	{"upload 400 EXCEEDED_LIMIT", &APIError{Op: OpUpload, Status: 400, Code: CodeExceededLimit}, true, false, false},
+	{"upload 400 RATE_LIMIT", &APIError{Op: OpUpload, Status: 400, Code: CodeRateLimit}, true, false, false},
+	{"upload 400, wrapped", fmt.Errorf("upload statement: %w", &APIError{Op: OpUpload, Status: 400, Code: "NO_SUITABLE_PARSERS"}), true, true, false},
+	{"process 400 UNSUPPORTED_COUNTRY_REQUESTED", &APIError{Op: OpProcess, Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED"}, true, true, false},
+	{"process 400 API_REQUIRED_PARAMS_MISSING", &APIError{Op: OpProcess, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, true, false},
+	{"process 422", &APIError{Op: OpProcess, Status: 422}, true, true, false},
+	{"process 400 ANALYSIS_ALREADY_REQUESTED", &APIError{Op: OpProcess, Status: 400, Code: CodeAlreadyRequested}, true, false, false},
+	{"process 400 TIMEOUT_PROCESSING", &APIError{Op: OpProcess, Status: 400, Code: CodeTimeoutProcessing}, false, false, false},
+
+	{"upload 401", &APIError{Op: OpUpload, Status: 401}, true, false, false},
+	{"process 403 FORBIDDEN", &APIError{Op: OpProcess, Status: 403, Code: "FORBIDDEN"}, true, false, false},
+	{"403, wrapped", fmt.Errorf("wrapped: %w", &APIError{Op: OpUpload, Status: 403}), true, false, false},
+	{"token 401", &APIError{Op: OpToken, Status: 401, Code: "AUTHENTICATION_FAILED"}, true, false, false},
+	{"token 400", &APIError{Op: OpToken, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, false, false},
+	{"token 403", &APIError{Op: OpToken, Status: 403}, true, false, false},
+	{"token 422", &APIError{Op: OpToken, Status: 422}, true, false, false},
+	{"token 503", &APIError{Op: OpToken, Status: 503, Code: CodeServiceUnavailable}, false, false, false},
+	{"token unreadable", &ProtocolError{Op: OpToken, Err: errors.New("want access_token")}, true, false, false},
+
+	{"process 404 NOT_FOUND", &APIError{Op: OpProcess, Status: 404, Code: CodeNotFound}, true, false, false},
+	{"result 404 NOT_FOUND", &APIError{Op: OpResult, Status: 404, Code: CodeNotFound}, true, false, false},
+	{"result 410 GONE", &APIError{Op: OpResult, Status: 410, Code: CodeGone}, true, false, false},
+	{"upload 410", &APIError{Op: OpUpload, Status: 410}, true, false, false},
+
+	{"result 400 TIMEOUT_PROCESSING", &APIError{Op: OpResult, Status: 400, Code: CodeTimeoutProcessing}, false, false, true},
+	{"result 400 TIMEOUT_PROCESSING, wrapped", fmt.Errorf("result: %w", &APIError{Op: OpResult, Status: 400, Code: CodeTimeoutProcessing}), false, false, true},
+	{"result 500 UNKNOWN_ERROR", &APIError{Op: OpResult, Status: 500, Code: CodeUnknownError}, false, false, false},
+	{"result 400 another code", &APIError{Op: OpResult, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, false, false},
+	{"category tree 400", &APIError{Op: OpCategoryTree, Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED"}, true, false, false},
+	{"400 of no operation", &APIError{Status: 400, Code: "NO_SUITABLE_PARSERS"}, true, false, false},
+
+	{"upload 408", &APIError{Op: OpUpload, Status: 408}, false, false, false},
+	{"upload 429 RATE_LIMIT", &APIError{Op: OpUpload, Status: 429, Code: CodeRateLimit}, false, false, false},
+	{"process 500 UNKNOWN_ERROR", &APIError{Op: OpProcess, Status: 500, Code: CodeUnknownError}, false, false, false},
+	{"upload 502", &APIError{Op: OpUpload, Status: 502}, false, false, false},
+	{"upload 503 SERVICE_UNAVAILABLE", &APIError{Op: OpUpload, Status: 503, Code: CodeServiceUnavailable}, false, false, false},
+	{"upload 504", &APIError{Op: OpUpload, Status: 504}, false, false, false},
+	{"upload 501", &APIError{Op: OpUpload, Status: 501}, true, false, false},
+	{"upload 307 redirect", &APIError{Op: OpUpload, Status: 307}, true, false, false},
+	{"upload 405", &APIError{Op: OpUpload, Status: 405, Code: "METHOD_NOT_ALLOWED"}, true, false, false},
+
+	{"transport: reset", &TransportError{Op: OpUpload, Attempts: 9, Err: errors.New("connection reset by peer")}, false, false, false},
+	{"transport: timeout", &TransportError{Op: OpProcess, Attempts: 9, Err: context.DeadlineExceeded}, false, false, false},
+	{"TLS: unknown authority", &TransportError{Op: OpUpload, Attempts: 1, Err: x509.UnknownAuthorityError{}}, true, false, false},
+	{"TLS: verification", &TransportError{Op: OpUpload, Attempts: 1, Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, true, false, false},
+	{"upload unreadable", &ProtocolError{Op: OpUpload, Err: errors.New("want data.attributes.request-id")}, true, false, false},
+	{"process unreadable", &ProtocolError{Op: OpProcess, Err: errors.New("bad json")}, true, false, false},
+}
+
 func TestIsPermanent(t *testing.T) {
-	for _, tc := range []struct {
-		err       error
-		permanent bool
-	}{
-		{&APIError{Status: 400, Code: "NO_SUITABLE_PARSERS"}, true},
-		{&APIError{Status: 400, Code: CodeTimeoutProcessing}, false},
-		{&APIError{Status: 400, Code: CodeAlreadyRequested}, true},
-		{&APIError{Status: 401}, true},
-		{&APIError{Status: 404}, true},
-		{&APIError{Status: 408}, false},
-		{&APIError{Status: 410}, true},
-		{&APIError{Status: 429}, false},
-		{&APIError{Status: 500}, false},
-		{&APIError{Status: 501}, true},
-		{&APIError{Status: 503}, false},
-		{&TransportError{Err: errors.New("reset")}, false},
-		{&UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true},
-		{&ProtocolError{Err: errors.New("bad json")}, true},
-		{fmt.Errorf("wrapped: %w", &APIError{Status: 403}), true},
-		{errors.New("something else"), false},
-	} {
+	for _, tc := range errorKinds {
 		if got := IsPermanent(tc.err); got != tc.permanent {
-			t.Errorf("IsPermanent(%v) = %v, want %v", tc.err, got, tc.permanent)
+			t.Errorf("IsPermanent(%s) = %v, want %v", tc.name, got, tc.permanent)
 		}
-		if got := IsTransient(tc.err); got == tc.permanent {
-			t.Errorf("IsTransient(%v) = %v, want %v", tc.err, got, !tc.permanent)
+		if got, want := IsTransient(tc.err), tc.err != nil && !tc.permanent; got != want {
+			t.Errorf("IsTransient(%s) = %v, want %v", tc.name, got, want)
 		}
 	}
+}
+
+func TestIsRejected(t *testing.T) {
+	for _, tc := range errorKinds {
+		if got := IsRejected(tc.err); got != tc.rejected {
+			t.Errorf("IsRejected(%s) = %v, want %v", tc.name, got, tc.rejected)
+		}
+	}
+}
+
+func TestIsProcessingFailed(t *testing.T) {
+	for _, tc := range errorKinds {
+		if got := IsProcessingFailed(tc.err); got != tc.failed {
+			t.Errorf("IsProcessingFailed(%s) = %v, want %v", tc.name, got, tc.failed)
+		}
+	}
+}
+
+func TestIsNotFound_IsGone_IsAlreadyRequested(t *testing.T) {
 	if !IsGone(&APIError{Status: 410, Code: CodeGone}) || IsGone(&APIError{Status: 404}) {
 		t.Error("IsGone")
 	}
