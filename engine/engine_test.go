@@ -97,7 +97,7 @@ func TestQuickStart(t *testing.T) {
 	if got, want := *acc.AccountNumber+" "+acc.Country+" "+*cur.Code, "GB29IBAN20160604201923 uk GBP"; got != want {
 		t.Errorf("account = %q, want %q", got, want)
 	}
-	// The documented example's own arithmetic (reference §10.1).
+	// The documented example's own arithmetic (docs/api.md#categorisation).
 	if got, want := fmt.Sprint(cur.CreditTurnover, " ", cur.DebitTurnover, " ", *cur.StartBalance, " ", *cur.EndBalance),
 		"1100.80 366.40 2016.46 2750.86"; got != want {
 		t.Errorf("credit, debit, start, end = %s, want %s", got, want)
@@ -119,8 +119,9 @@ func TestQuickStart(t *testing.T) {
 	}
 }
 
-// TestErrors answers every error code of ENGINE-CONTRACT.md, each with the
-// documented status and a detail that names the problem.
+// TestErrors answers every error the engine decides on (docs/api.md#errors,
+// docs/engine-contract.md), each with the documented status and a detail
+// that names the problem.
 func TestErrors(t *testing.T) {
 	c := startEngine(t, Config{MaxUploadBytes: 4 << 10})
 	ok := exampleStatement(t)
@@ -388,7 +389,8 @@ func TestRetention_Gone(t *testing.T) {
 	clock.Advance(time.Millisecond)
 	expectError(t, c.result(done), 410, CodeGone)
 	expectError(t, c.process(pending, put), 410, CodeGone)
-	// Ids of the other kind stay NOT_FOUND, expired or not (contract row 9).
+	// Ids of the other kind stay NOT_FOUND, expired or not
+	// (docs/engine-contract.md, row 9).
 	expectError(t, c.result(pending), 404, CodeNotFound)
 	expectError(t, c.process(done, put), 404, CodeNotFound)
 

@@ -6,9 +6,9 @@ import (
 	"strconv"
 )
 
-// Error codes of the API (api/nordigen-report-api.md §6.2), plus the ones
-// the engine adds where the documentation has none (ENGINE-CONTRACT.md rows
-// 2 and 13).
+// Error codes of the API (docs/api.md#error-codes), plus the ones the
+// engine adds where the documentation has none (docs/engine-contract.md,
+// rows 2 and 13; METHOD_NOT_ALLOWED is in the package doc).
 const (
 	CodeParamsMissing      = "API_REQUIRED_PARAMS_MISSING"
 	CodeTimeoutProcessing  = "TIMEOUT_PROCESSING"

@@ -162,7 +162,14 @@ type processRequest struct {
 	Params     params
 }
 
-// params are the insights parameters (ENGINE-CONTRACT.md row 6).
+// params are the insights parameters (docs/engine-contract.md, row 6).
+//
+// The engine declares its own wire types, here and throughout, instead of
+// sharing the client's (nordigen.ProcessRequest and the report.Params it
+// carries). That is on purpose: the engine is an independent
+// implementation of the protocol, so a bug in one shared struct cannot hide
+// itself by making both sides agree; the client's tests against the engine
+// would pass while the real service refused the request.
 type params struct {
 	Period             *int     `json:"period,omitempty"`
 	Currency           *string  `json:"currency,omitempty"`
@@ -312,7 +319,7 @@ func (s *Server) parseProcess(r *http.Request) (processRequest, *apiError) {
 	return req, nil
 }
 
-// parseParams validates the params object (ENGINE-CONTRACT.md row 6).
+// parseParams validates the params object (docs/engine-contract.md, row 6).
 func parseParams(v json.RawMessage, tree *categorise.Tree) (params, *apiError) {
 	var p params
 	bad := func(field, format string, args ...any) (params, *apiError) {

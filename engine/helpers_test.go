@@ -220,7 +220,8 @@ func readTestdata(t testing.TB, name string) []byte {
 	return b
 }
 
-// exampleStatement is the documentation's example.json (reference §7.2).
+// exampleStatement is the documentation's example.json
+// (docs/api.md#the-example-statement).
 func exampleStatement(t testing.TB) file {
 	return file{"alex-watson-2019-08.json", readTestdata(t, "alex-watson-2019-08.json")}
 }

@@ -100,8 +100,8 @@ func (s *Server) compute(stmt *statement.Statement, req processRequest) (body []
 	return body, nil
 }
 
-// Categorisation is the categorisation product (reference §10.1), as the
-// engine answers it. Keys are in the documented (alphabetical) order.
+// Categorisation is the categorisation product (docs/api.md#categorisation),
+// as the engine answers it. Keys are in the documented (alphabetical) order.
 type Categorisation struct {
 	Accounts            []Account `json:"accounts"`
 	CategoryTreeVersion string    `json:"category_tree_version"`

@@ -1,7 +1,7 @@
 // Package engine is ledgerform's embedded engine: a local, offline
 // implementation of the Nordigen Categorisation & Insights API (v2 /report)
-// that answers as api/nordigen-report-api.md documents and settles what the
-// documentation leaves open as api/ENGINE-CONTRACT.md decides.
+// that answers as docs/api.md describes the real service and settles what
+// the documentation leaves open as docs/engine-contract.md decides.
 //
 // Endpoints:
 //
@@ -26,7 +26,8 @@
 //
 // Decisions where neither document is explicit:
 //   - The insights operations and simple-score are computed by package
-//     insights, whose doc defines every formula the reference leaves open.
+//     insights, whose doc defines every formula the documentation leaves
+//     open (docs/engine-contract.md, row 12).
 //     Params they cannot honour — drop filters that leave no account, a
 //     currency without a conversion rate — are refused at the PUT with 400
 //     API_REQUIRED_PARAMS_MISSING naming the param, never at the GET. The

@@ -33,7 +33,7 @@ import (
 // the processing of this id fail for good, so that only a new upload can
 // give a result?
 
-// Error codes the reconciler decides on (api/nordigen-report-api.md §6.2).
+// Error codes the reconciler decides on (docs/api.md#error-codes).
 const (
 	CodeNotFound           = "NOT_FOUND"
 	CodeGone               = "GONE"

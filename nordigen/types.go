@@ -2,11 +2,18 @@ package nordigen
 
 import "github.com/ledgerform/ledgerform/report"
 
-// The typed requests and answers of the API (api/nordigen-report-api.md
-// §4, §9, §10). Keys that the documentation lists as optional are nullable
-// here (pointers). Amounts are float64, as the API sends them; a Result
-// keeps the raw body as well, for output files that must hold exactly what
-// the API returned.
+// The typed requests and answers of the API (docs/api.md: Upload, Process,
+// Params, Result, Products). Keys that the documentation lists as optional
+// are nullable here (pointers). Amounts are float64, as the API sends them;
+// a Result keeps the raw body as well, for output files that must hold
+// exactly what the API returned.
+//
+// These types are the client's alone; the engine declares its own for the
+// same wire format, and the two are kept apart on purpose. The engine is an
+// independent implementation of the protocol, so a bug in one shared struct
+// (a misspelt key, a wrong type) cannot hide itself by making both sides
+// agree: the client's tests against the engine would pass while the real
+// service refused the request.
 
 // File is one statement file of an upload.
 type File struct {
@@ -52,7 +59,7 @@ type Result struct {
 // Done reports whether the products are ready.
 func (r *Result) Done() bool { return r.Status == "completed" }
 
-// Categorisation is the categorisation product (§10.1).
+// Categorisation is the categorisation product (docs/api.md#categorisation).
 type Categorisation struct {
 	Accounts            []Account `json:"accounts"`
 	CategoryTreeVersion *string   `json:"category_tree_version"`
@@ -97,7 +104,7 @@ type Transaction struct {
 	TransactionID *string `json:"transaction_id"`
 }
 
-// IncomeInsights is the insights-income product (§10.2).
+// IncomeInsights is the insights-income product (docs/api.md#insights-income).
 type IncomeInsights struct {
 	AverageDaysBetweenIncomePayments *float64                  `json:"average_days_between_income_payments"`
 	AverageMonthlyDiscretionary      *float64                  `json:"average_monthly_discretionary_income"`
@@ -144,8 +151,8 @@ type LastIncompleteMonth struct {
 	RemainingMonthlyDiscretionaryIncome *float64 `json:"remaining_monthly_discretionary_income"`
 }
 
-// LoansInsights is the insights-loans product (§10.3). The last four keys
-// are the documentation's inferred statement-wide figures.
+// LoansInsights is the insights-loans product (docs/api.md#insights-loans).
+// The last four keys are the documentation's inferred statement-wide figures.
 type LoansInsights struct {
 	AverageMonthlyOutgoingLoanPayment *float64       `json:"average_monthly_outgoing_loan_payment"`
 	CalendarMonths                    *int           `json:"calendar_months"`
@@ -179,7 +186,7 @@ type LoanCategoryID struct {
 	Income  *string `json:"income"`
 }
 
-// RiskInsights is the insights-risk product (§10.4).
+// RiskInsights is the insights-risk product (docs/api.md#insights-risk).
 type RiskInsights struct {
 	AlimonyPayments *CountAndSum `json:"alimony_payments"`
 	Bailiffs        *CountAndSum `json:"bailiffs"`

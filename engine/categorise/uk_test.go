@@ -399,13 +399,13 @@ func TestUK_Categorise(t *testing.T) {
 	}
 }
 
-// TestUK_TreeHasDocumentedIDs checks that every category id the reference
-// (§11.2) names is in the UK tree with its documented direction and, where
-// the reference gives one, its documented title; and that every id of the
+// TestUK_TreeHasDocumentedIDs checks that every category id of
+// docs/api.md#documented-category-ids is in the UK tree with its documented
+// direction and, where docs/api.md gives one, its documented title; and that every id of the
 // engine's own is at least FirstEngineID.
 func TestUK_TreeHasDocumentedIDs(t *testing.T) {
 	const in, ex = Income, Expense
-	// Title "" means the reference gives no title (or only an inferred one,
+	// Title "" means docs/api.md gives no title (or only an inferred one,
 	// see the comments in uk_tree.txt): only the direction is checked.
 	documented := []struct {
 		id    int
@@ -479,7 +479,7 @@ func TestUK_TreeHasDocumentedIDs(t *testing.T) {
 			t.Errorf("category %d is titled %q, want %q", d.id, c.Title, d.title)
 		}
 	}
-	// The documented parents the reference states or strongly implies.
+	// The parents docs/api.md states or strongly implies.
 	for child, parent := range map[int]int{81: 79, 91: 22, 94: 79, 97: 79, 117: 22, 5239: 97,
 		30: 29, 32: 29, 33: 29, 35: 29, 36: 29, 37: 29, 44: 42, 46: 42, 84: 26} {
 		if c, _ := tree.Lookup(child); c.ParentID != parent {

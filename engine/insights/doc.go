@@ -1,8 +1,8 @@
 // Package insights computes the engine's analytics products —
 // insights-income, insights-loans, insights-risk and simple-score — from
 // categorised transactions, and is the one place where every formula the
-// Nordigen documentation leaves open (api/nordigen-report-api.md §10,
-// ENGINE-CONTRACT.md row 12) is defined. Each definition below is meant to
+// Nordigen documentation leaves open (docs/api.md#products,
+// docs/engine-contract.md, row 12) is defined. Each definition below is meant to
 // be checked by hand by a credit analyst; engine/insights/testdata holds
 // three worked examples with their arithmetic written out.
 //
@@ -12,10 +12,10 @@
 // each transaction with the category the categoriser gave it. A
 // transaction "is in" a category when that category is its own category or
 // one of its ancestors in the tree (a category id identifies its whole
-// path, reference §11.1): 100513 Universal Credit is in 20 Social security
+// path, docs/api.md#tree-structure): 100513 Universal Credit is in 20 Social security
 // benefits, 5239 Loan bank is in 97 Mortgage and in 79 Loans.
 //
-// # Parameters (ENGINE-CONTRACT.md row 6)
+// # Parameters (docs/engine-contract.md, row 6)
 //
 //   - drop_joint_accounts, drop_shared_accounts (default false): leave out
 //     the ledgers of accounts detected as joint or shared (see package
@@ -94,7 +94,7 @@
 //   - Trend of a series of monthly totals y₀ … yₙ₋₁ (oldest first): the
 //     slope b of a weighted least-squares line through (i, yᵢ), with weight
 //     wᵢ = 2 for the last three months of the window and 1 before them
-//     ("weighted on the last 3 calendar months", reference §10.3), that
+//     ("weighted on the last 3 calendar months", docs/api.md#insights-loans), that
 //     is b = (Σw·Σwxy − Σwx·Σwy) / (Σw·Σwx² − (Σwx)²) with x = i, divided
 //     by the mean monthly total m = Σy / n: the change per month
 //     as a fraction of an average month (−0.05: falling by 5 % of an

@@ -23,8 +23,8 @@ type Transaction struct {
 	Info       string
 }
 
-// Options are the params of a processing request (ENGINE-CONTRACT.md row
-// 6); the zero value asks for the defaults.
+// Options are the params of a processing request (docs/engine-contract.md,
+// row 6); the zero value asks for the defaults.
 type Options struct {
 	Period            int    // the last N complete calendar months; 0 is all
 	Currency          string // output currency; "" is the main currency
@@ -35,7 +35,7 @@ type Options struct {
 }
 
 // DefaultIncomeDefinition and DefaultExpenseDefinition are the documented
-// defaults of income_definition and expense_definition (reference §9).
+// defaults of income_definition and expense_definition (docs/api.md#params).
 var (
 	DefaultIncomeDefinition  = []int{5, 6, 7, 19, 20, 21, 85, 88, 279, 358, 426, 477, 733, 919, 1151, 2547}
 	DefaultExpenseDefinition = []int{26, 29, 63, 97, 137, 467, 494}
@@ -49,7 +49,7 @@ type Report struct {
 	Score  int // simple-score, 1 to 10
 }
 
-// Income is the insights-income product (reference §10.2). Keys are in the
+// Income is the insights-income product (docs/api.md#insights-income). Keys are in the
 // documented (alphabetical) order.
 type Income struct {
 	AverageDaysBetweenIncomePayments *float64                   `json:"average_days_between_income_payments"`
@@ -97,7 +97,7 @@ type LastIncompleteMonth struct {
 	RemainingMonthlyDiscretionaryIncome *statement.Money `json:"remaining_monthly_discretionary_income"`
 }
 
-// Loans is the insights-loans product (reference §10.3).
+// Loans is the insights-loans product (docs/api.md#insights-loans).
 type Loans struct {
 	AverageMonthlyOutgoingLoanPayment *statement.Money `json:"average_monthly_outgoing_loan_payment"`
 	CalendarMonths                    int              `json:"calendar_months"`
@@ -131,7 +131,7 @@ type LoanCategoryID struct {
 	Income  *string `json:"income"`
 }
 
-// Risk is the insights-risk product (reference §10.4).
+// Risk is the insights-risk product (docs/api.md#insights-risk).
 type Risk struct {
 	AlimonyPayments CountAndSum `json:"alimony_payments"`
 	Bailiffs        CountAndSum `json:"bailiffs"`

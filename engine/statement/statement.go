@@ -2,7 +2,7 @@
 // typed accounts and transactions, with errors that name the file and the
 // first bad field.
 //
-// The format (api/nordigen-report-api.md §7.2, ENGINE-CONTRACT.md row 3):
+// The format (docs/api.md#statement-format, docs/engine-contract.md, row 3):
 //
 //	{"account_list": [{"account_nr": "…", "holder_name": "…", "bank_name": "…",
 //	  "currency": "GBP", "start_balance": 1.5, "end_balance": 2.5,
