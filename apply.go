@@ -25,14 +25,14 @@ NORDIGEN_CLIENT_SECRET.
 Exit status: 0 when every report succeeded; 3 when apply finished but some
 reports failed (the state records why); 1 for an error.`
 
-func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("apply", applyUsage, stderr)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then a summary")
 	parallelism := fs.Int("parallelism", 0, "reports worked on at once (default settings.parallelism, else 4)")
 	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint)")
 	allowMass := fs.Bool("allow-mass-delete", false, "allow a plan that deletes more than half of the recorded reports")
-	var targets, replace listFlag
+	var targets, replace addrFlag
 	fs.Var(&targets, "target", "apply only this `address` (repeatable; drop.NAME selects all its files)")
 	fs.Var(&replace, "replace", "redo this `address` from scratch even if nothing changed (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
@@ -49,7 +49,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { err = closeState(st, err, stderr) }()
 	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace})
 	if err != nil {
 		return usageError{err}
@@ -64,20 +64,19 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		r = progress.Lines{W: stdout}
 	}
-	a := &reconcile.Applier{Dir: *dir, Store: st, Progress: r.Event, Prune: set.Settings.Prune,
-		AllowMassDelete: *allowMass, Parallelism: firstPositive(*parallelism, set.Settings.Parallelism)}
-	if needsAPI(p) {
-		api, closeAPI, err := connect(*endpoint, set, stderr)
-		if err != nil {
-			return err
-		}
-		defer closeAPI()
-		a.API = api
-	}
-	res, err := a.Apply(ctx, p)
+	conn := &connector{flagEndpoint: *endpoint, stderr: stderr}
+	defer conn.Close()
+	rec := &reconcile.Reconciler{Dir: *dir, Store: st, Progress: r.Event, AllowMassDelete: *allowMass,
+		Parallelism: firstPositive(*parallelism, set.Settings.Parallelism),
+		Connect:     func(ctx context.Context) (reconcile.API, error) { return conn.Connect(ctx, set.Settings) }}
+	res, err := rec.Apply(ctx, p)
 	var mde *reconcile.MassDeleteError
-	if errors.As(err, &mde) {
+	var le *reconcile.ConnectError
+	switch {
+	case errors.As(err, &mde):
 		return hinted{err, "check the manifests; if the deletions are meant, run apply again with --allow-mass-delete"}
+	case errors.As(err, &le):
+		return le.Err // the connector's own error, with its hint
 	}
 	if res != nil {
 		r.Summary(res)
@@ -92,9 +91,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, o := range res.Outcomes {
 		switch {
 		case o.Err != nil:
-			failed = append(failed, o.Address)
-		case o.Action == reconcile.Blocked:
-			blocked = append(blocked, o.Address)
+			failed = append(failed, o.Address.String())
+		case o.Verdict == reconcile.VerdictBlocked:
+			blocked = append(blocked, o.Address.String())
 		}
 	}
 	// A blocked report did nothing this run, but it is not what the
@@ -110,18 +109,6 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitError{code: 3, err: fmt.Errorf("%s; \"ledgerform state show ADDR\" tells why", strings.Join(msgs, "; "))}
 	}
 	return nil
-}
-
-// needsAPI reports whether a plan has remote work, so that a run with
-// nothing to do needs neither credentials nor an engine.
-func needsAPI(p *reconcile.Plan) bool {
-	for _, c := range p.Changes {
-		switch c.Action {
-		case reconcile.Create, reconcile.Replace, reconcile.Resume, reconcile.Retry, reconcile.Restore:
-			return true
-		}
-	}
-	return false
 }
 
 func firstPositive(n ...int) int {

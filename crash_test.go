@@ -80,7 +80,7 @@ func TestApply_SurvivesSIGKILL(t *testing.T) {
 			t.Fatalf("%s: the state does not load: %v", when, err)
 		}
 		for _, r := range st.Records() {
-			note("state "+r.Address+"@"+r.Digest, r.ProcessID)
+			note("state "+r.Address.String()+"@"+r.Digest, r.ProcessID)
 		}
 		st.Close()
 	}

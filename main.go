@@ -48,7 +48,7 @@ func main() {
 	go func() { <-ctx.Done(); stop() }()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	os.Exit(report(err, os.Stderr))
+	os.Exit(exitStatus(err, os.Stderr))
 }
 
 // run dispatches to the subcommand named by args[0].
@@ -107,9 +107,9 @@ type hinted struct {
 func (e hinted) Error() string { return e.err.Error() }
 func (e hinted) Unwrap() error { return e.err }
 
-// report prints err as "ledgerform: error: …" (and a hint, if any) and
+// exitStatus prints err as "ledgerform: error: …" (and a hint, if any) and
 // returns the exit code: the one place where errors become exit codes.
-func report(err error, stderr io.Writer) int {
+func exitStatus(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

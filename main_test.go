@@ -102,7 +102,7 @@ func TestRun_Errors(t *testing.T) {
 		t.Setenv("LEDGERFORM_ENGINE_CLIENT_ID", "")
 		t.Setenv("LEDGERFORM_ENGINE_CLIENT_SECRET", "")
 		var stdout, stderr bytes.Buffer
-		code := report(run(context.Background(), tc.args, &stdout, &stderr), &stderr)
+		code := exitStatus(run(context.Background(), tc.args, &stdout, &stderr), &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
 			t.Errorf("ledgerform %q: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr.String(), tc.code, tc.msg)
 		}

@@ -27,7 +27,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print the plan as one JSON document")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes")
 	fs.String("endpoint", "", "accepted for symmetry with apply and watch; plan makes no remote call")
-	var targets listFlag
+	var targets addrFlag
 	fs.Var(&targets, "target", "plan only this `address` (repeatable; drop.NAME selects all its files)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -59,7 +59,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var broken []string
 	for _, c := range p.Changes {
 		if c.Action == reconcile.Error {
-			broken = append(broken, c.Address)
+			broken = append(broken, c.Address.String())
 		}
 	}
 	if len(broken) > 0 {
@@ -73,8 +73,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // warnMassDelete says in advance that apply will refuse the plan.
 func warnMassDelete(p *reconcile.Plan, stderr io.Writer) {
-	if d := p.Summary()[reconcile.Delete]; d > 0 && 2*d > p.Recorded {
-		fmt.Fprintf(stderr, "ledgerform: warning: %v\nledgerform: hint: apply will refuse this plan; if it is what you mean, run apply with --allow-mass-delete\n",
-			&reconcile.MassDeleteError{Deletes: d, Recorded: p.Recorded})
+	if err := p.MassDelete(); err != nil {
+		fmt.Fprintf(stderr, "ledgerform: warning: %v\nledgerform: hint: apply will refuse this plan; if it is what you mean, run apply with --allow-mass-delete\n", err)
 	}
 }

@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
-	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // TestMain lets the test binary be the ledgerform command inside the

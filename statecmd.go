@@ -7,6 +7,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/state"
 )
 
@@ -29,11 +30,22 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return usageError{fmt.Errorf("state: want list, show or rm")}
 	}
-	sub, addrs := pos[0], pos[1:]
+	sub, args := pos[0], pos[1:]
+	var addrs []report.Address
+	for _, a := range args {
+		if sub == "list" {
+			break
+		}
+		addr, err := report.Parse(a)
+		if err != nil {
+			return usageError{fmt.Errorf("state %s: %w", sub, err)}
+		}
+		addrs = append(addrs, addr)
+	}
 	switch sub {
 	case "list":
-		if len(addrs) > 0 {
-			return usageError{fmt.Errorf("state list: unexpected argument %q", addrs[0])}
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("state list: unexpected argument %q", args[0])}
 		}
 		st, err := openStateReadOnly(*dir)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 const validateUsage = `validate [--dir D]
@@ -25,7 +27,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	drops := 0
 	for _, r := range set.Reports {
-		if r.Address[:len("drop.")] == "drop." {
+		if r.Address.Kind() == report.KindDrop {
 			drops++
 		}
 	}

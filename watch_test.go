@@ -61,7 +61,7 @@ func phases(t *testing.T, dir string) map[string]state.Phase {
 	defer st.Close()
 	m := map[string]state.Phase{}
 	for _, r := range st.Records() {
-		m[r.Address] = r.Phase
+		m[r.Address.String()] = r.Phase
 	}
 	return m
 }

@@ -6,15 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/ledgerform/ledgerform/daemon"
-	"github.com/ledgerform/ledgerform/reconcile"
-	"github.com/ledgerform/ledgerform/spec"
+	"github.com/ledgerform/ledgerform/nordigen"
 )
 
 const watchUsage = `watch [--dir D] [--listen 127.0.0.1:9464] [--resync 10m] [--grace 30s] [--quiet 1s]
@@ -33,7 +31,7 @@ SIGTERM/SIGINT: stop taking work, let the steps under way finish within
 --grace, save the state, exit 0. A second signal exits at once; the state
 is consistent at every instant.`
 
-func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("watch", watchUsage, stderr)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	listen := fs.String("listen", "127.0.0.1:9464", "`address` of /healthz, /readyz, /metrics and /status (\"\": none)")
@@ -62,7 +60,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { err = closeState(st, err, stderr) }()
 
 	var ln net.Listener
 	if *listen != "" {
@@ -76,12 +74,16 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	// The client reports each HTTP attempt to the daemon's metrics; the
+	// daemon itself knows nothing of HTTP clients.
+	metrics := daemon.NewMetrics()
+	conn := &connector{flagEndpoint: *endpoint, stderr: stderr,
+		Observe: func(a nordigen.Attempt) { metrics.ObserveAPI(a.Op, a.Status, a.Duration) }}
+	defer conn.Close()
 	return daemon.Run(ctx, daemon.Config{
-		Dir: *dir, Store: st, Listener: ln, Hup: hup, Logger: logger,
+		Dir: *dir, Store: st, Listener: ln, Hup: hup, Logger: logger, Metrics: metrics,
 		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism,
-		Connect: func(set *spec.Set, t http.RoundTripper) (reconcile.API, func(), error) {
-			return connectWith(*endpoint, set, stderr, t)
-		},
+		Connect: conn.Connect,
 		PollMin: 250 * time.Millisecond,
 	})
 }

@@ -1,18 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
 )
@@ -20,11 +22,26 @@ import (
 // stateDir is where a working directory keeps its state and lock.
 func stateDir(dir string) string { return filepath.Join(dir, ".ledgerform") }
 
-// listFlag is a flag that may be given several times.
-type listFlag []string
+// addrFlag is an address flag that may be given several times; each value
+// must parse as an address.
+type addrFlag []report.Address
 
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+func (l *addrFlag) String() string {
+	s := make([]string, len(*l))
+	for i, a := range *l {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *addrFlag) Set(s string) error {
+	a, err := report.Parse(s)
+	if err != nil {
+		return err
+	}
+	*l = append(*l, a)
+	return nil
+}
 
 // parseInterleaved parses flags that may come before, between or after
 // positional arguments (state show ADDR --dir D) and returns the
@@ -89,54 +106,77 @@ func stateHint(dir string, err error) error {
 	return err
 }
 
-// connect returns a client for the endpoint given by --endpoint, else by
-// the manifests' settings, else the embedded engine, which it starts (and
-// says so in one line). close releases whatever connect started.
-func connect(flagEndpoint string, set *spec.Set, stderr io.Writer) (api *nordigen.Client, close func(), err error) {
-	return connectVia(flagEndpoint, set, stderr, nil)
+// A connector makes the API client for the endpoint given by --endpoint,
+// else by the manifests' settings, else the embedded engine, which it
+// starts (and says so in one line). Close releases what it started. It
+// is safe for concurrent use.
+type connector struct {
+	flagEndpoint string
+	stderr       io.Writer
+	// Observe, if set, is told of every HTTP attempt (the daemon's metrics).
+	Observe func(nordigen.Attempt)
+
+	mu      sync.Mutex
+	engines []*engine.Running
 }
 
-// connectWith is connect for the daemon: an API over the given base
-// transport.
-func connectWith(flagEndpoint string, set *spec.Set, stderr io.Writer, t http.RoundTripper) (reconcile.API, func(), error) {
-	c, closeFn, err := connectVia(flagEndpoint, set, stderr, t)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, closeFn, nil
-}
-
-func connectVia(flagEndpoint string, set *spec.Set, stderr io.Writer, t http.RoundTripper) (api *nordigen.Client, close func(), err error) {
-	endpoint := flagEndpoint
+// Connect returns a client for the settings.
+func (c *connector) Connect(_ context.Context, s spec.Settings) (reconcile.API, error) {
+	endpoint := c.flagEndpoint
 	if endpoint == "" {
-		endpoint = set.Settings.Endpoint
+		endpoint = s.Endpoint
 	}
 	if endpoint == "" || endpoint == "embedded" {
 		e, err := engine.StartEmbedded(engine.Config{})
 		if err != nil {
-			return nil, nil, fmt.Errorf("start the embedded engine: %w", err)
+			return nil, fmt.Errorf("start the embedded engine: %w", err)
 		}
-		c, err := nordigen.New(nordigen.Config{BaseURL: e.URL, ClientID: e.ClientID, ClientSecret: nordigen.NewSecret(e.ClientSecret),
-			RateLimit: 1000, Transport: t})
+		cl, err := nordigen.New(nordigen.Config{BaseURL: e.URL, ClientID: e.ClientID, ClientSecret: nordigen.NewSecret(e.ClientSecret),
+			RateLimit: 1000, Observe: c.Observe})
 		if err != nil {
 			e.Close()
-			return nil, nil, err
+			return nil, err
 		}
+		c.mu.Lock()
+		c.engines = append(c.engines, e)
+		c.mu.Unlock()
 		why := "no endpoint configured"
 		if endpoint != "" {
 			why = "endpoint: embedded"
 		}
-		fmt.Fprintf(stderr, "ledgerform: using the embedded engine at %s (%s); its records last as long as this run\n", e.URL, why)
-		return c, func() { e.Close() }, nil
+		fmt.Fprintf(c.stderr, "ledgerform: using the embedded engine at %s (%s); its records last as long as this run\n", e.URL, why)
+		return cl, nil
 	}
 	id, secret := os.Getenv("NORDIGEN_CLIENT_ID"), os.Getenv("NORDIGEN_CLIENT_SECRET")
 	if id == "" || secret == "" {
-		return nil, nil, hinted{fmt.Errorf("endpoint %s needs credentials", endpoint),
+		return nil, hinted{fmt.Errorf("endpoint %s needs credentials", endpoint),
 			"set NORDIGEN_CLIENT_ID and NORDIGEN_CLIENT_SECRET in the environment (never in a manifest or a flag)"}
 	}
-	c, err := nordigen.New(nordigen.Config{BaseURL: endpoint, ClientID: id, ClientSecret: nordigen.NewSecret(secret), Transport: t})
-	if err != nil {
-		return nil, nil, err
+	return nordigen.New(nordigen.Config{BaseURL: endpoint, ClientID: id, ClientSecret: nordigen.NewSecret(secret), Observe: c.Observe})
+}
+
+// Close stops the engines Connect started.
+func (c *connector) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.engines {
+		e.Close()
 	}
-	return c, func() {}, nil
+	c.engines = nil
+}
+
+// closeState closes the state, and turns a failure to do so into the
+// command's error if it had none: the run did its work, but the state
+// was not saved as it should have been.
+func closeState(st *state.Store, err error, stderr io.Writer) error {
+	cerr := st.Close()
+	if cerr == nil {
+		return err
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ledgerform: warning: %v\n", cerr)
+		return err
+	}
+	return hinted{fmt.Errorf("save the state: %w", cerr),
+		"every step that was reported is in the state's journal, which the next run reads; free space or fix the permissions of " + "the state directory, then run plan"}
 }

@@ -24,20 +24,29 @@
 // vanished with the reload, and the drop files of the batch. Every report
 // whose plan has work goes into the queue.
 //
-// A plan whose deletions exceed half of the recorded reports is not
-// carried out by the daemon either: its deletions are held back, with an
-// error on /status, until the manifests change (the CLI's
-// --allow-mass-delete is the way to do it on purpose).
+// A plan whose deletions exceed half of the recorded reports
+// (reconcile.Plan.MassDelete) is not carried out by the daemon either: its
+// deletions are held back, with an error on /status, until a full plan no
+// longer trips the stop (the CLI's --allow-mass-delete is the way to do it
+// on purpose).
 //
 // # The workers
 //
 // A de-duplicating queue keyed by address (internal/queue) feeds
 // --parallelism workers; a key is never worked on by two at once, and a
 // key that changes while it is being worked on is taken again afterwards.
-// A worker plans its one address afresh and applies it with the same step
-// machine as ledgerform apply. A transient failure puts the address back
-// with a per-key exponential backoff (jittered, capped); a permanent one
-// leaves it blocked until its statement or spec changes.
+// A worker plans its one address afresh and hands the change to
+// reconcile.Reconciler.Reconcile, the same step machine as ledgerform
+// apply, and acts on its verdict alone: done or blocked forgets the
+// address (a blocked one waits for its statement or spec to change),
+// transient puts it back with a per-key exponential backoff (jittered,
+// capped), interrupted leaves it for the next start.
+//
+// # Settings
+//
+// settings.prune is read at every plan. settings.endpoint and
+// settings.parallelism are read once, at the first connection and at the
+// start; a change to either is logged as needing a restart.
 //
 // A dropped file is held back (neither created nor, if it was recorded
 // before, touched) until it is complete: it arrived by rename, or its size
@@ -68,8 +77,8 @@ import (
 	"time"
 
 	"github.com/ledgerform/ledgerform/internal/queue"
-	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
 	"github.com/ledgerform/ledgerform/watch"
@@ -86,13 +95,17 @@ const (
 
 // Config configures a daemon.
 type Config struct {
-	Dir   string       // the working directory: manifests, and the state in .ledgerform/
-	Store *state.Store // the state, opened (and locked) by the caller, who closes it after Run
-	// Connect returns the API to use for the manifests' settings, and a
-	// function that releases it; it is called once, when there is first
-	// remote work. The transport it is given counts requests for
-	// /metrics; it should be the base transport of the client.
-	Connect func(set *spec.Set, transport http.RoundTripper) (reconcile.API, func(), error)
+	Dir   string          // the working directory: manifests, and the state in .ledgerform/
+	Store reconcile.Store // the state, opened (and locked) by the caller, who closes it after Run
+	// Connect returns the API for the settings of the manifests in force.
+	// It is called when a report first needs the API, and again after a
+	// failed connection (by the next report that needs it, after that
+	// report's backoff). Whatever it starts, the caller releases after Run
+	// returns.
+	Connect func(ctx context.Context, s spec.Settings) (reconcile.API, error)
+	// Metrics are the daemon's Prometheus series; nil: a new set. Make it
+	// with NewMetrics to hand Metrics.ObserveAPI to the API client.
+	Metrics *Metrics
 	// Listener serves /healthz, /readyz, /metrics and /status; nil: none.
 	Listener net.Listener
 	// Hup, when it receives, triggers a full resync (SIGHUP).
@@ -116,22 +129,24 @@ type Config struct {
 type Daemon struct {
 	cfg     Config
 	log     *slog.Logger
-	metrics *metrics
+	metrics *Metrics
 	q       *queue.Queue
 	w       *watch.Watcher
+	rec     *reconcile.Reconciler
 
-	apiMu      sync.Mutex
-	api        reconcile.API
-	apiClose   func()
-	apiLastErr string // the last connection error logged, so it is logged once
+	connMu      sync.Mutex
+	connLastErr string          // the last connection error logged, so it is logged once
+	connected   *spec.Settings  // the settings of the connection in force
+	started     spec.Settings   // the settings at the start, for the restart warnings
+	warned      map[string]bool // restart warnings given
 
 	mu        sync.Mutex
-	set       *spec.Set           // the last good manifests; nil until one loads
-	loadErr   error               // why the manifests on disk do not load, if they do not
-	holdErr   error               // why deletions are held back, if they are
-	dropFiles map[string]string   // address → file of every drop report of set
-	settled   map[string]fileStat // drop files the watcher reported complete, as they were then
-	initial   map[string]bool     // the first full resync's work not yet done
+	set       *spec.Set                 // the last good manifests; nil until one loads
+	loadErr   error                     // why the manifests on disk do not load, if they do not
+	holdErr   error                     // why deletions are held back, if they are
+	dropFiles map[report.Address]string // address → file of every drop report of set
+	settled   map[string]fileStat       // drop files the watcher reported complete, as they were then
+	initial   map[report.Address]bool   // the first full resync's work not yet done
 	ready     bool
 	lastSync  time.Time
 }
@@ -159,7 +174,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), settled: map[string]fileStat{}}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{}}
+	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
+		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
 	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Logger: cfg.Logger.With("component", "watch")})
 	if err != nil {
@@ -180,6 +200,11 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancelWork()
 	d.resync(ctx, "start")
 	n := d.parallelism()
+	d.mu.Lock()
+	if d.set != nil {
+		d.started = d.set.Settings
+	}
+	d.mu.Unlock()
 	var workers sync.WaitGroup
 	for range n {
 		workers.Go(func() { d.work(workCtx) })
@@ -222,11 +247,6 @@ loop:
 		cancelWork()
 		<-done
 	}
-	d.apiMu.Lock()
-	if d.apiClose != nil {
-		d.apiClose()
-	}
-	d.apiMu.Unlock()
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -273,6 +293,7 @@ func (d *Daemon) load() (now, before *spec.Set) {
 	if d.loadErr != nil {
 		d.log.Info("manifests load again")
 	}
+	d.warnRestart(set.Settings)
 	d.loadErr = nil
 	d.metrics.manifestsOK.Set(1)
 	d.set, d.dropFiles = set, dropFilesOf(set)
@@ -306,7 +327,7 @@ func (d *Daemon) watchDirs(set *spec.Set) {
 	}
 	add(root, false)
 	for _, r := range set.Reports {
-		if strings.HasPrefix(r.Address, "drop.") {
+		if r.Address.Kind() == report.KindDrop {
 			continue
 		}
 		for _, s := range r.Statements {
@@ -319,12 +340,12 @@ func (d *Daemon) watchDirs(set *spec.Set) {
 }
 
 // held returns whether a drop report's file is not complete yet.
-func (d *Daemon) held(set *spec.Set) func(addr string) bool {
+func (d *Daemon) held(set *spec.Set) func(addr report.Address) bool {
 	d.mu.Lock()
 	files := d.dropFiles
 	d.mu.Unlock()
 	now := time.Now()
-	return func(addr string) bool {
+	return func(addr report.Address) bool {
 		p, ok := files[addr]
 		if !ok {
 			return false
@@ -348,10 +369,10 @@ func (d *Daemon) held(set *spec.Set) func(addr string) bool {
 }
 
 // dropFilesOf maps each drop report of set to its file.
-func dropFilesOf(set *spec.Set) map[string]string {
-	m := map[string]string{}
+func dropFilesOf(set *spec.Set) map[report.Address]string {
+	m := map[report.Address]string{}
 	for _, r := range set.Reports {
-		if strings.HasPrefix(r.Address, "drop.") && len(r.Statements) == 1 {
+		if r.Address.Kind() == report.KindDrop && len(r.Statements) == 1 {
 			m[r.Address] = resolve(set.Dir, r.Statements[0])
 		}
 	}
@@ -377,7 +398,7 @@ func (d *Daemon) resync(ctx context.Context, reason string) {
 	}
 	d.watchDirs(set)
 	hold := d.held(set)
-	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Filter: func(a string) bool { return !hold(a) }})
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Filter: func(a report.Address) bool { return !hold(a) }})
 	if err != nil {
 		d.log.Error("plan", "error", err)
 		return
@@ -390,7 +411,7 @@ func (d *Daemon) resync(ctx context.Context, reason string) {
 	d.countPhases()
 	d.mu.Lock()
 	if d.initial == nil && !d.ready {
-		d.initial = map[string]bool{}
+		d.initial = map[report.Address]bool{}
 		for _, a := range queued {
 			d.initial[a] = true
 		}
@@ -437,7 +458,7 @@ func (d *Daemon) changed(ctx context.Context, paths []string) {
 		return
 	}
 	hold := d.held(set)
-	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: targets, Filter: func(a string) bool { return !hold(a) }})
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: targets, Filter: func(a report.Address) bool { return !hold(a) }})
 	if err != nil {
 		d.log.Error("plan", "error", err)
 		return
@@ -449,19 +470,19 @@ func (d *Daemon) changed(ctx context.Context, paths []string) {
 // affected lists the addresses a batch of paths may change: reports that
 // appeared, vanished or whose statements changed with the reload, and
 // reports whose statements include a changed path.
-func affected(now, before *spec.Set, paths []string) []string {
+func affected(now, before *spec.Set, paths []string) []report.Address {
 	changed := map[string]bool{}
 	for _, p := range paths {
 		changed[p] = true
 	}
-	old := map[string]spec.Report{}
+	old := map[report.Address]spec.Report{}
 	if before != nil {
 		for _, r := range before.Reports {
 			old[r.Address] = r
 		}
 	}
-	var out []string
-	seen := map[string]bool{}
+	var out []report.Address
+	seen := map[report.Address]bool{}
 	for _, r := range now.Reports {
 		seen[r.Address] = true
 		o, ok := old[r.Address]
@@ -486,31 +507,29 @@ func affected(now, before *spec.Set, paths []string) []string {
 
 // enqueue queues every report of p that has work, holding back deletions
 // when there are too many of them.
-func (d *Daemon) enqueue(p *reconcile.Plan, full bool) []string {
-	deletes := p.Summary()[reconcile.Delete]
-	hold := deletes > 0 && 2*deletes > p.Recorded
+func (d *Daemon) enqueue(p *reconcile.Plan, full bool) []report.Address {
+	mde := p.MassDelete()
 	d.mu.Lock()
 	switch {
-	case hold:
-		err := &reconcile.MassDeleteError{Deletes: deletes, Recorded: p.Recorded}
-		if d.holdErr == nil || d.holdErr.Error() != err.Error() {
-			d.log.Error("deletions held back", "error", err, "hint", "check the manifests; run ledgerform apply --allow-mass-delete if this is meant")
+	case mde != nil:
+		if d.holdErr == nil || d.holdErr.Error() != mde.Error() {
+			d.log.Error("deletions held back", "error", mde, "hint", "check the manifests; run ledgerform apply --allow-mass-delete if this is meant")
 		}
-		d.holdErr = err
+		d.holdErr = mde
 	case full:
 		// Only a plan of everything can say the hold is over.
 		d.holdErr = nil
 	}
 	d.mu.Unlock()
-	var queued []string
+	var queued []report.Address
 	for _, c := range p.Changes {
 		if !c.Action.Changes() && c.Action != reconcile.Error {
 			continue
 		}
-		if c.Action == reconcile.Delete && hold {
+		if c.Action == reconcile.Delete && mde != nil {
 			continue
 		}
-		d.q.Add(c.Address)
+		d.q.Add(string(c.Address))
 		queued = append(queued, c.Address)
 	}
 	return queued
@@ -520,12 +539,13 @@ func (d *Daemon) enqueue(p *reconcile.Plan, full bool) []string {
 // down.
 func (d *Daemon) work(ctx context.Context) {
 	for {
-		addr, ok := d.q.Get(ctx)
+		key, ok := d.q.Get(ctx)
 		if !ok {
 			return
 		}
+		addr := report.Address(key)
 		d.reconcile(ctx, addr)
-		d.q.Done(addr)
+		d.q.Done(key)
 		d.mu.Lock()
 		delete(d.initial, addr)
 		d.mu.Unlock()
@@ -533,112 +553,118 @@ func (d *Daemon) work(ctx context.Context) {
 	}
 }
 
-// reconcile plans one address afresh and applies it.
-func (d *Daemon) reconcile(ctx context.Context, addr string) {
+// reconcile plans one address afresh, has the reconciler carry it out,
+// and acts on the verdict.
+func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
+	key := string(addr)
 	d.mu.Lock()
-	set := d.set
+	set, holding := d.set, d.holdErr != nil
 	d.mu.Unlock()
 	if set == nil {
 		return
 	}
-	hold := d.held(set)
-	if hold(addr) {
+	if d.held(set)(addr) {
 		return // the watcher reports it again once complete
 	}
-	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: []string{addr}})
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: []report.Address{addr}})
 	if err != nil || len(p.Changes) == 0 {
+		d.q.Forget(key)
 		return
 	}
 	c := p.Changes[0]
+	if c.Action == reconcile.Delete && holding {
+		d.q.Forget(key) // held back with the others; a full resync queues it again
+		return
+	}
 	start := time.Now()
-	outcome := "success"
-	defer func() {
-		d.metrics.reconciles.WithLabelValues(string(c.Action), outcome).Inc()
-		d.metrics.duration.WithLabelValues(string(c.Action)).Observe(time.Since(start).Seconds())
-	}()
-	switch {
-	case c.Action == reconcile.Noop:
-		d.q.Forget(addr)
-		return
-	case c.Action == reconcile.Blocked:
-		outcome = "blocked"
-		d.q.Forget(addr)
-		return
+	o := d.rec.Reconcile(ctx, c)
+	d.metrics.reconciles.WithLabelValues(string(c.Action), outcomeLabel(o)).Inc()
+	d.metrics.duration.WithLabelValues(string(c.Action)).Observe(time.Since(start).Seconds())
+	switch o.Verdict {
+	case reconcile.VerdictDone, reconcile.VerdictBlocked:
+		d.q.Forget(key)
+	case reconcile.VerdictTransient:
+		d.q.AddRateLimited(key)
+	case reconcile.VerdictFatal:
+		d.log.Error("state", "address", addr, "error", o.Err)
+		d.q.AddRateLimited(key)
+	case reconcile.VerdictInterrupted:
+		// Stopping: the record stays in its phase, resumed at the next start.
 	}
-	a := &reconcile.Applier{Dir: set.Dir, Store: d.cfg.Store, Parallelism: 1, Prune: set.Settings.Prune,
-		PollMin: d.cfg.PollMin, PollMax: d.cfg.PollMax, PollDeadline: d.cfg.PollDeadline, Progress: d.logEvent}
-	if needsAPI(c.Action) {
-		api, err := d.connect(set)
-		if err != nil {
-			outcome = "requeue"
-			d.q.AddRateLimited(addr)
-			return
+}
+
+// outcomeLabel is the outcome label of ledgerform_reconcile_total.
+func outcomeLabel(o reconcile.Outcome) string {
+	switch o.Verdict {
+	case reconcile.VerdictDone:
+		return "success"
+	case reconcile.VerdictTransient:
+		return "requeue"
+	case reconcile.VerdictBlocked:
+		if o.Err == nil {
+			return "blocked" // was blocked already: nothing was done
 		}
-		a.API = api
+		return "error"
+	case reconcile.VerdictInterrupted:
+		return "cancelled"
 	}
-	res, err := a.Apply(ctx, p)
-	var mde *reconcile.MassDeleteError
-	switch {
-	case errors.As(err, &mde):
-		outcome = "error"
-		d.log.Error("deletion held back", "address", addr, "error", err)
-		d.q.Forget(addr)
-		return
-	case err != nil:
-		outcome = "requeue"
-		d.log.Error("state", "address", addr, "error", err)
-		d.q.AddRateLimited(addr)
-		return
-	}
-	switch oerr := res.Outcomes[0].Err; {
-	case oerr == nil:
-		d.q.Forget(addr)
-	case ctx.Err() != nil:
-		outcome = "cancelled"
-	case reconcile.Permanent(oerr):
-		outcome = "error"
-		d.q.Forget(addr)
-	default:
-		outcome = "requeue"
-		d.q.AddRateLimited(addr)
-	}
+	return "error"
 }
 
-func needsAPI(a reconcile.Action) bool {
-	switch a {
-	case reconcile.Create, reconcile.Replace, reconcile.Resume, reconcile.Retry, reconcile.Restore:
-		return true
+// connect is the reconciler's Connect: the API for the settings in force,
+// through Config.Connect. A failure is logged once per distinct error; the
+// report that needed the API fails transiently and retries with backoff.
+func (d *Daemon) connect(ctx context.Context) (reconcile.API, error) {
+	d.mu.Lock()
+	set := d.set
+	d.mu.Unlock()
+	if set == nil {
+		return nil, errors.New("no manifest has loaded")
 	}
-	return false
-}
-
-// connect returns the API, connecting on first use. A failed connection
-// is tried again by the next report that needs it (after that report's
-// backoff), and logged once per distinct error. The endpoint is read from
-// the manifests at the first successful connection; changing it needs a
-// restart.
-func (d *Daemon) connect(set *spec.Set) (reconcile.API, error) {
-	d.apiMu.Lock()
-	defer d.apiMu.Unlock()
-	if d.api != nil {
-		return d.api, nil
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ResponseHeaderTimeout = nordigen.DefaultAttemptTimeout
-	api, closeFn, err := d.cfg.Connect(set, d.metrics.instrument(t))
+	d.connMu.Lock()
+	defer d.connMu.Unlock()
+	api, err := d.cfg.Connect(ctx, set.Settings)
 	if err != nil {
-		if err.Error() != d.apiLastErr {
+		if err.Error() != d.connLastErr {
 			d.log.Error("cannot connect to the API; reports wait with backoff", "error", err)
-			d.apiLastErr = err.Error()
+			d.connLastErr = err.Error()
 		}
 		return nil, err
 	}
-	d.api, d.apiClose, d.apiLastErr = api, closeFn, ""
+	s := set.Settings
+	d.connected, d.connLastErr = &s, ""
 	return api, nil
 }
 
+// warnRestart logs, once per value, a change of the settings that are
+// read only at the start or at the first connection.
+func (d *Daemon) warnRestart(now spec.Settings) {
+	d.connMu.Lock()
+	conn := d.connected
+	d.connMu.Unlock()
+	if conn != nil && now.Endpoint != conn.Endpoint {
+		if k := "endpoint=" + now.Endpoint; !d.warned[k] {
+			d.warned[k] = true
+			d.log.Warn("settings.endpoint changed; restart ledgerform watch to use it", "in_use", endpointName(conn.Endpoint), "manifests", endpointName(now.Endpoint))
+		}
+	}
+	if d.ready && d.cfg.Parallelism == 0 && now.Parallelism != d.started.Parallelism {
+		if k := fmt.Sprint("parallelism=", now.Parallelism); !d.warned[k] {
+			d.warned[k] = true
+			d.log.Warn("settings.parallelism changed; restart ledgerform watch to use it", "in_use", d.started.Parallelism, "manifests", now.Parallelism)
+		}
+	}
+}
+
+func endpointName(e string) string {
+	if e == "" {
+		return "embedded"
+	}
+	return e
+}
+
 func (d *Daemon) logEvent(e reconcile.Event) {
-	attrs := []any{"address", e.Address, "action", string(e.Action), "step", e.Step, "status", e.Status}
+	attrs := []any{"address", e.Address.String(), "action", string(e.Action), "step", e.Step, "status", e.Status}
 	if e.UploadID != "" {
 		attrs = append(attrs, "upload_id", e.UploadID)
 	}

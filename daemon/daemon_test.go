@@ -75,17 +75,22 @@ func start(t testing.TB, dir string, cfg Config, ecfg engine.Config, wrap ...fun
 	}
 	h := &harness{t: t, dir: dir, engine: e, url: "http://" + ln.Addr().String(), done: make(chan error, 1), logs: &testutil.SyncBuffer{}}
 	cfg.Dir, cfg.Store, cfg.Listener = dir, st, ln
-	cfg.Connect = func(set *spec.Set, tr http.RoundTripper) (reconcile.API, func(), error) {
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	m := cfg.Metrics
+	cfg.Connect = func(_ context.Context, _ spec.Settings) (reconcile.API, error) {
 		c, err := nordigen.New(nordigen.Config{BaseURL: e.URL, ClientID: e.ClientID, ClientSecret: nordigen.NewSecret(e.ClientSecret),
-			RateLimit: 1000, Transport: tr, RetryWaitMin: time.Millisecond, RetryWaitMax: 20 * time.Millisecond})
+			RateLimit: 1000, RetryWaitMin: time.Millisecond, RetryWaitMax: 20 * time.Millisecond,
+			Observe: func(a nordigen.Attempt) { m.ObserveAPI(a.Op, a.Status, a.Duration) }})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		var api reconcile.API = c
 		for _, w := range wrap {
 			api = w(api)
 		}
-		return api, func() {}, nil
+		return api, nil
 	}
 	if cfg.PollMin == 0 {
 		cfg.PollMin, cfg.PollMax = 10*time.Millisecond, 50*time.Millisecond
@@ -200,6 +205,6 @@ func manifest(reports ...string) string {
 	return b.String()
 }
 
-func report(name, ops string) string {
+func reportYAML(name, ops string) string {
 	return fmt.Sprintf("  - {name: %s, statements: [s/%s.json], operations: [%s], country: uk}", name, name, ops)
 }

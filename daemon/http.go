@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ledgerform/ledgerform/state"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ledgerform/ledgerform/state"
 )
 
 // Handler serves the daemon's endpoints:
@@ -124,9 +125,9 @@ func (d *Daemon) Status() Status {
 	}
 	d.mu.Unlock()
 	for _, r := range d.cfg.Store.Records() {
-		s.Reports = append(s.Reports, ReportStatus{Address: r.Address, Phase: r.Phase, Work: work[r.Address],
+		s.Reports = append(s.Reports, ReportStatus{Address: r.Address.String(), Phase: r.Phase, Work: work[string(r.Address)],
 			LastError: r.LastError, Updated: r.Updated})
-		delete(work, r.Address)
+		delete(work, string(r.Address))
 	}
 	// Queued reports not recorded yet (new ones) show as pending.
 	for _, k := range slices.Sorted(maps.Keys(work)) {

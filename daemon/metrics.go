@@ -1,18 +1,18 @@
 package daemon
 
 import (
-	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/ledgerform/ledgerform/internal/queue"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/ledgerform/ledgerform/internal/queue"
 )
 
-// metrics are the daemon's Prometheus series, in a registry of its own.
-type metrics struct {
+// Metrics are the daemon's Prometheus series, in a registry of their own.
+// Make them with NewMetrics; they are safe for concurrent use.
+type Metrics struct {
 	reg         *prometheus.Registry
 	reconciles  *prometheus.CounterVec   // {action, outcome}
 	duration    *prometheus.HistogramVec // {action}
@@ -21,15 +21,17 @@ type metrics struct {
 	retries     prometheus.Counter
 	inFlight    prometheus.Gauge
 	queueWait   prometheus.Histogram
-	apiCalls    *prometheus.CounterVec // {endpoint, code}
+	apiCalls    *prometheus.CounterVec   // {endpoint, code}
+	apiDuration *prometheus.HistogramVec // {endpoint}
 	lastSuccess prometheus.Gauge
 	manifestsOK prometheus.Gauge
 	resyncs     *prometheus.CounterVec // {reason}
 	reports     *prometheus.GaugeVec   // {phase}
 }
 
-func newMetrics() *metrics {
-	m := &metrics{
+// NewMetrics returns the daemon's series, registered in a new registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledgerform_reconcile_total",
 			Help: "Reconciles of one report, by planned action and outcome (success, error, requeue, blocked)."}, []string{"action", "outcome"}),
@@ -49,6 +51,9 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
 		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledgerform_api_requests_total",
 			Help: "HTTP requests to the API, retries included, by endpoint and status code (\"error\" when no answer came)."}, []string{"endpoint", "code"}),
+		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ledgerform_api_request_duration_seconds",
+			Help:    "How long one HTTP request to the API took, retries counted one by one, by endpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 4, 8)}, []string{"endpoint"}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ledgerform_last_success_timestamp_seconds",
 			Help: "When a full reconcile last ended with every report worked on (Unix time)."}),
 		manifestsOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ledgerform_manifests_valid",
@@ -59,12 +64,12 @@ func newMetrics() *metrics {
 			Help: "Recorded reports by phase, as of the last full resync."}, []string{"phase"}),
 	}
 	m.reg.MustRegister(m.reconciles, m.duration, m.depth, m.adds, m.retries, m.inFlight, m.queueWait,
-		m.apiCalls, m.lastSuccess, m.manifestsOK, m.resyncs, m.reports,
+		m.apiCalls, m.apiDuration, m.lastSuccess, m.manifestsOK, m.resyncs, m.reports,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-func (m *metrics) queueHooks() *queue.Metrics {
+func (m *Metrics) queueHooks() *queue.Metrics {
 	return &queue.Metrics{
 		Depth:        func(n int) { m.depth.Set(float64(n)) },
 		Adds:         m.adds.Inc,
@@ -74,39 +79,15 @@ func (m *metrics) queueHooks() *queue.Metrics {
 	}
 }
 
-// instrument counts every request to the API under the retry layer, so
-// that each attempt is one count, by endpoint and status.
-func (m *metrics) instrument(next http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		resp, err := next.RoundTrip(r)
-		code := "error"
-		if err == nil {
-			code = strconv.Itoa(resp.StatusCode)
-		}
-		m.apiCalls.WithLabelValues(endpointOf(r), code).Inc()
-		return resp, err
-	})
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// endpointOf names the API endpoint of a request, for a label with a
-// bounded set of values.
-func endpointOf(r *http.Request) string {
-	p := r.URL.Path
-	switch {
-	case strings.HasSuffix(p, "/oauth/token"):
-		return "token"
-	case strings.Contains(p, "/v2/report/process/"):
-		return "process"
-	case strings.HasSuffix(p, "/v2/report") && r.Method == http.MethodPost:
-		return "upload"
-	case strings.Contains(p, "/v2/report/"):
-		return "result"
-	case strings.Contains(p, "/v2/category-tree/"):
-		return "category_tree"
+// ObserveAPI counts one HTTP attempt of the API client, retries
+// included: its operation (token, upload, process, result, …), its HTTP
+// status (0 when no answer came) and how long it took. Hand it to the
+// client's per-attempt hook; it is safe for concurrent use.
+func (m *Metrics) ObserveAPI(op string, status int, d time.Duration) {
+	code := "error"
+	if status > 0 {
+		code = strconv.Itoa(status)
 	}
-	return "other"
+	m.apiCalls.WithLabelValues(op, code).Inc()
+	m.apiDuration.WithLabelValues(op).Observe(d.Seconds())
 }

@@ -20,7 +20,7 @@ func TestWatch_EditorSaveReconcilesTheAffectedReport(t *testing.T) {
 	for i, n := range []string{"a", "b", "c"} {
 		write(t, dir, "s/"+n+".json", statement(i))
 	}
-	write(t, dir, "m.yaml", manifest(report("a", "categorisation"), report("b", "categorisation"), report("c", "categorisation")))
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation"), reportYAML("b", "categorisation"), reportYAML("c", "categorisation")))
 	h := start(t, dir, Config{}, engine.Config{})
 	h.eventually("the first full reconcile", h.settled)
 	if got := h.metric("ledgerform_reconcile_total", map[string]string{"action": "create", "outcome": "success"}); got != 3 {
@@ -28,7 +28,7 @@ func TestWatch_EditorSaveReconcilesTheAffectedReport(t *testing.T) {
 	}
 	uploads := h.calls("upload")
 
-	saveLikeAnEditor(t, dir, "m.yaml", manifest(report("a", "categorisation"), report("b", "categorisation, simple-score"), report("c", "categorisation")))
+	saveLikeAnEditor(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation"), reportYAML("b", "categorisation, simple-score"), reportYAML("c", "categorisation")))
 	h.eventually("the replace of report.b", func() bool {
 		return h.metric("ledgerform_reconcile_total", map[string]string{"action": "replace"}) == 1 && h.settled()
 	})
@@ -48,12 +48,12 @@ func TestWatch_TwentyManifestsOnePlan(t *testing.T) {
 	dir := t.TempDir()
 	for i := range 20 {
 		write(t, dir, fmt.Sprintf("s/r%d.json", i), statement(i))
-		write(t, dir, fmt.Sprintf("m%02d.yaml", i), manifest(report(fmt.Sprintf("r%d", i), "categorisation")))
+		write(t, dir, fmt.Sprintf("m%02d.yaml", i), manifest(reportYAML(fmt.Sprintf("r%d", i), "categorisation")))
 	}
 	h := start(t, dir, Config{}, engine.Config{})
 	h.eventually("the first full reconcile", h.settled)
 	for i := range 20 {
-		write(t, dir, fmt.Sprintf("m%02d.yaml", i), manifest(report(fmt.Sprintf("r%d", i), "categorisation, insights-risk")))
+		write(t, dir, fmt.Sprintf("m%02d.yaml", i), manifest(reportYAML(fmt.Sprintf("r%d", i), "categorisation, insights-risk")))
 	}
 	h.eventually("20 replaces", func() bool {
 		return h.metric("ledgerform_reconcile_total", map[string]string{"action": "replace", "outcome": "success"}) == 20 && h.settled()
@@ -121,7 +121,7 @@ func TestWatch_HalfWrittenManifestDeletesNothing(t *testing.T) {
 	for i, n := range []string{"a", "b"} {
 		write(t, dir, "s/"+n+".json", statement(i))
 	}
-	good := manifest(report("a", "categorisation"), report("b", "categorisation"))
+	good := manifest(reportYAML("a", "categorisation"), reportYAML("b", "categorisation"))
 	write(t, dir, "m.yaml", "settings:\n  prune: true\n"+good)
 	h := start(t, dir, Config{}, engine.Config{})
 	h.eventually("ready", h.settled)
@@ -146,7 +146,7 @@ func TestWatch_HalfWrittenManifestDeletesNothing(t *testing.T) {
 	}
 
 	// Fixed, with report b removed on purpose: now it goes (prune on).
-	write(t, dir, "m.yaml", "settings:\n  prune: true\n"+manifest(report("a", "categorisation"), report("c", "categorisation"))+"\n")
+	write(t, dir, "m.yaml", "settings:\n  prune: true\n"+manifest(reportYAML("a", "categorisation"), reportYAML("c", "categorisation"))+"\n")
 	write(t, dir, "s/c.json", statement(3))
 	h.eventually("the fix applied", func() bool {
 		s := h.status()
@@ -162,7 +162,7 @@ func TestWatch_EditedStatement(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "s/a.json", statement(1))
 	write(t, dir, "s/b.json", statement(2))
-	write(t, dir, "m.yaml", manifest(report("a", "categorisation"), report("b", "categorisation")))
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation"), reportYAML("b", "categorisation")))
 	h := start(t, dir, Config{}, engine.Config{})
 	h.eventually("ready", h.settled)
 	write(t, dir, "s/a.json", statement(11))
@@ -174,12 +174,15 @@ func TestWatch_EditedStatement(t *testing.T) {
 	}
 }
 
-// Transient failures are retried with backoff until they succeed.
+// Transient failures are retried with backoff until they succeed. The
+// engine reports a failed processing as TIMEOUT_PROCESSING or as a lasting
+// 500 UNKNOWN_ERROR; the second is given up only at the poll deadline,
+// kept short here.
 func TestWatch_TransientFailuresAreRetried(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "s/a.json", statement(1))
-	write(t, dir, "m.yaml", manifest(report("a", "categorisation")))
-	h := start(t, dir, Config{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation")))
+	h := start(t, dir, Config{BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond, PollDeadline: 500 * time.Millisecond},
 		engine.Config{Faults: engine.Faults{FailProcessing: 0.6, Seed: 3}})
 	h.eventually("report.a completed despite failures", func() bool { return h.phase("report.a") == state.Completed })
 	if h.metric("ledgerform_queue_retries_total", nil) == 0 && h.calls("process") > 1 {
@@ -192,7 +195,7 @@ func TestWatch_TransientFailuresAreRetried(t *testing.T) {
 func TestWatch_HupAndPeriodicResync(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "s/a.json", statement(1))
-	write(t, dir, "m.yaml", manifest(report("a", "categorisation")))
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation")))
 	hup := make(chan os.Signal, 1)
 	h := start(t, dir, Config{Hup: hup, Resync: time.Hour}, engine.Config{})
 	h.eventually("ready", h.settled)
@@ -206,7 +209,7 @@ func TestWatch_HupAndPeriodicResync(t *testing.T) {
 
 	dir2 := t.TempDir()
 	write(t, dir2, "s/a.json", statement(1))
-	write(t, dir2, "m.yaml", manifest(report("a", "categorisation")))
+	write(t, dir2, "m.yaml", manifest(reportYAML("a", "categorisation")))
 	h2 := start(t, dir2, Config{Resync: 300 * time.Millisecond}, engine.Config{})
 	h2.eventually("periodic resyncs", func() bool {
 		return h2.metric("ledgerform_resyncs_total", map[string]string{"reason": "periodic"}) >= 2

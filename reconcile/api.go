@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/state"
 )
 
@@ -16,12 +17,15 @@ type API interface {
 }
 
 // Store is what the reconciler needs from the state: *state.Store
-// implements it. Put and Delete are durable when they return.
+// implements it. Put and Delete are durable when they return. A Store
+// keeps copies: a record passed to Put or returned by Get or Records
+// shares no memory with the store. Every implementation must pass the
+// contract suite of package state/storetest.
 type Store interface {
-	Get(address string) (state.Record, bool)
-	Records() []state.Record
-	Addresses() []string // sorted
+	Get(address report.Address) (state.Record, bool)
+	Records() []state.Record     // sorted by address
+	Addresses() []report.Address // sorted
 	Len() int
 	Put(r state.Record) error
-	Delete(address string) error
+	Delete(address report.Address) error
 }

@@ -190,7 +190,7 @@ func BenchmarkApply_Throughput(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		a := &Applier{Dir: dir, Store: st, API: c, Parallelism: parallelism, PollMin: 10 * time.Millisecond}
+		a := &Reconciler{Dir: dir, Store: st, API: c, Parallelism: parallelism, PollMin: 10 * time.Millisecond}
 		b.StartTimer()
 		t0 := time.Now()
 		res, err := a.Apply(context.Background(), p)

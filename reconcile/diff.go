@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/state"
 )
 
@@ -22,11 +24,11 @@ type Difference struct {
 // view is the part of a report that a plan compares: its spec, with each
 // statement's content hash beside its path.
 type view struct {
-	Statements []viewFile    `json:"statements"`
-	Operations []string      `json:"operations"`
-	Country    string        `json:"country"`
-	Params     *state.Params `json:"params"`
-	Output     string        `json:"output"`
+	Statements []viewFile     `json:"statements"`
+	Operations []string       `json:"operations"`
+	Country    string         `json:"country"`
+	Params     *report.Params `json:"params"`
+	Output     string         `json:"output"`
 }
 
 type viewFile struct {

@@ -1,14 +1,10 @@
 package reconcile
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 
+	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/state"
 )
 
@@ -24,44 +20,22 @@ func fingerprint(dir, path string, prev *state.File) (state.File, error) {
 		return state.File{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return state.File{}, fmt.Errorf("%s: not a regular file", path)
+		return state.File{}, fsutil.ErrNotRegular
 	}
-	f := state.File{Path: path, Size: fi.Size(), MTime: fi.ModTime().UnixNano(), Inode: inode(fi)}
+	f := fileOf(path, fsutil.StatOf(fi), "")
 	if prev != nil && prev.Path == f.Path && prev.Size == f.Size && prev.MTime == f.MTime && prev.Inode == f.Inode && prev.SHA256 != "" {
 		f.SHA256 = prev.SHA256
 		return f, nil
 	}
-	sum, err := hashFile(name)
-	if err != nil {
+	if f.SHA256, err = fsutil.HashFile(name); err != nil {
 		return state.File{}, err
 	}
-	f.SHA256 = sum
 	return f, nil
 }
 
-func hashFile(name string) (string, error) {
-	fh, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, fh); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func hashBytes(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
-func inode(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Ino)
-	}
-	return 0
+// fileOf is the recorded fingerprint of path.
+func fileOf(path string, st fsutil.Stat, sha256 string) state.File {
+	return state.File{Path: path, Size: st.Size, MTime: st.MTime, Inode: st.Inode, SHA256: sha256}
 }
 
 // resolve turns a recorded path into a file name: absolute paths stay,

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
 )
@@ -35,10 +36,10 @@ func TestPlan_Golden(t *testing.T) {
 	writeFile(t, f.dir, "statements/edited.json", statement(100))
 	reports[0].Operations = []string{"categorisation", "insights-income"}
 	p := int(6)
-	reports[0].Params = &spec.Params{Period: &p}
+	reports[0].Params = &report.Params{Period: &p}
 	reports[1].Output = "archive/moved.json"
 	os.Remove(filepath.Join(f.dir, "out/restored.json"))
-	for _, a := range []string{"report.resumed", "report.retried"} {
+	for _, a := range []report.Address{"report.resumed", "report.retried"} {
 		r, _ := f.store.Get(a)
 		if a == "report.resumed" {
 			r.Phase = state.Processing

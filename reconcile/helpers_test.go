@@ -2,10 +2,8 @@ package reconcile
 
 import (
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,66 +12,50 @@ import (
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
 )
 
-// memStore is an in-memory Store that counts its writes, for tests of
-// the step machine that look at every transition.
-type memStore struct {
+// testStore is the real file store in a temp dir, recording every Put
+// as the store holds it, for tests of the step machine that look at every
+// transition. Reconcile is tested under the rules it runs with: the
+// store keeps deep copies.
+type testStore struct {
+	*state.Store
 	mu      sync.Mutex
-	recs    map[string]state.Record
-	history []state.Record // every Put, in order
+	history []state.Record // every Put, in order, as stored
 	failPut bool
 }
 
-func newMemStore() *memStore { return &memStore{recs: map[string]state.Record{}} }
-
-func (m *memStore) Get(a string) (state.Record, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.recs[a]
-	return r, ok
-}
-
-func (m *memStore) Records() []state.Record {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []state.Record
-	for _, k := range slices.Sorted(maps.Keys(m.recs)) {
-		out = append(out, m.recs[k])
+func newTestStore(t testing.TB) *testStore {
+	t.Helper()
+	st, err := state.Open(filepath.Join(t.TempDir(), ".ledgerform"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	t.Cleanup(func() { st.Close() })
+	return &testStore{Store: st}
 }
 
-func (m *memStore) Addresses() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Sorted(maps.Keys(m.recs))
-}
-
-func (m *memStore) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.recs)
-}
-
-func (m *memStore) Put(r state.Record) error {
+func (m *testStore) Put(r state.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.failPut {
 		return fmt.Errorf("disk full")
 	}
-	m.recs[r.Address] = r
-	m.history = append(m.history, r)
+	if err := m.Store.Put(r); err != nil {
+		return err
+	}
+	got, _ := m.Store.Get(r.Address)
+	m.history = append(m.history, got)
 	return nil
 }
 
-func (m *memStore) Delete(a string) error {
+func (m *testStore) setFailPut(v bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.recs, a)
-	return nil
+	m.failPut = v
 }
 
 // statement returns a small valid statement whose content depends on n.
@@ -95,7 +77,7 @@ func writeFile(t *testing.T, dir, name, data string) {
 
 // desired builds a report the way spec.Load would.
 func desired(name string, statements ...string) spec.Report {
-	return spec.Report{Address: "report." + name, Name: name, Statements: statements,
+	return spec.Report{Address: report.ReportAddress(name), Name: name, Statements: statements,
 		Operations: []string{"categorisation"}, Country: "uk", Output: "out/" + name + ".json"}
 }
 
@@ -105,7 +87,7 @@ type fixture struct {
 	dir    string
 	engine *engine.Running
 	client *nordigen.Client
-	store  *memStore
+	store  *testStore
 }
 
 func newFixture(t *testing.T, cfg engine.Config) *fixture {
@@ -120,11 +102,11 @@ func newFixture(t *testing.T, cfg engine.Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, dir: t.TempDir(), engine: e, client: c, store: newMemStore()}
+	return &fixture{t: t, dir: t.TempDir(), engine: e, client: c, store: newTestStore(t)}
 }
 
-func (f *fixture) applier() *Applier {
-	return &Applier{Dir: f.dir, Store: f.store, API: f.client, PollMin: 10 * time.Millisecond, PollMax: 50 * time.Millisecond}
+func (f *fixture) applier() *Reconciler {
+	return &Reconciler{Dir: f.dir, Store: f.store, API: f.client, PollMin: 10 * time.Millisecond, PollMax: 50 * time.Millisecond}
 }
 
 // run plans reports against the store and applies the plan.
@@ -154,7 +136,7 @@ func (f *fixture) calls(endpoint string) int {
 func actions(p *Plan) string {
 	var s []string
 	for _, c := range p.Changes {
-		s = append(s, c.Address+"="+string(c.Action))
+		s = append(s, c.Address.String()+"="+string(c.Action))
 	}
 	return strings.Join(s, " ")
 }

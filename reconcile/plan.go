@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
 )
@@ -45,13 +46,28 @@ var Actions = []Action{Create, Replace, Resume, Retry, Restore, Move, Delete, Bl
 // Changes reports whether the action does something.
 func (a Action) Changes() bool { return a != Noop && a != Blocked && a != Error }
 
+// Remote reports whether carrying out the action may call the API: the
+// one definition of "needs the API", so that a run with nothing remote to
+// do needs neither credentials nor an engine.
+func (a Action) Remote() bool {
+	switch a {
+	case Create, Replace, Resume, Retry, Restore:
+		return true
+	}
+	return false
+}
+
 // A Change is the planned action for one report, and why.
 type Change struct {
-	Address string
+	Address report.Address
 	Action  Action
 	Reasons []string
 	Diff    []Difference // recorded → desired spec; empty for create and delete
 	Err     error        // why an Error change cannot be planned
+	// Prune is set on a Delete whose output is to be removed: prune is on,
+	// and no desired report writes that path now. Applying it removes the
+	// file only if it is still the one ledgerform wrote.
+	Prune bool
 
 	// Desired is the spec to reach (nil for Delete); Files its statements'
 	// fingerprints and Digest its digest.
@@ -76,14 +92,35 @@ type Plan struct {
 	outputs     map[string]bool // the output paths of every desired report: never pruned
 }
 
-// dropName returns NAME of an address drop.NAME["file"], or "".
-func dropName(addr string) string {
-	rest, ok := strings.CutPrefix(addr, "drop.")
-	if !ok {
-		return ""
+// MassDeleteError is the safety stop: a plan that would delete more than
+// half of the recorded reports (a manifest emptied by a bad merge, a drop
+// folder unmounted) is refused unless explicitly allowed.
+type MassDeleteError struct{ Deletes, Recorded int }
+
+func (e *MassDeleteError) Error() string {
+	return fmt.Sprintf("the plan deletes %d of %d recorded reports (more than half); refusing", e.Deletes, e.Recorded)
+}
+
+// MassDelete returns the safety stop's error if the plan deletes more than
+// half of the recorded reports, and nil otherwise. It is the one place the
+// rule is written: apply refuses such a plan, plan warns of it, and the
+// daemon holds its deletions back.
+func (p *Plan) MassDelete() *MassDeleteError {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == Delete {
+			n++
+		}
 	}
-	name, _, _ := strings.Cut(rest, "[")
-	return name
+	if n > 0 && 2*n > p.Recorded {
+		return &MassDeleteError{Deletes: n, Recorded: p.Recorded}
+	}
+	return nil
+}
+
+// Remote reports whether applying the plan may call the API.
+func (p *Plan) Remote() bool {
+	return slices.ContainsFunc(p.Changes, func(c Change) bool { return c.Action.Remote() })
 }
 
 // Summary counts the changes per action.
@@ -110,16 +147,16 @@ func (p *Plan) HasChanges() bool {
 
 // Options narrow or force a plan.
 type Options struct {
-	// Targets limits the plan to these addresses. An address also
-	// matches every address it is a prefix of up to a '[' (drop.inbox
-	// selects every file of the drop). Empty: every report.
-	Targets []string
+	// Targets limits the plan to the addresses they select
+	// (report.Address.Selects: drop.inbox selects every file of the
+	// drop). Empty: every report.
+	Targets []report.Address
 	// Replace forces the replace action for these addresses.
-	Replace []string
+	Replace []report.Address
 	// Filter, if set, leaves out every address for which it returns
 	// false, desired or recorded: the daemon uses it to hold back dropped
 	// files that are not complete yet.
-	Filter func(address string) bool
+	Filter func(address report.Address) bool
 }
 
 // NewPlan compares the desired reports of set with the records of st and
@@ -132,7 +169,7 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 			return nil, fmt.Errorf("--replace %s: no such report in the manifests", r)
 		}
 	}
-	keep := func(a string) bool {
+	keep := func(a report.Address) bool {
 		return targeted(a, opts.Targets) && (opts.Filter == nil || opts.Filter(a))
 	}
 	// Which desired reports and which records to look at. Only those are
@@ -140,7 +177,7 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 	// daemon plans one at a time) nothing is scanned at all.
 	var records []state.Record
 	var todo []spec.Report
-	desired := func(a string) bool { _, ok := set.Lookup(a); return ok }
+	desired := func(a report.Address) bool { _, ok := set.Lookup(a); return ok }
 	switch {
 	case len(opts.Targets) > 0 && exact(opts.Targets):
 		for _, t := range opts.Targets {
@@ -171,7 +208,7 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 			}
 		}
 	}
-	recorded := make(map[string]*state.Record, len(records))
+	recorded := make(map[report.Address]*state.Record, len(records))
 	for i := range records {
 		recorded[records[i].Address] = &records[i]
 	}
@@ -194,31 +231,29 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 		if desired(r.Address) {
 			continue
 		}
-		if n, ok := missing[dropName(r.Address)]; ok {
-			missing[dropName(r.Address)] = n + 1
+		if n, ok := missing[r.Address.Name()]; ok && r.Address.Kind() == report.KindDrop {
+			missing[r.Address.Name()] = n + 1
 			continue
 		}
-		p.Changes = append(p.Changes, Change{Address: r.Address, Action: Delete, Record: r,
-			Reasons: []string{"not in the manifests any more"}})
+		c := Change{Address: r.Address, Action: Delete, Record: r, Reasons: []string{"not in the manifests any more"}}
+		// A path another report writes now (a report renamed, say) is its
+		// output, not this one's leftover.
+		c.Prune = set.Settings.Prune && r.Output != nil && !p.desiredOutput(r.Spec.Output)
+		p.Changes = append(p.Changes, c)
 	}
 	for _, d := range set.Drops {
 		if n := missing[d.Name]; d.Missing && n > 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("drop folder %s of drop.%s is missing: its %d recorded report(s) are kept, not deleted", d.Dir, d.Name, n))
 		}
 	}
-	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(a.Address, b.Address) })
+	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(string(a.Address), string(b.Address)) })
 	return p, nil
 }
 
 // exact reports whether every target names one address (not a whole
 // drop, as drop.NAME does).
-func exact(targets []string) bool {
-	for _, t := range targets {
-		if strings.HasPrefix(t, "drop.") && !strings.Contains(t, "[") {
-			return false
-		}
-	}
-	return true
+func exact(targets []report.Address) bool {
+	return !slices.ContainsFunc(targets, report.Address.Whole)
 }
 
 // desiredOutput reports whether path is the output of a desired report.
@@ -235,26 +270,13 @@ func (p *Plan) desiredOutput(path string) bool {
 	return p.outputs[path]
 }
 
-func targeted(addr string, targets []string) bool {
-	if len(targets) == 0 {
-		return true
-	}
-	for _, t := range targets {
-		if addr == t || (strings.HasPrefix(addr, t) && addr[len(t)] == '[') {
-			return true
-		}
-	}
-	return false
+func targeted(addr report.Address, targets []report.Address) bool {
+	return len(targets) == 0 || slices.ContainsFunc(targets, func(t report.Address) bool { return t.Selects(addr) })
 }
 
 // SpecOf returns the recorded form of a desired report.
 func SpecOf(d spec.Report) state.Spec {
-	s := state.Spec{Statements: d.Statements, Operations: d.Operations, Country: d.Country, Output: d.Output}
-	if p := d.Params; p != nil {
-		s.Params = &state.Params{Period: p.Period, Currency: p.Currency, DropSharedAccounts: p.DropSharedAccounts,
-			DropJointAccounts: p.DropJointAccounts, IncomeDefinition: p.IncomeDefinition, ExpenseDefinition: p.ExpenseDefinition}
-	}
-	return s
+	return state.Spec{Statements: d.Statements, Operations: d.Operations, Country: d.Country, Params: d.Params, Output: d.Output}
 }
 
 // Digest is the identity of what a report asks the API for: its
@@ -263,10 +285,10 @@ func SpecOf(d spec.Report) state.Spec {
 func Digest(s state.Spec, files []state.File) string {
 	h := sha256.New()
 	doc := struct {
-		Files      []string      `json:"files"`
-		Operations []string      `json:"operations"`
-		Country    string        `json:"country"`
-		Params     *state.Params `json:"params"`
+		Files      []string       `json:"files"`
+		Operations []string       `json:"operations"`
+		Country    string         `json:"country"`
+		Params     *report.Params `json:"params"`
 	}{Operations: s.Operations, Country: s.Country, Params: s.Params}
 	for _, f := range files {
 		doc.Files = append(doc.Files, f.SHA256)
@@ -320,7 +342,7 @@ func planOne(dir string, d spec.Report, rec *state.Record, force bool) Change {
 	switch rec.Phase {
 	case state.Failed:
 		if rec.LastError != nil && rec.LastError.Permanent {
-			c.Action, c.Reasons = Blocked, []string{"failed permanently: " + failureText(rec.LastError), "change the statements or the spec, or force it with --replace " + d.Address}
+			c.Action, c.Reasons = Blocked, []string{"failed permanently: " + failureText(rec.LastError), "change the statements or the spec, or force it with --replace " + d.Address.String()}
 			return c
 		}
 		c.Action, c.Reasons = Retry, []string{"the last attempt failed: " + failureText(rec.LastError)}

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
 )
@@ -70,23 +72,23 @@ func TestPlan_Actions(t *testing.T) {
 	}
 
 	// --target narrows; --replace forces.
-	p, _ = NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a, b2, c}}, f.store, Options{Targets: []string{"report.c"}, Replace: []string{"report.c"}})
+	p, _ = NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a, b2, c}}, f.store, Options{Targets: []report.Address{"report.c"}, Replace: []report.Address{"report.c"}})
 	if got, want := actions(p), "report.c=replace"; got != want {
 		t.Fatalf("targeted plan: %s, want %s", got, want)
 	}
-	if _, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a}}, f.store, Options{Replace: []string{"report.nope"}}); err == nil {
+	if _, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a}}, f.store, Options{Replace: []report.Address{"report.nope"}}); err == nil {
 		t.Fatal("--replace of an unknown address: no error")
 	}
 }
 
 func TestPlan_DropTargets(t *testing.T) {
-	if !targeted(`drop.inbox["a.json"]`, []string{"drop.inbox"}) {
+	if !targeted(`drop.inbox["a.json"]`, []report.Address{"drop.inbox"}) {
 		t.Error("drop.inbox does not select its files")
 	}
-	if targeted(`drop.inboxes["a.json"]`, []string{"drop.inbox"}) {
+	if targeted(`drop.inboxes["a.json"]`, []report.Address{"drop.inbox"}) {
 		t.Error("drop.inbox selects drop.inboxes")
 	}
-	if targeted("report.ab", []string{"report.a"}) {
+	if targeted("report.ab", []report.Address{"report.a"}) {
 		t.Error("report.a selects report.ab")
 	}
 }
@@ -132,7 +134,7 @@ func TestApply_RecordsEveryTransitionBeforeTheNextCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := hashBytes(b); got != h[3].Output.SHA256 {
+	if got := fsutil.Hash(b); got != h[3].Output.SHA256 {
 		t.Errorf("output hash %s, recorded %s", got, h[3].Output.SHA256)
 	}
 	fi, _ := os.Stat(filepath.Join(f.dir, "out/a.json"))
@@ -304,7 +306,7 @@ func TestApply_CancelLeavesThePhase(t *testing.T) {
 func TestApply_StoreFailureStops(t *testing.T) {
 	f := newFixture(t, engine.Config{})
 	writeFile(t, f.dir, "a.json", statement(1))
-	f.store.failPut = true
+	f.store.setFailPut(true)
 	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
 	if _, err := f.applier().Apply(t.Context(), p); err == nil {
 		t.Fatal("no error from an apply whose state cannot be written")
@@ -370,12 +372,13 @@ func TestApply_WrongCredentialsDoNotBlock(t *testing.T) {
 	}
 }
 
-func TestPermanent(t *testing.T) {
+func TestBlocking(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
 		want bool
 	}{
 		{&nordigen.APIError{Status: 400, Code: "NO_SUITABLE_PARSERS", Op: "upload"}, true},
+		{&nordigen.APIError{Status: 400, Code: "PDF_PARSE_FAILURE", Op: "upload"}, true},
 		{&nordigen.APIError{Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED", Op: "process"}, true},
 		{&nordigen.UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true},
 		{&nordigen.APIError{Status: 401, Code: "AUTHENTICATION_FAILED", Op: "upload"}, false},
@@ -385,10 +388,15 @@ func TestPermanent(t *testing.T) {
 		{&nordigen.APIError{Status: 503}, false},
 		{&nordigen.TransportError{Op: "upload", Err: errors.New("x509: certificate signed by unknown authority")}, false},
 		{&localError{code: CodeStatement, err: errors.New("gone")}, false},
-		{fmt.Errorf("wrapped: %w", &nordigen.APIError{Status: 400, Code: "NO_SUITABLE_PARSERS"}), true},
+		{&ConnectError{Err: errors.New("endpoint needs credentials")}, false},
+		{&nordigen.APIError{Status: 400, Code: "TIMEOUT_PROCESSING", Op: "result"}, false},
+		{&nordigen.APIError{Status: 500, Code: "UNKNOWN_ERROR", Op: "result"}, false},
+		{&nordigen.ProtocolError{Op: "result", Err: errors.New("bad json")}, false},
+		{&pollDeadlineError{id: "x", limit: time.Minute}, false},
+		{fmt.Errorf("wrapped: %w", &nordigen.APIError{Status: 400, Code: "NO_SUITABLE_PARSERS", Op: "upload"}), true},
 	} {
-		if got := Permanent(tc.err); got != tc.want {
-			t.Errorf("Permanent(%v) = %v, want %v", tc.err, got, tc.want)
+		if got := Blocking(tc.err); got != tc.want {
+			t.Errorf("Blocking(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
@@ -398,8 +406,8 @@ func TestPermanent(t *testing.T) {
 type checkingAPI struct {
 	API
 	t     *testing.T
-	store *memStore
-	addr  string
+	store *testStore
+	addr  report.Address
 }
 
 func (c *checkingAPI) Process(ctx context.Context, uploadID string, req nordigen.ProcessRequest) (*nordigen.Processing, error) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // PlanFormatVersion is the format_version of a plan's JSON document. It
@@ -120,10 +122,10 @@ type jsonPlan struct {
 }
 
 type jsonChange struct {
-	Address string       `json:"address"`
-	Action  Action       `json:"action"`
-	Reasons []string     `json:"reasons"`
-	Diff    []Difference `json:"diff"`
+	Address report.Address `json:"address"`
+	Action  Action         `json:"action"`
+	Reasons []string       `json:"reasons"`
+	Diff    []Difference   `json:"diff"`
 }
 
 // WriteJSON writes the plan as one JSON document: format_version,

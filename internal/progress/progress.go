@@ -106,7 +106,7 @@ func (l Lines) Event(e reconcile.Event) {
 		b.WriteString(k + "=" + v)
 	}
 	kv("time", e.Time.UTC().Format(time.RFC3339Nano))
-	kv("address", e.Address)
+	kv("address", e.Address.String())
 	kv("action", string(e.Action))
 	kv("step", e.Step)
 	kv("status", e.Status)
@@ -154,7 +154,7 @@ func (t *TTY) Event(e reconcile.Event) {
 	if t.drawn > 0 {
 		fmt.Fprintf(&out, "\x1b[%dA\x1b[J", t.drawn)
 	}
-	i := slices.IndexFunc(t.active, func(r row) bool { return r.address == e.Address })
+	i := slices.IndexFunc(t.active, func(r row) bool { return r.address == e.Address.String() })
 	switch {
 	case e.Step == "done":
 		if i >= 0 {
@@ -166,7 +166,7 @@ func (t *TTY) Event(e reconcile.Event) {
 			fmt.Fprintf(&out, "  ✗ %s failed: %s\n", e.Address, e.Error)
 		}
 	case i < 0:
-		t.active = append(t.active, row{address: e.Address, action: e.Action, step: e.Step, start: e.Time})
+		t.active = append(t.active, row{address: e.Address.String(), action: e.Action, step: e.Step, start: e.Time})
 	default:
 		t.active[i].step = e.Step
 		if e.Status == "restart" {

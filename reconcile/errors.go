@@ -1,0 +1,94 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ledgerform/ledgerform/nordigen"
+)
+
+// Local error codes recorded in the state beside the API's own.
+const (
+	CodeStatement    = "STATEMENT_UNREADABLE" // a statement file could not be read
+	CodePollDeadline = "POLL_DEADLINE"        // the result was not ready in time
+	CodeOutput       = "OUTPUT_UNWRITABLE"    // the output file could not be written, moved or pruned
+	CodeRestarts     = "TOO_MANY_RESTARTS"    // the API kept forgetting the upload
+	CodeConnect      = "NO_CONNECTION"        // no client for the API could be made (credentials, the engine)
+)
+
+// Blocking reports whether a failure blocks its report: only a change to
+// the statements or the spec (or --replace) is worth trying again. That is
+// the API refusing what the request asks (nordigen.IsRejected: the
+// statement's content or size, the operations, the country, the params).
+// Everything else is transient, fixed outside the manifests, and the
+// report must go on once it is: credentials (401, 403, the token
+// endpoint), the network and TLS, outages and rate limits, the API's
+// unreadable answers, local files, the poll deadline.
+//
+// It is the one definition of blocked; the state records it as
+// Failure.Permanent, and the plan turns it into the blocked action.
+func Blocking(err error) bool {
+	var le *localError
+	var ce *ConnectError
+	if err == nil || errors.As(err, &le) || errors.As(err, &ce) {
+		return false
+	}
+	return nordigen.IsRejected(err)
+}
+
+// errorCode is the code recorded with a failure: the API's, else a local one.
+func errorCode(err error) string {
+	var ae *nordigen.APIError
+	var le *localError
+	var pd *pollDeadlineError
+	var ce *ConnectError
+	switch {
+	case errors.As(err, &pd):
+		return CodePollDeadline
+	case errors.As(err, &ae):
+		return ae.Code
+	case errors.As(err, &le):
+		return le.code
+	case errors.As(err, &ce):
+		return CodeConnect
+	}
+	return ""
+}
+
+// ConnectError is a failure to get a client for the API: no credentials,
+// an engine that would not start. It is transient: it is fixed outside the
+// manifests, and the reports go on once it is.
+type ConnectError struct{ Err error }
+
+func (e *ConnectError) Error() string { return "connect to the API: " + e.Err.Error() }
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// localError is a failure on this side of the API: a file that cannot be
+// read or written, no client. It is transient: the next run tries again.
+type localError struct {
+	code string
+	err  error
+}
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
+// pollDeadlineError is a result still not ready when the poll deadline
+// passed. last is the error of the last poll, when the API answered with
+// one (an outage, or a failure reported as one) rather than a status.
+type pollDeadlineError struct {
+	id     string
+	limit  time.Duration
+	status string
+	last   error
+}
+
+func (e *pollDeadlineError) Error() string {
+	if e.last != nil {
+		return fmt.Sprintf("result %s not ready after %s; the last answer: %v", e.id, e.limit, e.last)
+	}
+	return fmt.Sprintf("result %s not ready after %s (status %q)", e.id, e.limit, e.status)
+}
+
+func (e *pollDeadlineError) Unwrap() error { return e.last }

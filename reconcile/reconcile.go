@@ -1,0 +1,355 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ledgerform/ledgerform/report"
+	"github.com/ledgerform/ledgerform/state"
+)
+
+// Defaults of a Reconciler's zero fields.
+const (
+	DefaultParallelism  = 4
+	DefaultPollMin      = 500 * time.Millisecond
+	DefaultPollMax      = 15 * time.Second
+	DefaultPollDeadline = 30 * time.Minute
+	maxRestarts         = 3 // new uploads per report and reconcile after NOT_FOUND, GONE or ALREADY_REQUESTED
+)
+
+// A Reconciler carries out changes: Reconcile takes one report through
+// one linear step machine (upload → process → poll → write the output),
+// and Apply runs it over a plan on a bounded pool of workers. Every
+// transition is recorded in the Store before the next remote call, so a
+// run killed at any instant resumes without losing a request id it
+// received, and never processes a report twice once its processing id is
+// recorded.
+//
+// It is the one place that decides a report's fate: the Verdict of each
+// Outcome says whether the change is done, worth retrying, blocked until
+// the manifests or statements change, interrupted, or fatal for the run.
+// ledgerform apply and the daemon act on verdicts and on nothing else.
+//
+// The fields are set before first use and not changed after; the methods
+// are safe for concurrent use, but two concurrent calls must not work on
+// the same address (Apply never does; the daemon's queue never does).
+type Reconciler struct {
+	Dir   string // the working directory: recorded paths are relative to it
+	Store Store
+	// API is the report API. If it is nil, Connect is called the first
+	// time a change needs the API (and again after a failed connection):
+	// a run with nothing remote to do needs neither credentials nor an
+	// engine.
+	API     API
+	Connect func(ctx context.Context) (API, error)
+	// Parallelism bounds the reports Apply works on at once
+	// (DefaultParallelism).
+	Parallelism int
+	// AllowMassDelete lifts the safety stop of Plan.MassDelete for Apply.
+	AllowMassDelete bool
+	// PollMin and PollMax bound the backoff between polls of a result;
+	// PollDeadline bounds the whole wait of one Reconcile.
+	PollMin, PollMax, PollDeadline time.Duration
+	// Progress, if set, receives every step as it happens, one call at a
+	// time.
+	Progress func(Event)
+
+	mu     sync.Mutex // serialises Progress
+	connMu sync.Mutex // serialises Connect
+	conn   API        // what Connect returned
+}
+
+// An Event is one step of one report.
+type Event struct {
+	Time      time.Time      `json:"time"`
+	Address   report.Address `json:"address"`
+	Action    Action         `json:"action"`
+	Step      string         `json:"step"`   // start, upload, process, poll, write, move, prune, delete, done
+	Status    string         `json:"status"` // ok, failed, restart, retry (an outage while polling)
+	UploadID  string         `json:"upload_id,omitempty"`
+	ProcessID string         `json:"process_id,omitempty"`
+	Output    string         `json:"output,omitempty"`
+	Error     string         `json:"error,omitempty"`
+	Permanent bool           `json:"permanent,omitempty"` // the failure blocks the report
+	Elapsed   time.Duration  `json:"elapsed_ns,omitempty"`
+}
+
+// A Verdict is how reconciling one change ended, and so what comes next.
+type Verdict uint8
+
+// The verdicts.
+const (
+	// VerdictDone: the change is carried out, or there was nothing to do.
+	VerdictDone Verdict = iota + 1
+	// VerdictTransient: it failed in a way that may pass (the network, the
+	// API's 429 and 5xx, credentials, a local file, the poll deadline).
+	// The record says how far it got; try again after a backoff.
+	VerdictTransient
+	// VerdictBlocked: the API refused what the report asks (its statements
+	// or its spec), or the report was blocked already. Trying again is
+	// pointless until the statements or the spec change, or --replace.
+	VerdictBlocked
+	// VerdictInterrupted: the context ended first. The record stays in its
+	// phase, to be resumed; nothing failed.
+	VerdictInterrupted
+	// VerdictFatal: a transition could not be recorded. No further remote
+	// call may be made: the run must stop (the record on disk is still
+	// consistent, at the last transition that was recorded).
+	VerdictFatal
+)
+
+var verdictNames = [...]string{VerdictDone: "done", VerdictTransient: "transient", VerdictBlocked: "blocked",
+	VerdictInterrupted: "interrupted", VerdictFatal: "fatal"}
+
+func (v Verdict) String() string {
+	if int(v) < len(verdictNames) && verdictNames[v] != "" {
+		return verdictNames[v]
+	}
+	return fmt.Sprintf("Verdict(%d)", v)
+}
+
+// An Outcome is how reconciling one change ended.
+type Outcome struct {
+	Address report.Address
+	Action  Action
+	Verdict Verdict
+	Err     error // nil for VerdictDone, and for a Blocked or Noop change that did nothing
+	Started bool  // false for a change Apply never started (the run stopped first)
+}
+
+// OK reports whether the change needs nothing more.
+func (o Outcome) OK() bool { return o.Verdict == VerdictDone }
+
+// Result is what an apply did.
+type Result struct {
+	Outcomes []Outcome // one per change, in plan order
+}
+
+// Failed counts the changes that did not succeed.
+func (r *Result) Failed() int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Apply carries out every change of p on a pool of Parallelism workers.
+// It returns an error only when it could not start — the mass-delete stop,
+// or no connection to the API when the plan needs one — or when a
+// transition could not be recorded (then the remaining work is abandoned,
+// since a transition that cannot be recorded must not be made); how each
+// report ended is its Outcome.
+func (r *Reconciler) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	if err := p.MassDelete(); err != nil && !r.AllowMassDelete {
+		return nil, err
+	}
+	if p.Remote() {
+		if _, err := r.api(ctx); err != nil {
+			return nil, err
+		}
+	}
+	n := r.Parallelism
+	if n <= 0 {
+		n = DefaultParallelism
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	res := &Result{Outcomes: make([]Outcome, len(p.Changes))}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, max(1, len(p.Changes))) {
+		wg.Go(func() {
+			for i := range work {
+				o := r.Reconcile(ctx, p.Changes[i])
+				if o.Verdict == VerdictFatal {
+					cancel(o.Err)
+				}
+				res.Outcomes[i] = o
+			}
+		})
+	}
+feed:
+	for i, c := range p.Changes {
+		if !c.Action.Changes() && c.Action != Error {
+			res.Outcomes[i] = r.Reconcile(ctx, c) // nothing to do: no worker needed
+			continue
+		}
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			for j := i; j < len(p.Changes); j++ {
+				c := p.Changes[j]
+				res.Outcomes[j] = Outcome{Address: c.Address, Action: c.Action, Verdict: VerdictInterrupted, Err: context.Cause(ctx)}
+			}
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	for _, o := range res.Outcomes {
+		if o.Verdict == VerdictFatal {
+			return res, o.Err
+		}
+	}
+	return res, nil
+}
+
+// Reconcile carries out one planned change and says how it ended. The
+// change should be planned just before (NewPlan with the address as its
+// one target, for the daemon): it acts on the record the plan read.
+func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
+	o := Outcome{Address: c.Address, Action: c.Action, Started: true}
+	switch c.Action {
+	case Noop:
+		o.Verdict = VerdictDone
+		return o
+	case Blocked:
+		o.Verdict = VerdictBlocked
+		return o
+	}
+	start := time.Now()
+	if c.Action != Error {
+		r.emit(Event{Address: c.Address, Action: c.Action, Step: "start", Status: "ok"})
+	}
+	j := &job{r: r, action: c.Action}
+	err := j.run(ctx, c)
+	o.Err, o.Verdict = err, verdict(ctx, err)
+	if o.Verdict == VerdictInterrupted && err == nil {
+		o.Err = context.Cause(ctx)
+	}
+
+	status := "ok"
+	if err != nil {
+		status = "failed"
+	}
+	e := j.event("done", status)
+	e.Address, e.Elapsed = c.Address, time.Since(start)
+	if err != nil {
+		e.Error = err.Error()
+		e.Permanent = o.Verdict == VerdictBlocked
+	}
+	if c.Action != Delete && c.Action != Error {
+		e.Output = j.rec.Spec.Output
+	}
+	r.emit(e)
+	return o
+}
+
+// verdict classifies how a change's work ended.
+func verdict(ctx context.Context, err error) Verdict {
+	var se *storeError
+	switch {
+	case errors.As(err, &se):
+		return VerdictFatal
+	case ctx.Err() != nil:
+		return VerdictInterrupted
+	case err == nil:
+		return VerdictDone
+	case Blocking(err):
+		return VerdictBlocked
+	}
+	return VerdictTransient
+}
+
+// api returns the API, connecting on first use.
+func (r *Reconciler) api(ctx context.Context) (API, error) {
+	if r.API != nil {
+		return r.API, nil
+	}
+	r.connMu.Lock()
+	defer r.connMu.Unlock()
+	if r.conn != nil {
+		return r.conn, nil
+	}
+	if r.Connect == nil {
+		return nil, &ConnectError{Err: errors.New("no API configured")}
+	}
+	api, err := r.Connect(ctx)
+	if err != nil {
+		return nil, &ConnectError{Err: err}
+	}
+	r.conn = api
+	return api, nil
+}
+
+func (r *Reconciler) emit(e Event) {
+	if r.Progress == nil {
+		return
+	}
+	e.Time = time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Progress(e)
+}
+
+// storeError is a failure to record a transition: fatal for the run.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// job is one report being worked on: its record and how the work goes.
+type job struct {
+	r        *Reconciler
+	action   Action
+	rec      state.Record
+	restarts int
+}
+
+func (j *job) put() error {
+	j.rec.Updated = time.Now().UTC()
+	if err := j.r.Store.Put(j.rec); err != nil {
+		return &storeError{fmt.Errorf("record %s: %w", j.rec.Address, err)}
+	}
+	return nil
+}
+
+func (j *job) event(step, status string) Event {
+	return Event{Address: j.rec.Address, Action: j.action, Step: step, Status: status,
+		UploadID: j.rec.UploadID, ProcessID: j.rec.ProcessID}
+}
+
+// run carries out one change: the pipeline, in the order the work happens.
+func (j *job) run(ctx context.Context, c Change) error {
+	switch c.Action {
+	case Error:
+		return c.Err
+	case Delete:
+		return j.delete(c)
+	case Move:
+		j.rec = *c.Record
+		return j.move(ctx, c)
+	case Restore:
+		j.rec = *c.Record
+		j.rec.Spec, j.rec.Files = *c.Desired, c.Files
+		return j.restore(ctx)
+	case Create, Replace:
+		// 1. Record pending: the spec and the files' fingerprints.
+		attempts := 0
+		if c.Record != nil {
+			attempts = c.Record.Attempts
+		}
+		j.rec = state.Record{Address: c.Address, Spec: *c.Desired, Digest: c.Digest, Files: c.Files,
+			Phase: state.Pending, Attempts: attempts + 1}
+	case Resume, Retry:
+		j.rec = *c.Record
+		j.rec.Spec, j.rec.Files = *c.Desired, c.Files
+		if j.rec.Phase == state.Failed {
+			j.rec.Phase = resumePhase(j.rec)
+			j.rec.Attempts++
+		}
+	default:
+		return fmt.Errorf("%s: unknown action %q", c.Address, c.Action)
+	}
+	if err := j.put(); err != nil {
+		return err
+	}
+	return j.walk(ctx)
+}

@@ -1,0 +1,320 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ledgerform/ledgerform/internal/backoff"
+	"github.com/ledgerform/ledgerform/internal/fsutil"
+	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/state"
+)
+
+// resumePhase is where a failed report continues: from the furthest
+// request id it holds.
+func resumePhase(r state.Record) state.Phase {
+	switch {
+	case r.ProcessID != "":
+		return state.Processing
+	case r.UploadID != "":
+		return state.Uploaded
+	}
+	return state.Pending
+}
+
+// walk is the step machine: it runs from the record's phase to
+// completed, recording every transition before the next remote call.
+func (j *job) walk(ctx context.Context) error {
+	for {
+		var err error
+		switch j.rec.Phase {
+		case state.Pending:
+			err = j.upload(ctx)
+		case state.Uploaded:
+			err = j.process(ctx)
+		case state.Processing:
+			err = j.poll(ctx)
+		case state.Completed:
+			j.rec.LastError = nil
+			return nil
+		default:
+			return fmt.Errorf("%s: cannot continue from phase %q", j.rec.Address, j.rec.Phase)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// 2. Upload the statements, as they are now.
+func (j *job) upload(ctx context.Context) error {
+	api, err := j.r.api(ctx)
+	if err != nil {
+		return j.fail(ctx, "upload", err)
+	}
+	files := make([]nordigen.File, len(j.rec.Spec.Statements))
+	changed := false
+	for i, p := range j.rec.Spec.Statements {
+		data, f, err := readStatement(j.r.Dir, p)
+		if err != nil {
+			return j.fail(ctx, "upload", &localError{code: CodeStatement, err: statementError(p, err)})
+		}
+		files[i] = nordigen.File{Name: filepath.Base(filepath.FromSlash(p)), Data: data}
+		if i >= len(j.rec.Files) || j.rec.Files[i].SHA256 != f.SHA256 {
+			// Changed since the plan read it: record what is sent.
+			if i < len(j.rec.Files) {
+				j.rec.Files[i] = f
+			} else {
+				j.rec.Files = append(j.rec.Files, f)
+			}
+			changed = true
+		}
+	}
+	if changed {
+		j.rec.Digest = Digest(j.rec.Spec, j.rec.Files)
+		if err := j.put(); err != nil {
+			return err
+		}
+	}
+	up, err := api.Upload(ctx, files...)
+	if err != nil {
+		return j.fail(ctx, "upload", err)
+	}
+	j.rec.UploadID, j.rec.ProcessID, j.rec.Phase = up.RequestID, "", state.Uploaded
+	if err := j.put(); err != nil {
+		return err
+	}
+	j.r.emit(j.event("upload", "ok"))
+	return nil
+}
+
+// readStatement reads a statement through one open file, and returns its
+// bytes with a fingerprint whose stat was taken before the read (see
+// fsutil.ReadRegular).
+func readStatement(dir, path string) ([]byte, state.File, error) {
+	data, st, err := fsutil.ReadRegular(resolve(dir, path))
+	if err != nil {
+		return nil, state.File{}, err
+	}
+	return data, fileOf(path, st, fsutil.Hash(data)), nil
+}
+
+// 3. Request the operations on the upload.
+func (j *job) process(ctx context.Context) error {
+	api, err := j.r.api(ctx)
+	if err != nil {
+		return j.fail(ctx, "process", err)
+	}
+	s := j.rec.Spec
+	pr, err := api.Process(ctx, j.rec.UploadID, nordigen.ProcessRequest{Country: s.Country, Operations: s.Operations, Params: s.Params})
+	switch {
+	case nordigen.IsAlreadyRequested(err), nordigen.IsNotFound(err), nordigen.IsGone(err):
+		// The upload was processed by a run that died before recording
+		// the processing id, or it expired: start again from a new
+		// upload (docs/engine-contract.md, row 5); never guess the
+		// earlier id.
+		return j.restart(ctx, "process", err)
+	case err != nil:
+		return j.fail(ctx, "process", err)
+	}
+	j.rec.ProcessID, j.rec.Phase = pr.RequestID, state.Processing
+	if err := j.put(); err != nil {
+		return err
+	}
+	j.r.emit(j.event("process", "ok"))
+	return nil
+}
+
+// 4. Poll until the result is ready, then 5. write it.
+//
+// A recorded processing id is given up only when the API says so: the id
+// is forgotten (404) or expired (410), its processing failed for good
+// (TIMEOUT_PROCESSING), or it answered nothing but errors until the poll
+// deadline (the engine, and perhaps the service, reports some processing
+// failures as 500 UNKNOWN_ERROR, which cannot be told from an outage at
+// one answer). A 5xx, a 429 or a network failure is an outage: it is
+// polled through with backoff, never a reason to upload again. At the
+// deadline with the API still saying "processing", the id is kept for
+// the next attempt.
+func (j *job) poll(ctx context.Context) error {
+	api, err := j.r.api(ctx)
+	if err != nil {
+		return j.fail(ctx, "poll", err)
+	}
+	res, err := j.waitResult(ctx, api)
+	var pd *pollDeadlineError
+	switch {
+	case nordigen.IsGone(err), nordigen.IsNotFound(err):
+		return j.restart(ctx, "poll", err)
+	case nordigen.IsProcessingFailed(err), errors.As(err, &pd) && pd.last != nil:
+		// The processing failed: its id is spent. Record the failure as
+		// transient; a retry starts from a new upload.
+		j.rec.UploadID, j.rec.ProcessID = "", ""
+		return j.fail(ctx, "poll", err)
+	case err != nil:
+		return j.fail(ctx, "poll", err)
+	}
+	j.r.emit(j.event("poll", "ok"))
+	return j.write(ctx, res)
+}
+
+// waitResult polls the recorded processing id with a doubling, jittered
+// backoff until the result is done, the API gives a final answer, or the
+// deadline passes.
+func (j *job) waitResult(ctx context.Context, api API) (*nordigen.Result, error) {
+	lo, hi, limit := j.r.PollMin, j.r.PollMax, j.r.PollDeadline
+	if lo <= 0 {
+		lo = DefaultPollMin
+	}
+	if hi <= 0 {
+		hi = DefaultPollMax
+	}
+	if limit <= 0 {
+		limit = DefaultPollDeadline
+	}
+	id := j.rec.ProcessID
+	deadline := time.Now().Add(limit)
+	wait := lo
+	var last error  // the answer of the last poll, if it was an error
+	status := ""    // the last status the API gave
+	outage := false // an outage event was emitted for the current run of errors
+	for {
+		res, err := api.Result(ctx, id)
+		switch {
+		case err == nil && res.Done():
+			return res, nil
+		case err == nil:
+			last, status, outage = nil, res.Status, false
+		case ctx.Err() != nil:
+			return nil, context.Cause(ctx)
+		case nordigen.IsProcessingFailed(err) || !nordigen.IsTransient(err):
+			return nil, err
+		default:
+			// An outage: the client's own retries are spent, the id is
+			// still good. Say so once per run of errors.
+			last = err
+			if !outage {
+				e := j.event("poll", "retry")
+				e.Error = err.Error()
+				j.r.emit(e)
+				outage = true
+			}
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return nil, &pollDeadlineError{id: id, limit: limit, status: status, last: last}
+		}
+		t := time.NewTimer(backoff.Jitter(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, context.Cause(ctx)
+		case <-t.C:
+		}
+		wait = min(2*wait, hi)
+	}
+}
+
+func (j *job) write(ctx context.Context, res *nordigen.Result) error {
+	out := j.rec.Spec.Output
+	f, err := writeOutput(j.r.Dir, out, res.Raw)
+	if err != nil {
+		return j.fail(ctx, "write", &localError{code: CodeOutput, err: fmt.Errorf("output %s: %w", out, err)})
+	}
+	j.rec.Output, j.rec.Phase, j.rec.LastError = &f, state.Completed, nil
+	if err := j.put(); err != nil {
+		return err
+	}
+	e := j.event("write", "ok")
+	e.Output = out
+	j.r.emit(e)
+	return nil
+}
+
+// restart forgets the request ids and goes back to a new upload, a few
+// times at most.
+func (j *job) restart(ctx context.Context, step string, cause error) error {
+	j.restarts++
+	if j.restarts > maxRestarts {
+		return j.fail(ctx, step, &localError{code: CodeRestarts, err: fmt.Errorf("started again %d times: %w", maxRestarts, cause)})
+	}
+	e := j.event(step, "restart")
+	e.Error = cause.Error()
+	j.r.emit(e)
+	j.rec.UploadID, j.rec.ProcessID, j.rec.Phase = "", "", state.Pending
+	return j.put()
+}
+
+// fail records a failed step. A cancelled context is not a failure of
+// the report: the phase stays where it was, for the next run to resume.
+func (j *job) fail(ctx context.Context, step string, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	f := &state.Failure{Message: err.Error(), Permanent: Blocking(err), Step: step, Code: errorCode(err)}
+	j.rec.Phase, j.rec.LastError = state.Failed, f
+	if perr := j.put(); perr != nil {
+		return perr
+	}
+	e := j.event(step, "failed")
+	e.Error, e.Permanent = err.Error(), f.Permanent
+	j.r.emit(e)
+	return err
+}
+
+// move renames the output to its new path: no remote call.
+func (j *job) move(ctx context.Context, c Change) error {
+	from, to := j.rec.Spec.Output, c.Desired.Output
+	if err := fsutil.Rename(resolve(j.r.Dir, from), resolve(j.r.Dir, to)); err != nil {
+		return j.fail(ctx, "move", &localError{code: CodeOutput, err: fmt.Errorf("move output %s to %s: %w", from, to, err)})
+	}
+	f := *j.rec.Output
+	f.Path = to
+	if fi, err := os.Stat(resolve(j.r.Dir, to)); err == nil {
+		st := fsutil.StatOf(fi)
+		f.MTime, f.Inode = st.MTime, st.Inode
+	}
+	j.rec.Spec, j.rec.Files, j.rec.Output = *c.Desired, c.Files, &f
+	if err := j.put(); err != nil {
+		return err
+	}
+	e := j.event("move", "ok")
+	e.Output = to
+	j.r.emit(e)
+	return nil
+}
+
+// restore fetches a completed result again and rewrites the output; if
+// the API no longer has it, the report starts again from a new upload.
+func (j *job) restore(ctx context.Context) error {
+	if j.rec.ProcessID == "" {
+		j.rec.Phase = state.Pending
+	} else {
+		j.rec.Phase = state.Processing
+	}
+	if err := j.put(); err != nil {
+		return err
+	}
+	return j.walk(ctx)
+}
+
+// delete forgets a report; when the plan says to prune, it also removes
+// the output, if it is still the file ledgerform wrote.
+func (j *job) delete(c Change) error {
+	r := c.Record
+	j.rec.Address = c.Address
+	if c.Prune && outputIntact(j.r.Dir, r.Spec.Output, r.Output) {
+		if err := os.Remove(resolve(j.r.Dir, r.Spec.Output)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return &localError{code: CodeOutput, err: fmt.Errorf("prune %s: %w", r.Spec.Output, err)}
+		}
+		j.r.emit(Event{Address: c.Address, Action: Delete, Step: "prune", Status: "ok", Output: r.Spec.Output})
+	}
+	if err := j.r.Store.Delete(c.Address); err != nil {
+		return &storeError{fmt.Errorf("forget %s: %w", c.Address, err)}
+	}
+	j.r.emit(Event{Address: c.Address, Action: Delete, Step: "delete", Status: "ok"})
+	return nil
+}
