@@ -115,38 +115,59 @@ func TestWatch_DroppedFiles(t *testing.T) {
 }
 
 // A manifest saved half-written deletes nothing and keeps the last good
-// manifests in force; fixing it applies the change.
+// manifests in force; fixing it applies the change. The broken file holds
+// 2 of 10 reports, too few for the mass-delete stop to hide a daemon that
+// dropped them: only the last-good rule keeps them.
 func TestWatch_HalfWrittenManifestDeletesNothing(t *testing.T) {
 	dir := t.TempDir()
+	var kept []string
+	for i := range 8 {
+		n := fmt.Sprintf("k%d", i)
+		write(t, dir, "s/"+n+".json", statement(10+i))
+		kept = append(kept, reportYAML(n, "categorisation"))
+	}
 	for i, n := range []string{"a", "b"} {
 		write(t, dir, "s/"+n+".json", statement(i))
 	}
-	good := manifest(reportYAML("a", "categorisation"), reportYAML("b", "categorisation"))
-	write(t, dir, "m.yaml", "settings:\n  prune: true\n"+good)
-	h := start(t, dir, Config{}, engine.Config{})
+	write(t, dir, "kept.yaml", "settings:\n  prune: true\n"+manifest(kept...))
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation"), reportYAML("b", "categorisation")))
+	hup := make(chan os.Signal, 1)
+	h := start(t, dir, Config{Hup: hup}, engine.Config{})
 	h.eventually("ready", h.settled)
 
-	half := "settings:\n  prune: true\nreports:\n  - {name: a, statements: [s/a.json], operations: [categ"
+	half := "reports:\n  - {name: a, statements: [s/a.json], operations: [categ"
 	write(t, dir, "m.yaml", half)
 	h.eventually("the manifest error on /status", func() bool { return len(h.status().Manifests.Errors) > 0 })
+	// A resync plans everything with the manifests in force: were the
+	// broken file's reports dropped, this is where they would go.
+	hup <- syscall.SIGHUP
+	h.eventually("the resync", func() bool {
+		return h.metric("ledgerform_resyncs_total", map[string]string{"reason": "sighup"}) == 1 && h.settled()
+	})
 	s := h.status()
 	if !strings.Contains(s.Manifests.Errors[0], "m.yaml:") {
 		t.Errorf("manifest error without its position: %q", s.Manifests.Errors[0])
 	}
-	if len(s.Reports) != 2 {
-		t.Errorf("%d reports recorded after a half-written manifest, want 2", len(s.Reports))
+	if len(s.Reports) != 10 {
+		t.Errorf("%d reports recorded after a half-written manifest, want 10", len(s.Reports))
+	}
+	if n := h.metric("ledgerform_reconcile_total", map[string]string{"action": "delete"}); n != 0 {
+		t.Errorf("%d deletes after a half-written manifest, want 0", n)
 	}
 	for _, n := range []string{"a", "b"} {
 		if _, err := os.Stat(filepath.Join(dir, "out", n+".json")); err != nil {
 			t.Errorf("output of %s: %v", n, err)
 		}
 	}
+	if s.Manifests.Held != "" {
+		t.Errorf("deletions held back (%s): the mass-delete stop, not the last good manifests, kept them", s.Manifests.Held)
+	}
 	if h.metric("ledgerform_manifests_valid", nil) != 0 {
 		t.Error("ledgerform_manifests_valid is not 0")
 	}
 
 	// Fixed, with report b removed on purpose: now it goes (prune on).
-	write(t, dir, "m.yaml", "settings:\n  prune: true\n"+manifest(reportYAML("a", "categorisation"), reportYAML("c", "categorisation"))+"\n")
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation"), reportYAML("c", "categorisation"))+"\n")
 	write(t, dir, "s/c.json", statement(3))
 	h.eventually("the fix applied", func() bool {
 		s := h.status()
