@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
-	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/reconcile"
 )
 
@@ -23,7 +23,7 @@ type uploadClock struct {
 	seen  chan string
 }
 
-func (u *uploadClock) Upload(ctx context.Context, files ...nordigen.File) (*nordigen.Upload, error) {
+func (u *uploadClock) Upload(ctx context.Context, files ...api.File) (*api.Upload, error) {
 	u.mu.Lock()
 	u.start[files[0].Name] = time.Now()
 	u.mu.Unlock()

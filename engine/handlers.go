@@ -165,7 +165,7 @@ type processRequest struct {
 // params are the insights parameters (docs/engine-contract.md, row 6).
 //
 // The engine declares its own wire types, here and throughout, instead of
-// sharing the client's (nordigen.ProcessRequest and the report.Params it
+// sharing the client's (api.ProcessRequest and the report.Params it
 // carries). That is on purpose: the engine is an independent
 // implementation of the protocol, so a bug in one shared struct cannot hide
 // itself by making both sides agree; the client's tests against the engine

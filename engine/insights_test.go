@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/nordigen"
 	lfreport "github.com/ledgerform/ledgerform/report"
 )
@@ -291,18 +292,18 @@ func TestInsights_NordigenClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	f := exampleFile(t, "payday-gambling-jordan-2026")
-	up, err := cl.Upload(ctx, nordigen.File{Name: f.name, Data: f.data})
+	up, err := cl.Upload(ctx, api.File{Name: f.name, Data: f.data})
 	if err != nil {
 		t.Fatal(err)
 	}
 	period, currency := 6, "GBP"
-	pr, err := cl.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk",
+	pr, err := cl.Process(ctx, up.RequestID, api.ProcessRequest{Country: "uk",
 		Operations: []string{"categorisation", "insights-income", "insights-loans", "insights-risk", "simple-score"},
 		Params:     &lfreport.Params{Period: &period, Currency: &currency}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res *nordigen.Result
+	var res *api.Result
 	for {
 		if res, err = cl.Result(ctx, pr.RequestID); err != nil {
 			t.Fatal(err)
@@ -328,7 +329,7 @@ func TestInsights_NordigenClient(t *testing.T) {
 	if in.Definitions == nil || len(in.Definitions.Income) != 16 || in.Definitions.Income[0].CategoryID != "5" {
 		t.Errorf("definitions = %+v, want the 16 default income categories, ids as strings", in.Definitions)
 	}
-	var payday *nordigen.LoanCategory
+	var payday *api.LoanCategory
 	for i, lc := range res.Loans.LoansByCategory {
 		if lc.CategoryID.Expense != nil && *lc.CategoryID.Expense == "94" {
 			payday = &res.Loans.LoansByCategory[i]

@@ -1,4 +1,4 @@
-// Package nordigen is a client of the Nordigen Categorisation & Insights
+// Package nordigen is a client of the Nordigen api.Categorisation & Insights
 // API (v2 /report): upload statements, request operations, poll and fetch
 // results, read the category tree.
 //
@@ -15,8 +15,8 @@
 //   - Throttling shared by every worker: a client-side rate limit
 //     (golang.org/x/time/rate), and after any 429 a pause of every request
 //     for its Retry-After and a halved rate that recovers with successes.
-//   - Errors are typed (*APIError, *TransportError, *UploadTooLargeError,
-//     *ProtocolError) and classified two ways, for two callers.
+//   - Errors are typed (*api.Error, *api.TransportError, *api.UploadTooLargeError,
+//     *api.ProtocolError) and classified two ways, for two callers.
 //     IsPermanent / IsTransient say whether the same request can succeed if
 //     sent again: the retry layer's question. IsRejected says whether the
 //     API refused what the request asks (the statements, operations,
@@ -58,6 +58,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
+
+	"github.com/ledgerform/ledgerform/api"
 )
 
 // Defaults of a Config's zero fields.
@@ -108,18 +110,8 @@ type Config struct {
 	Observe func(Attempt)
 }
 
-// The operations of the client: the Op of an Attempt and of every error
-// the client returns. They are a small fixed set, fit for a metric label.
-const (
-	OpToken        = "token" // the token endpoint: a client-credentials grant
-	OpUpload       = "upload"
-	OpProcess      = "process"
-	OpResult       = "result"
-	OpCategoryTree = "category_tree"
-)
-
 // An Attempt is one HTTP request the client sent, as Config.Observe sees
-// it. A call to Upload, Process, Result or CategoryTree is one attempt or
+// it. A call to api.Upload, Process, api.Result or api.CategoryTree is one attempt or
 // more (its retries, and the token requests it needs); a request the
 // client never sent — refused for its size, or cancelled while waiting for
 // the rate limit or a token — is none.
@@ -241,7 +233,7 @@ func New(cfg Config) (*Client, error) {
 // the pre-processing record. Files totalling more than MaxUploadBytes are
 // refused before any request. The multipart body is built once, so every
 // retry sends the same bytes.
-func (c *Client) Upload(ctx context.Context, files ...File) (*Upload, error) {
+func (c *Client) Upload(ctx context.Context, files ...api.File) (*api.Upload, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("nordigen: upload: no files")
 	}
@@ -250,7 +242,7 @@ func (c *Client) Upload(ctx context.Context, files ...File) (*Upload, error) {
 		size += int64(len(f.Data))
 	}
 	if size > c.maxBytes {
-		return nil, &UploadTooLargeError{Size: size, Limit: c.maxBytes}
+		return nil, &api.UploadTooLargeError{Size: size, Limit: c.maxBytes}
 	}
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -272,15 +264,15 @@ func (c *Client) Upload(ctx context.Context, files ...File) (*Upload, error) {
 			} `json:"attributes"`
 		} `json:"data"`
 	}
-	raw, err := c.do(ctx, OpUpload, http.MethodPost, "/v2/report", mw.FormDataContentType(), body.Bytes())
+	raw, err := c.do(ctx, api.OpUpload, http.MethodPost, "/v2/report", mw.FormDataContentType(), body.Bytes())
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(raw, &out); err != nil || out.Data.Attributes.RequestID == "" {
-		return nil, &ProtocolError{Op: OpUpload, Err: fmt.Errorf("want data.attributes.request-id")}
+		return nil, &api.ProtocolError{Op: api.OpUpload, Err: fmt.Errorf("want data.attributes.request-id")}
 	}
 	a := out.Data.Attributes
-	return &Upload{RequestID: a.RequestID, Status: a.Status, AvailableOperations: a.AvailableOperations}, nil
+	return &api.Upload{RequestID: a.RequestID, Status: a.Status, AvailableOperations: a.AvailableOperations}, nil
 }
 
 var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")
@@ -290,12 +282,12 @@ func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
 // Process requests operations on an upload (PUT /v2/report/process/{id})
 // and returns the id to poll: the response's request-id, or else the last
 // segment of its result link.
-func (c *Client) Process(ctx context.Context, uploadID string, req ProcessRequest) (*Processing, error) {
+func (c *Client) Process(ctx context.Context, uploadID string, req api.ProcessRequest) (*api.Processing, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("nordigen: process: %w", err)
 	}
-	raw, err := c.do(ctx, OpProcess, http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body)
+	raw, err := c.do(ctx, api.OpProcess, http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +307,7 @@ func (c *Client) Process(ctx context.Context, uploadID string, req ProcessReques
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &ProtocolError{Op: OpProcess, Err: err}
+		return nil, &api.ProtocolError{Op: api.OpProcess, Err: err}
 	}
 	id := out.Data.Attributes.RequestID
 	if id == "" {
@@ -324,54 +316,54 @@ func (c *Client) Process(ctx context.Context, uploadID string, req ProcessReques
 		}
 	}
 	if id == "" {
-		return nil, &ProtocolError{Op: OpProcess, Err: fmt.Errorf("want data.attributes.request-id")}
+		return nil, &api.ProtocolError{Op: api.OpProcess, Err: fmt.Errorf("want data.attributes.request-id")}
 	}
-	return &Processing{RequestID: id, Status: out.Data.Attributes.Status}, nil
+	return &api.Processing{RequestID: id, Status: out.Data.Attributes.Status}, nil
 }
 
 // Result fetches a processing request's result (GET /v2/report/{id}). A
 // result that is not done yet has Done() false and no products; a failed
-// processing is an *APIError (TIMEOUT_PROCESSING, UNKNOWN_ERROR, GONE).
-func (c *Client) Result(ctx context.Context, processID string) (*Result, error) {
-	raw, err := c.do(ctx, OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil)
+// processing is an *api.Error (TIMEOUT_PROCESSING, UNKNOWN_ERROR, GONE).
+func (c *Client) Result(ctx context.Context, processID string) (*api.Result, error) {
+	raw, err := c.do(ctx, api.OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil)
 	if err != nil {
 		return nil, err
 	}
 	var out struct {
 		Data struct {
 			Attributes struct {
-				Status         string          `json:"status"`
-				Categorisation *Categorisation `json:"categorisation"`
+				Status         string              `json:"status"`
+				Categorisation *api.Categorisation `json:"categorisation"`
 				Insights       struct {
-					Income *IncomeInsights `json:"insights-income"`
-					Loans  *LoansInsights  `json:"insights-loans"`
-					Risk   *RiskInsights   `json:"insights-risk"`
+					Income *api.IncomeInsights `json:"insights-income"`
+					Loans  *api.LoansInsights  `json:"insights-loans"`
+					Risk   *api.RiskInsights   `json:"insights-risk"`
 				} `json:"insights"`
 				SimpleScore *int `json:"simple-score"`
 			} `json:"attributes"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &ProtocolError{Op: OpResult, Err: err}
+		return nil, &api.ProtocolError{Op: api.OpResult, Err: err}
 	}
 	a := out.Data.Attributes
-	return &Result{Status: a.Status, Categorisation: a.Categorisation, Income: a.Insights.Income,
+	return &api.Result{Status: a.Status, Categorisation: a.Categorisation, Income: a.Insights.Income,
 		Loans: a.Insights.Loans, Risk: a.Insights.Risk, SimpleScore: a.SimpleScore, Raw: raw}, nil
 }
 
 // CategoryTree fetches a country's category tree.
-func (c *Client) CategoryTree(ctx context.Context, country string) (*CategoryTree, error) {
-	raw, err := c.do(ctx, OpCategoryTree, http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil)
+func (c *Client) CategoryTree(ctx context.Context, country string) (*api.CategoryTree, error) {
+	raw, err := c.do(ctx, api.OpCategoryTree, http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil)
 	if err != nil {
 		return nil, err
 	}
 	var out struct {
 		Data struct {
-			Attributes CategoryTree `json:"attributes"`
+			Attributes api.CategoryTree `json:"attributes"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &ProtocolError{Op: OpCategoryTree, Err: err}
+		return nil, &api.ProtocolError{Op: api.OpCategoryTree, Err: err}
 	}
 	return &out.Data.Attributes, nil
 }
@@ -399,7 +391,7 @@ func (c *Client) do(ctx context.Context, op, method, p, contentType string, body
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
 	if err != nil {
-		return nil, &TransportError{Op: op, Attempts: stateOf(ctx).attempts, Err: err}
+		return nil, &api.TransportError{Op: op, Attempts: stateOf(ctx).attempts, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, apiError(resp, raw, op, stateOf(ctx).attempts)
@@ -411,15 +403,15 @@ func (c *Client) do(ctx context.Context, op, method, p, contentType string, body
 // the error already names one (the token endpoint's).
 func withOpName(err error, op string) error {
 	switch e := err.(type) {
-	case *APIError:
+	case *api.Error:
 		if e.Op == "" {
 			e.Op = op
 		}
-	case *TransportError:
+	case *api.TransportError:
 		if e.Op == "" {
 			e.Op = op
 		}
-	case *ProtocolError:
+	case *api.ProtocolError:
 		if e.Op == "" {
 			e.Op = op
 		}

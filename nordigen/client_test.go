@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/nordigen"
@@ -62,26 +63,26 @@ func metric(t testing.TB, e *engine.Running, endpoint, code string) float64 {
 	return testutil.Metric(t, e.URL+"/metrics", "ledgerform_engine_requests_total", map[string]string{"endpoint": endpoint, "code": code})
 }
 
-func statement(t testing.TB) nordigen.File {
+func statement(t testing.TB) api.File {
 	t.Helper()
 	data, err := os.ReadFile("../examples/statements/salaried-alex-2026.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return nordigen.File{Name: "alex.json", Data: data}
+	return api.File{Name: "alex.json", Data: data}
 }
 
 // categorise walks the whole flow the way the reconciler will: upload,
 // process, poll; an ANALYSIS_ALREADY_REQUESTED (a PUT whose answer was lost)
 // starts again from a new upload, as the contract says.
-func categorise(ctx context.Context, c *nordigen.Client, f nordigen.File) (*nordigen.Result, error) {
+func categorise(ctx context.Context, c *nordigen.Client, f api.File) (*api.Result, error) {
 	for {
 		up, err := c.Upload(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		p, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
-		if nordigen.IsAlreadyRequested(err) {
+		p, err := c.Process(ctx, up.RequestID, api.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+		if api.IsAlreadyRequested(err) {
 			continue
 		}
 		if err != nil {
@@ -181,7 +182,7 @@ func TestClient_Faults(t *testing.T) {
 			wg.Wait()
 			close(errs)
 			for err := range errs {
-				t.Errorf("a flow failed: %v (permanent %v)", err, nordigen.IsPermanent(err))
+				t.Errorf("a flow failed: %v (permanent %v)", err, api.IsPermanent(err))
 			}
 			if tc.ttl > 0 {
 				if n := metric(t, e, "token", "200"); n < 2 {
@@ -202,30 +203,30 @@ func TestClient_PermanentErrorsAreNotRetried(t *testing.T) {
 	c := newClient(t, e, e.URL, nil)
 	ctx := context.Background()
 
-	_, err := c.Upload(ctx, nordigen.File{Name: "s.pdf", Data: []byte("%PDF-1.7 ...")})
-	var ae *nordigen.APIError
-	if !errors.As(err, &ae) || ae.Code != "PDF_PARSE_FAILURE" || !nordigen.IsPermanent(err) || !nordigen.IsRejected(err) || ae.Op != "upload" {
+	_, err := c.Upload(ctx, api.File{Name: "s.pdf", Data: []byte("%PDF-1.7 ...")})
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != "PDF_PARSE_FAILURE" || !api.IsPermanent(err) || !api.IsRejected(err) || ae.Op != "upload" {
 		t.Fatalf("upload of a PDF = %v, want a permanent, rejected PDF_PARSE_FAILURE", err)
 	}
 	if n := metric(t, e, "upload", "400"); n != 1 {
 		t.Errorf("the PDF was sent %v times, want once", n)
 	}
 
-	_, err = c.Process(ctx, "no-such-upload", nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
-	if !nordigen.IsNotFound(err) || !nordigen.IsPermanent(err) || nordigen.IsRejected(err) {
+	_, err = c.Process(ctx, "no-such-upload", api.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+	if !api.IsNotFound(err) || !api.IsPermanent(err) || api.IsRejected(err) {
 		t.Errorf("process of an unknown id = %v, want a permanent NOT_FOUND, not rejected", err)
 	}
 	up, err := c.Upload(ctx, statement(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}}
+	req := api.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}}
 	p, err := c.Process(ctx, up.RequestID, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Process(ctx, up.RequestID, req)
-	if !nordigen.IsAlreadyRequested(err) || !nordigen.IsPermanent(err) || nordigen.IsRejected(err) {
+	if !api.IsAlreadyRequested(err) || !api.IsPermanent(err) || api.IsRejected(err) {
 		t.Errorf("second process = %v, want a permanent ANALYSIS_ALREADY_REQUESTED, not rejected", err)
 	}
 	if got, want := metric(t, e, "process", "404")+metric(t, e, "process", "400"), 2.0; got != want {
@@ -234,7 +235,7 @@ func TestClient_PermanentErrorsAreNotRetried(t *testing.T) {
 
 	time.Sleep(250 * time.Millisecond) // past the retention time
 	_, err = c.Result(ctx, p.RequestID)
-	if !nordigen.IsGone(err) || nordigen.IsRejected(err) || nordigen.IsProcessingFailed(err) {
+	if !api.IsGone(err) || api.IsRejected(err) || api.IsProcessingFailed(err) {
 		t.Errorf("result after retention = %v, want GONE, neither rejected nor a failed processing", err)
 	}
 	if n := metric(t, e, "result", "410"); n != 1 {
@@ -246,8 +247,8 @@ func TestClient_WrongSecret(t *testing.T) {
 	e := startEngine(t, engine.Config{})
 	c := newClient(t, e, e.URL, func(cfg *nordigen.Config) { cfg.ClientSecret = nordigen.NewSecret("not-the-secret") })
 	_, err := c.CategoryTree(context.Background(), "uk")
-	var ae *nordigen.APIError
-	if !errors.As(err, &ae) || ae.Status != 401 || !nordigen.IsPermanent(err) || nordigen.IsRejected(err) {
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Status != 401 || !api.IsPermanent(err) || api.IsRejected(err) {
 		t.Fatalf("call with a wrong secret = %v, want a permanent 401, not rejected", err)
 	}
 	if n := metric(t, e, "token", "401"); n != 1 {
@@ -308,7 +309,7 @@ func TestClient_RetriedUploadSendsTheSameBytes(t *testing.T) {
 		return 0
 	})
 	c := newClient(t, e, p.srv.URL, nil)
-	if _, err := c.Upload(context.Background(), statement(t), nordigen.File{Name: "b.json", Data: statement(t).Data}); err != nil {
+	if _, err := c.Upload(context.Background(), statement(t), api.File{Name: "b.json", Data: statement(t).Data}); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.uploads) != 3 {
@@ -353,7 +354,7 @@ func TestClient_UnauthorizedRetriesOnceWithANewToken(t *testing.T) {
 	always, p.auths = true, nil
 	p.mu.Unlock()
 	_, err := c.CategoryTree(ctx, "uk")
-	var ae *nordigen.APIError
+	var ae *api.Error
 	if !errors.As(err, &ae) || ae.Status != 401 || ae.Attempts != 2 {
 		t.Errorf("with every call refused: %v, want a 401 after 2 attempts", err)
 	}
@@ -401,10 +402,10 @@ func TestClient_RateLimitPausesEveryWorker(t *testing.T) {
 func TestClient_UploadTooLarge(t *testing.T) {
 	e := startEngine(t, engine.Config{})
 	c := newClient(t, e, e.URL, nil)
-	big := nordigen.File{Name: "big.json", Data: make([]byte, 6<<20)}
+	big := api.File{Name: "big.json", Data: make([]byte, 6<<20)}
 	_, err := c.Upload(context.Background(), big, big)
-	var tl *nordigen.UploadTooLargeError
-	if !errors.As(err, &tl) || !nordigen.IsPermanent(err) || !nordigen.IsRejected(err) || !strings.Contains(err.Error(), "12582912 bytes") {
+	var tl *api.UploadTooLargeError
+	if !errors.As(err, &tl) || !api.IsPermanent(err) || !api.IsRejected(err) || !strings.Contains(err.Error(), "12582912 bytes") {
 		t.Fatalf("upload of 12 MiB = %v, want UploadTooLargeError naming the size", err)
 	}
 	if n := metric(t, e, "upload", "413") + metric(t, e, "upload", "202") + metric(t, e, "token", "200"); n != 0 {
@@ -435,7 +436,7 @@ func TestClient_NoSecretInLogsOrErrors(t *testing.T) {
 			messages = append(messages, err.Error())
 		}
 	}
-	_, err = c.Upload(ctx, nordigen.File{Name: "s.pdf", Data: []byte("%PDF-")})
+	_, err = c.Upload(ctx, api.File{Name: "s.pdf", Data: []byte("%PDF-")})
 	messages = append(messages, err.Error())
 	bad := cfg
 	bad.ClientSecret = nordigen.NewSecret(secret + "-wrong")
@@ -500,8 +501,8 @@ func TestClient_NoRedirectIsFollowed(t *testing.T) {
 	})
 	c := newClient(t, e, redirector.URL, nil)
 	_, err := c.CategoryTree(context.Background(), "uk")
-	var ae *nordigen.APIError
-	if !errors.As(err, &ae) || ae.Status != http.StatusTemporaryRedirect || !nordigen.IsPermanent(err) || ae.Attempts != 1 {
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusTemporaryRedirect || !api.IsPermanent(err) || ae.Attempts != 1 {
 		t.Fatalf("a redirected call = %v, want a permanent 307 after one attempt", err)
 	}
 	if reached.Load() != 0 {
@@ -541,8 +542,8 @@ func TestClient_TokenEndpointDownIsRetriedOnce(t *testing.T) {
 	})
 	c := newClient(t, e, p.srv.URL, func(cfg *nordigen.Config) { cfg.RetryMax = 3 })
 	_, err := c.CategoryTree(context.Background(), "uk")
-	var ae *nordigen.APIError
-	if !errors.As(err, &ae) || ae.Status != 503 || ae.Op != "token" || nordigen.IsPermanent(err) {
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Status != 503 || ae.Op != "token" || api.IsPermanent(err) {
 		t.Fatalf("with the token endpoint down: %v, want a transient 503 of the token request", err)
 	}
 	if n := tokenCalls.Load(); n != 4 {
@@ -560,8 +561,8 @@ func TestClient_ErrorSourceOfAnotherShape(t *testing.T) {
 	})
 	c := newClient(t, e, odd.URL, nil)
 	_, err := c.Result(context.Background(), "x")
-	var ae *nordigen.APIError
-	if !errors.As(err, &ae) || ae.Code != "TIMEOUT_PROCESSING" || nordigen.IsPermanent(err) || !nordigen.IsProcessingFailed(err) {
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != "TIMEOUT_PROCESSING" || api.IsPermanent(err) || !api.IsProcessingFailed(err) {
 		t.Fatalf("Result = %v, want a transient TIMEOUT_PROCESSING, a failed processing", err)
 	}
 	if len(ae.Source) != 1 || !strings.Contains(ae.Source[0], "request_id") {
@@ -585,7 +586,7 @@ func TestClient_UntrustedCertificateIsPermanent(t *testing.T) {
 	t.Cleanup(tlsSrv.Close)
 	c := newClient(t, e, tlsSrv.URL, nil)
 	_, err := c.CategoryTree(context.Background(), "uk")
-	if err == nil || !nordigen.IsPermanent(err) || nordigen.IsRejected(err) {
+	if err == nil || !api.IsPermanent(err) || api.IsRejected(err) {
 		t.Fatalf("call to an untrusted server = %v, want a permanent error, not rejected", err)
 	}
 	if n := handshakes.Load(); n != 1 {
@@ -611,15 +612,15 @@ func TestIsRejected_Engine(t *testing.T) {
 		rejected bool
 	}{
 		{"upload of a file no parser reads", func() error {
-			_, err := c.Upload(ctx, nordigen.File{Name: "s.json", Data: []byte(`{"not":"a statement"}`)})
+			_, err := c.Upload(ctx, api.File{Name: "s.json", Data: []byte(`{"not":"a statement"}`)})
 			return err
 		}, "NO_SUITABLE_PARSERS", true},
 		{"process for an unsupported country", func() error {
-			_, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "fr", Operations: []string{"categorisation"}})
+			_, err := c.Process(ctx, up.RequestID, api.ProcessRequest{Country: "fr", Operations: []string{"categorisation"}})
 			return err
 		}, "UNSUPPORTED_COUNTRY_REQUESTED", true},
 		{"process of an enterprise operation (403)", func() error {
-			_, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"features"}})
+			_, err := c.Process(ctx, up.RequestID, api.ProcessRequest{Country: "uk", Operations: []string{"features"}})
 			return err
 		}, "FORBIDDEN", false},
 		{"category tree of an unsupported country", func() error {
@@ -629,15 +630,15 @@ func TestIsRejected_Engine(t *testing.T) {
 		{"result of an unknown id", func() error {
 			_, err := c.Result(ctx, "no-such-id")
 			return err
-		}, nordigen.CodeNotFound, false},
+		}, api.CodeNotFound, false},
 	} {
 		err := tc.call()
-		var ae *nordigen.APIError
+		var ae *api.Error
 		if !errors.As(err, &ae) || ae.Code != tc.code {
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
 			continue
 		}
-		if got := nordigen.IsRejected(err); got != tc.rejected {
+		if got := api.IsRejected(err); got != tc.rejected {
 			t.Errorf("%s: IsRejected(%v) = %v, want %v", tc.name, err, got, tc.rejected)
 		}
 	}
@@ -656,26 +657,26 @@ func TestIsProcessingFailed_Engine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+		p, err := c.Process(ctx, up.RequestID, api.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r *nordigen.Result
+		var r *api.Result
 		for {
 			if r, err = c.Result(ctx, p.RequestID); err != nil || r.Done() {
 				break
 			}
 			time.Sleep(time.Millisecond)
 		}
-		var ae *nordigen.APIError
+		var ae *api.Error
 		if !errors.As(err, &ae) {
 			t.Fatalf("a processing that fails: %v, want an APIError", err)
 		}
 		seen[ae.Status] = true
-		if got, want := nordigen.IsProcessingFailed(err), ae.Code == nordigen.CodeTimeoutProcessing; got != want {
+		if got, want := api.IsProcessingFailed(err), ae.Code == api.CodeTimeoutProcessing; got != want {
 			t.Errorf("IsProcessingFailed(%v) = %v, want %v", err, got, want)
 		}
-		if nordigen.IsRejected(err) {
+		if api.IsRejected(err) {
 			t.Errorf("IsRejected(%v) = true, want false: a result is never rejected", err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/nordigen"
@@ -54,7 +55,7 @@ func (a *attempts) briefs(t *testing.T) []brief {
 	return out
 }
 
-var ops = []string{nordigen.OpToken, nordigen.OpUpload, nordigen.OpProcess, nordigen.OpResult, nordigen.OpCategoryTree}
+var ops = []string{api.OpToken, api.OpUpload, api.OpProcess, api.OpResult, api.OpCategoryTree}
 
 // TestConfig_Observe_CountsWhatTheEngineAnswered: with a third of the
 // engine's answers 503, the attempts observed are the answers the engine
@@ -71,20 +72,20 @@ func TestConfig_Observe_CountsWhatTheEngineAnswered(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range 3 {
-				count(nordigen.OpUpload)
+				count(api.OpUpload)
 				up, err := c.Upload(ctx, statement(t))
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				count(nordigen.OpProcess)
-				p, err := c.Process(ctx, up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+				count(api.OpProcess)
+				p, err := c.Process(ctx, up.RequestID, api.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
 				if err != nil {
 					t.Error(err) // no resets, so no lost answer and no ANALYSIS_ALREADY_REQUESTED
 					return
 				}
 				for {
-					count(nordigen.OpResult)
+					count(api.OpResult)
 					r, err := c.Result(ctx, p.RequestID)
 					if err != nil {
 						t.Error(err)
@@ -95,7 +96,7 @@ func TestConfig_Observe_CountsWhatTheEngineAnswered(t *testing.T) {
 					}
 					time.Sleep(2 * time.Millisecond)
 				}
-				count(nordigen.OpCategoryTree)
+				count(api.OpCategoryTree)
 				if _, err := c.CategoryTree(ctx, "uk"); err != nil {
 					t.Error(err)
 					return
@@ -119,13 +120,13 @@ func TestConfig_Observe_CountsWhatTheEngineAnswered(t *testing.T) {
 			first[at.Op]++
 		}
 	}
-	if got[nordigen.OpToken][http.StatusOK] != 1 {
-		t.Errorf("token attempts %v, want one 200", got[nordigen.OpToken])
+	if got[api.OpToken][http.StatusOK] != 1 {
+		t.Errorf("token attempts %v, want one 200", got[api.OpToken])
 	}
 	unavailable := 0
 	for _, op := range ops {
 		unavailable += got[op][http.StatusServiceUnavailable]
-		if op != nordigen.OpToken {
+		if op != api.OpToken {
 			if got, want := first[op], int(calls[slices.Index(ops, op)].Load()); got != want {
 				t.Errorf("%s: %d first attempts, want one per call (%d)", op, got, want)
 			}
@@ -192,11 +193,11 @@ func TestConfig_Observe_RetriesInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []brief{
-		{nordigen.OpToken, 200, 0},
-		{nordigen.OpUpload, 503, 0}, {nordigen.OpUpload, 503, 1}, {nordigen.OpUpload, 202, 2},
-		{nordigen.OpCategoryTree, 401, 0},
-		{nordigen.OpToken, 200, 0},
-		{nordigen.OpCategoryTree, 200, 1},
+		{api.OpToken, 200, 0},
+		{api.OpUpload, 503, 0}, {api.OpUpload, 503, 1}, {api.OpUpload, 202, 2},
+		{api.OpCategoryTree, 401, 0},
+		{api.OpToken, 200, 0},
+		{api.OpCategoryTree, 200, 1},
 	}
 	if got := seen.briefs(t); !slices.Equal(got, want) {
 		t.Errorf("attempts:\n got %+v\nwant %+v", got, want)
@@ -219,11 +220,11 @@ func TestConfig_Observe_NoAnswer(t *testing.T) {
 		c := newClient(t, e, refused, func(cfg *nordigen.Config) {
 			cfg.TokenURL, cfg.RetryMax, cfg.Observe = e.URL+"/oauth/token", 2, seen.observe
 		})
-		if _, err := c.CategoryTree(context.Background(), "uk"); !nordigen.IsTransient(err) {
+		if _, err := c.CategoryTree(context.Background(), "uk"); !api.IsTransient(err) {
 			t.Fatalf("CategoryTree = %v, want a transient error", err)
 		}
-		want := []brief{{nordigen.OpToken, 200, 0},
-			{nordigen.OpCategoryTree, 0, 0}, {nordigen.OpCategoryTree, 0, 1}, {nordigen.OpCategoryTree, 0, 2}}
+		want := []brief{{api.OpToken, 200, 0},
+			{api.OpCategoryTree, 0, 0}, {api.OpCategoryTree, 0, 1}, {api.OpCategoryTree, 0, 2}}
 		if got := seen.briefs(t); !slices.Equal(got, want) {
 			t.Errorf("attempts:\n got %+v\nwant %+v", got, want)
 		}
@@ -231,11 +232,11 @@ func TestConfig_Observe_NoAnswer(t *testing.T) {
 	t.Run("the token endpoint", func(t *testing.T) {
 		var seen attempts
 		c := newClient(t, e, refused, func(cfg *nordigen.Config) { cfg.RetryMax, cfg.Observe = 2, seen.observe })
-		if _, err := c.CategoryTree(context.Background(), "uk"); !nordigen.IsTransient(err) {
+		if _, err := c.CategoryTree(context.Background(), "uk"); !api.IsTransient(err) {
 			t.Fatalf("CategoryTree = %v, want a transient error", err)
 		}
 		// The call never reaches the API: it has no token to send.
-		want := []brief{{nordigen.OpToken, 0, 0}, {nordigen.OpToken, 0, 1}, {nordigen.OpToken, 0, 2}}
+		want := []brief{{api.OpToken, 0, 0}, {api.OpToken, 0, 1}, {api.OpToken, 0, 2}}
 		if got := seen.briefs(t); !slices.Equal(got, want) {
 			t.Errorf("attempts:\n got %+v\nwant %+v", got, want)
 		}
@@ -248,7 +249,7 @@ func TestConfig_Observe_NotSentIsNotObserved(t *testing.T) {
 	e := startEngine(t, engine.Config{})
 	var seen attempts
 	c := newClient(t, e, e.URL, func(cfg *nordigen.Config) { cfg.MaxUploadBytes, cfg.Observe = 10, seen.observe })
-	if _, err := c.Upload(context.Background(), nordigen.File{Name: "a", Data: make([]byte, 11)}); err == nil {
+	if _, err := c.Upload(context.Background(), api.File{Name: "a", Data: make([]byte, 11)}); err == nil {
 		t.Fatal("an upload over the limit was accepted")
 	}
 	if got := seen.list(); len(got) != 0 {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ledgerform/ledgerform/api"
 )
 
 func answer(status int, retryAfter string) *http.Response {
@@ -78,7 +80,7 @@ func TestCheckRetry(t *testing.T) {
 		{400, nil, false}, {403, nil, false}, {404, nil, false}, {409, nil, false}, {410, nil, false},
 		{422, nil, false}, {501, nil, false}, {200, nil, false}, {202, nil, false},
 		{0, errors.New("connection reset by peer"), true},
-		{0, &APIError{Status: 401, Code: "AUTHENTICATION_FAILED"}, false},
+		{0, &api.Error{Status: 401, Code: "AUTHENTICATION_FAILED"}, false},
 	} {
 		ctx := withOp(context.Background(), "test")
 		var resp *http.Response
@@ -118,99 +120,99 @@ var errorKinds = []struct {
 	{"unknown kind", errors.New("something else"), false, false, false},
 	{"cancelled", context.Canceled, false, false, false},
 
-	{"upload too large", &UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true, true, false},
-	{"upload too large, wrapped", fmt.Errorf("upload: %w", &UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}), true, true, false},
-	{"upload 400 NO_SUITABLE_PARSERS", &APIError{Op: OpUpload, Status: 400, Code: "NO_SUITABLE_PARSERS"}, true, true, false},
-	{"upload 400 PDF_PARSE_FAILURE", &APIError{Op: OpUpload, Status: 400, Code: "PDF_PARSE_FAILURE"}, true, true, false},
-	{"upload 400 API_REQUIRED_PARAMS_MISSING", &APIError{Op: OpUpload, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, true, false},
-	{"upload 400 without a code", &APIError{Op: OpUpload, Status: 400}, true, true, false},
-	{"upload 413", &APIError{Op: OpUpload, Status: 413, Code: "REQUEST_TOO_LARGE"}, true, true, false},
-	{"upload 415", &APIError{Op: OpUpload, Status: 415}, true, true, false},
-	{"upload 422", &APIError{Op: OpUpload, Status: 422}, true, true, false},
-	{"upload 400 EXCEEDED_LIMIT", &APIError{Op: OpUpload, Status: 400, Code: CodeExceededLimit}, true, false, false},
-	{"upload 400 RATE_LIMIT", &APIError{Op: OpUpload, Status: 400, Code: CodeRateLimit}, true, false, false},
-	{"upload 400, wrapped", fmt.Errorf("upload statement: %w", &APIError{Op: OpUpload, Status: 400, Code: "NO_SUITABLE_PARSERS"}), true, true, false},
-	{"process 400 UNSUPPORTED_COUNTRY_REQUESTED", &APIError{Op: OpProcess, Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED"}, true, true, false},
-	{"process 400 API_REQUIRED_PARAMS_MISSING", &APIError{Op: OpProcess, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, true, false},
-	{"process 422", &APIError{Op: OpProcess, Status: 422}, true, true, false},
-	{"process 400 ANALYSIS_ALREADY_REQUESTED", &APIError{Op: OpProcess, Status: 400, Code: CodeAlreadyRequested}, true, false, false},
-	{"process 400 TIMEOUT_PROCESSING", &APIError{Op: OpProcess, Status: 400, Code: CodeTimeoutProcessing}, false, false, false},
+	{"upload too large", &api.UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true, true, false},
+	{"upload too large, wrapped", fmt.Errorf("upload: %w", &api.UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}), true, true, false},
+	{"upload 400 NO_SUITABLE_PARSERS", &api.Error{Op: api.OpUpload, Status: 400, Code: "NO_SUITABLE_PARSERS"}, true, true, false},
+	{"upload 400 PDF_PARSE_FAILURE", &api.Error{Op: api.OpUpload, Status: 400, Code: "PDF_PARSE_FAILURE"}, true, true, false},
+	{"upload 400 API_REQUIRED_PARAMS_MISSING", &api.Error{Op: api.OpUpload, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, true, false},
+	{"upload 400 without a code", &api.Error{Op: api.OpUpload, Status: 400}, true, true, false},
+	{"upload 413", &api.Error{Op: api.OpUpload, Status: 413, Code: "REQUEST_TOO_LARGE"}, true, true, false},
+	{"upload 415", &api.Error{Op: api.OpUpload, Status: 415}, true, true, false},
+	{"upload 422", &api.Error{Op: api.OpUpload, Status: 422}, true, true, false},
+	{"upload 400 EXCEEDED_LIMIT", &api.Error{Op: api.OpUpload, Status: 400, Code: api.CodeExceededLimit}, true, false, false},
+	{"upload 400 RATE_LIMIT", &api.Error{Op: api.OpUpload, Status: 400, Code: api.CodeRateLimit}, true, false, false},
+	{"upload 400, wrapped", fmt.Errorf("upload statement: %w", &api.Error{Op: api.OpUpload, Status: 400, Code: "NO_SUITABLE_PARSERS"}), true, true, false},
+	{"process 400 UNSUPPORTED_COUNTRY_REQUESTED", &api.Error{Op: api.OpProcess, Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED"}, true, true, false},
+	{"process 400 API_REQUIRED_PARAMS_MISSING", &api.Error{Op: api.OpProcess, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, true, false},
+	{"process 422", &api.Error{Op: api.OpProcess, Status: 422}, true, true, false},
+	{"process 400 ANALYSIS_ALREADY_REQUESTED", &api.Error{Op: api.OpProcess, Status: 400, Code: api.CodeAlreadyRequested}, true, false, false},
+	{"process 400 TIMEOUT_PROCESSING", &api.Error{Op: api.OpProcess, Status: 400, Code: api.CodeTimeoutProcessing}, false, false, false},
 
-	{"upload 401", &APIError{Op: OpUpload, Status: 401}, true, false, false},
-	{"process 403 FORBIDDEN", &APIError{Op: OpProcess, Status: 403, Code: "FORBIDDEN"}, true, false, false},
-	{"403, wrapped", fmt.Errorf("wrapped: %w", &APIError{Op: OpUpload, Status: 403}), true, false, false},
-	{"token 401", &APIError{Op: OpToken, Status: 401, Code: "AUTHENTICATION_FAILED"}, true, false, false},
-	{"token 400", &APIError{Op: OpToken, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, false, false},
-	{"token 403", &APIError{Op: OpToken, Status: 403}, true, false, false},
-	{"token 422", &APIError{Op: OpToken, Status: 422}, true, false, false},
-	{"token 503", &APIError{Op: OpToken, Status: 503, Code: CodeServiceUnavailable}, false, false, false},
-	{"token unreadable", &ProtocolError{Op: OpToken, Err: errors.New("want access_token")}, true, false, false},
+	{"upload 401", &api.Error{Op: api.OpUpload, Status: 401}, true, false, false},
+	{"process 403 FORBIDDEN", &api.Error{Op: api.OpProcess, Status: 403, Code: "FORBIDDEN"}, true, false, false},
+	{"403, wrapped", fmt.Errorf("wrapped: %w", &api.Error{Op: api.OpUpload, Status: 403}), true, false, false},
+	{"token 401", &api.Error{Op: api.OpToken, Status: 401, Code: "AUTHENTICATION_FAILED"}, true, false, false},
+	{"token 400", &api.Error{Op: api.OpToken, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, false, false},
+	{"token 403", &api.Error{Op: api.OpToken, Status: 403}, true, false, false},
+	{"token 422", &api.Error{Op: api.OpToken, Status: 422}, true, false, false},
+	{"token 503", &api.Error{Op: api.OpToken, Status: 503, Code: api.CodeServiceUnavailable}, false, false, false},
+	{"token unreadable", &api.ProtocolError{Op: api.OpToken, Err: errors.New("want access_token")}, true, false, false},
 
-	{"process 404 NOT_FOUND", &APIError{Op: OpProcess, Status: 404, Code: CodeNotFound}, true, false, false},
-	{"result 404 NOT_FOUND", &APIError{Op: OpResult, Status: 404, Code: CodeNotFound}, true, false, false},
-	{"result 410 GONE", &APIError{Op: OpResult, Status: 410, Code: CodeGone}, true, false, false},
-	{"upload 410", &APIError{Op: OpUpload, Status: 410}, true, false, false},
+	{"process 404 NOT_FOUND", &api.Error{Op: api.OpProcess, Status: 404, Code: api.CodeNotFound}, true, false, false},
+	{"result 404 NOT_FOUND", &api.Error{Op: api.OpResult, Status: 404, Code: api.CodeNotFound}, true, false, false},
+	{"result 410 GONE", &api.Error{Op: api.OpResult, Status: 410, Code: api.CodeGone}, true, false, false},
+	{"upload 410", &api.Error{Op: api.OpUpload, Status: 410}, true, false, false},
 
-	{"result 400 TIMEOUT_PROCESSING", &APIError{Op: OpResult, Status: 400, Code: CodeTimeoutProcessing}, false, false, true},
-	{"result 400 TIMEOUT_PROCESSING, wrapped", fmt.Errorf("result: %w", &APIError{Op: OpResult, Status: 400, Code: CodeTimeoutProcessing}), false, false, true},
-	{"result 500 UNKNOWN_ERROR", &APIError{Op: OpResult, Status: 500, Code: CodeUnknownError}, false, false, false},
-	{"result 400 another code", &APIError{Op: OpResult, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, false, false},
-	{"category tree 400", &APIError{Op: OpCategoryTree, Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED"}, true, false, false},
-	{"400 of no operation", &APIError{Status: 400, Code: "NO_SUITABLE_PARSERS"}, true, false, false},
+	{"result 400 TIMEOUT_PROCESSING", &api.Error{Op: api.OpResult, Status: 400, Code: api.CodeTimeoutProcessing}, false, false, true},
+	{"result 400 TIMEOUT_PROCESSING, wrapped", fmt.Errorf("result: %w", &api.Error{Op: api.OpResult, Status: 400, Code: api.CodeTimeoutProcessing}), false, false, true},
+	{"result 500 UNKNOWN_ERROR", &api.Error{Op: api.OpResult, Status: 500, Code: api.CodeUnknownError}, false, false, false},
+	{"result 400 another code", &api.Error{Op: api.OpResult, Status: 400, Code: "API_REQUIRED_PARAMS_MISSING"}, true, false, false},
+	{"category tree 400", &api.Error{Op: api.OpCategoryTree, Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED"}, true, false, false},
+	{"400 of no operation", &api.Error{Status: 400, Code: "NO_SUITABLE_PARSERS"}, true, false, false},
 
-	{"upload 408", &APIError{Op: OpUpload, Status: 408}, false, false, false},
-	{"upload 429 RATE_LIMIT", &APIError{Op: OpUpload, Status: 429, Code: CodeRateLimit}, false, false, false},
-	{"process 500 UNKNOWN_ERROR", &APIError{Op: OpProcess, Status: 500, Code: CodeUnknownError}, false, false, false},
-	{"upload 502", &APIError{Op: OpUpload, Status: 502}, false, false, false},
-	{"upload 503 SERVICE_UNAVAILABLE", &APIError{Op: OpUpload, Status: 503, Code: CodeServiceUnavailable}, false, false, false},
-	{"upload 504", &APIError{Op: OpUpload, Status: 504}, false, false, false},
-	{"upload 501", &APIError{Op: OpUpload, Status: 501}, true, false, false},
-	{"upload 307 redirect", &APIError{Op: OpUpload, Status: 307}, true, false, false},
-	{"upload 405", &APIError{Op: OpUpload, Status: 405, Code: "METHOD_NOT_ALLOWED"}, true, false, false},
+	{"upload 408", &api.Error{Op: api.OpUpload, Status: 408}, false, false, false},
+	{"upload 429 RATE_LIMIT", &api.Error{Op: api.OpUpload, Status: 429, Code: api.CodeRateLimit}, false, false, false},
+	{"process 500 UNKNOWN_ERROR", &api.Error{Op: api.OpProcess, Status: 500, Code: api.CodeUnknownError}, false, false, false},
+	{"upload 502", &api.Error{Op: api.OpUpload, Status: 502}, false, false, false},
+	{"upload 503 SERVICE_UNAVAILABLE", &api.Error{Op: api.OpUpload, Status: 503, Code: api.CodeServiceUnavailable}, false, false, false},
+	{"upload 504", &api.Error{Op: api.OpUpload, Status: 504}, false, false, false},
+	{"upload 501", &api.Error{Op: api.OpUpload, Status: 501}, true, false, false},
+	{"upload 307 redirect", &api.Error{Op: api.OpUpload, Status: 307}, true, false, false},
+	{"upload 405", &api.Error{Op: api.OpUpload, Status: 405, Code: "METHOD_NOT_ALLOWED"}, true, false, false},
 
-	{"transport: reset", &TransportError{Op: OpUpload, Attempts: 9, Err: errors.New("connection reset by peer")}, false, false, false},
-	{"transport: timeout", &TransportError{Op: OpProcess, Attempts: 9, Err: context.DeadlineExceeded}, false, false, false},
-	{"TLS: unknown authority", &TransportError{Op: OpUpload, Attempts: 1, Err: x509.UnknownAuthorityError{}}, true, false, false},
-	{"TLS: verification", &TransportError{Op: OpUpload, Attempts: 1, Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, true, false, false},
-	{"upload unreadable", &ProtocolError{Op: OpUpload, Err: errors.New("want data.attributes.request-id")}, true, false, false},
-	{"process unreadable", &ProtocolError{Op: OpProcess, Err: errors.New("bad json")}, true, false, false},
+	{"transport: reset", &api.TransportError{Op: api.OpUpload, Attempts: 9, Err: errors.New("connection reset by peer")}, false, false, false},
+	{"transport: timeout", &api.TransportError{Op: api.OpProcess, Attempts: 9, Err: context.DeadlineExceeded}, false, false, false},
+	{"TLS: unknown authority", &api.TransportError{Op: api.OpUpload, Attempts: 1, Err: x509.UnknownAuthorityError{}}, true, false, false},
+	{"TLS: verification", &api.TransportError{Op: api.OpUpload, Attempts: 1, Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, true, false, false},
+	{"upload unreadable", &api.ProtocolError{Op: api.OpUpload, Err: errors.New("want data.attributes.request-id")}, true, false, false},
+	{"process unreadable", &api.ProtocolError{Op: api.OpProcess, Err: errors.New("bad json")}, true, false, false},
 }
 
 func TestIsPermanent(t *testing.T) {
 	for _, tc := range errorKinds {
-		if got := IsPermanent(tc.err); got != tc.permanent {
-			t.Errorf("IsPermanent(%s) = %v, want %v", tc.name, got, tc.permanent)
+		if got := api.IsPermanent(tc.err); got != tc.permanent {
+			t.Errorf("api.IsPermanent(%s) = %v, want %v", tc.name, got, tc.permanent)
 		}
-		if got, want := IsTransient(tc.err), tc.err != nil && !tc.permanent; got != want {
-			t.Errorf("IsTransient(%s) = %v, want %v", tc.name, got, want)
+		if got, want := api.IsTransient(tc.err), tc.err != nil && !tc.permanent; got != want {
+			t.Errorf("api.IsTransient(%s) = %v, want %v", tc.name, got, want)
 		}
 	}
 }
 
 func TestIsRejected(t *testing.T) {
 	for _, tc := range errorKinds {
-		if got := IsRejected(tc.err); got != tc.rejected {
-			t.Errorf("IsRejected(%s) = %v, want %v", tc.name, got, tc.rejected)
+		if got := api.IsRejected(tc.err); got != tc.rejected {
+			t.Errorf("api.IsRejected(%s) = %v, want %v", tc.name, got, tc.rejected)
 		}
 	}
 }
 
 func TestIsProcessingFailed(t *testing.T) {
 	for _, tc := range errorKinds {
-		if got := IsProcessingFailed(tc.err); got != tc.failed {
-			t.Errorf("IsProcessingFailed(%s) = %v, want %v", tc.name, got, tc.failed)
+		if got := api.IsProcessingFailed(tc.err); got != tc.failed {
+			t.Errorf("api.IsProcessingFailed(%s) = %v, want %v", tc.name, got, tc.failed)
 		}
 	}
 }
 
 func TestIsNotFound_IsGone_IsAlreadyRequested(t *testing.T) {
-	if !IsGone(&APIError{Status: 410, Code: CodeGone}) || IsGone(&APIError{Status: 404}) {
+	if !api.IsGone(&api.Error{Status: 410, Code: api.CodeGone}) || api.IsGone(&api.Error{Status: 404}) {
 		t.Error("IsGone")
 	}
-	if !IsNotFound(&APIError{Status: 404, Code: CodeNotFound}) || IsNotFound(&APIError{Status: 410}) {
+	if !api.IsNotFound(&api.Error{Status: 404, Code: api.CodeNotFound}) || api.IsNotFound(&api.Error{Status: 410}) {
 		t.Error("IsNotFound")
 	}
-	if !IsAlreadyRequested(&APIError{Status: 400, Code: CodeAlreadyRequested}) || IsAlreadyRequested(&APIError{Status: 400}) {
+	if !api.IsAlreadyRequested(&api.Error{Status: 400, Code: api.CodeAlreadyRequested}) || api.IsAlreadyRequested(&api.Error{Status: 400}) {
 		t.Error("IsAlreadyRequested")
 	}
 }
@@ -243,10 +245,10 @@ func TestUpload_SizeRefusedBeforeSending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Upload(context.Background(), File{Name: "a", Data: make([]byte, 6)}, File{Name: "b", Data: make([]byte, 5)})
-	var tl *UploadTooLargeError
+	_, err = c.Upload(context.Background(), api.File{Name: "a", Data: make([]byte, 6)}, api.File{Name: "b", Data: make([]byte, 5)})
+	var tl *api.UploadTooLargeError
 	if !errors.As(err, &tl) || tl.Size != 11 || tl.Limit != 10 {
-		t.Fatalf("Upload = %v, want UploadTooLargeError{11, 10}", err)
+		t.Fatalf("api.Upload = %v, want api.UploadTooLargeError{11, 10}", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/internal/backoff"
 )
 
@@ -57,12 +58,12 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	if err != nil {
 		// The token source has retried already; a certificate that does not
 		// verify will not verify next time either.
-		var ae *APIError
-		var te *TransportError
-		if errors.As(err, &ae) || errors.As(err, &te) || permanentTransport(err) {
+		var ae *api.Error
+		var te *api.TransportError
+		if errors.As(err, &ae) || errors.As(err, &te) || api.PermanentTransport(err) {
 			return false, nil
 		}
-		return !IsPermanent(err), nil
+		return !api.IsPermanent(err), nil
 	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
@@ -71,7 +72,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	case http.StatusUnauthorized:
 		st := stateOf(ctx)
 		st.unauthorized++
-		return st.unauthorized == 1 && st.op != OpToken, nil
+		return st.unauthorized == 1 && st.op != api.OpToken, nil
 	}
 	return false, nil
 }
@@ -125,7 +126,7 @@ func errorHandler(resp *http.Response, err error, attempts int) (*http.Response,
 // tokenErrorHandler is errorHandler for the token endpoint, whose bodies are
 // never quoted.
 func tokenErrorHandler(resp *http.Response, err error, attempts int) (*http.Response, error) {
-	return handleError(resp, err, attempts, OpToken)
+	return handleError(resp, err, attempts, api.OpToken)
 }
 
 func handleError(resp *http.Response, err error, attempts int, op string) (*http.Response, error) {
@@ -137,13 +138,13 @@ func handleError(resp *http.Response, err error, attempts int, op string) (*http
 	if err == context.Canceled || err == context.DeadlineExceeded {
 		return nil, err // the caller's context ended: checkRetry returns it as is
 	}
-	var ae *APIError
+	var ae *api.Error
 	if errors.As(err, &ae) { // from the token source, inside the transport
 		return nil, ae
 	}
-	var pe *ProtocolError
+	var pe *api.ProtocolError
 	if errors.As(err, &pe) {
 		return nil, pe
 	}
-	return nil, &TransportError{Op: op, Attempts: attempts, Err: err}
+	return nil, &api.TransportError{Op: op, Attempts: attempts, Err: err}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/ledgerform/ledgerform/api"
 )
 
 // tokenSource hands out the client-credentials access token, fetching a new
@@ -75,7 +77,7 @@ func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error)
 		"client_secret": ts.secret.Reveal(),
 		"audience":      ts.audience,
 	})
-	req, err := retryablehttp.NewRequestWithContext(withOp(ctx, OpToken), http.MethodPost, ts.url, body)
+	req, err := retryablehttp.NewRequestWithContext(withOp(ctx, api.OpToken), http.MethodPost, ts.url, body)
 	if err != nil {
 		return Secret{}, 0, fmt.Errorf("nordigen: token: %w", err)
 	}
@@ -88,10 +90,10 @@ func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Secret{}, 0, &TransportError{Op: OpToken, Attempts: 1, Err: err}
+		return Secret{}, 0, &api.TransportError{Op: api.OpToken, Attempts: 1, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Secret{}, 0, apiError(resp, raw, OpToken, 0)
+		return Secret{}, 0, apiError(resp, raw, api.OpToken, 0)
 	}
 	var t struct {
 		AccessToken string  `json:"access_token"`
@@ -100,15 +102,15 @@ func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error)
 	}
 	if err := json.Unmarshal(raw, &t); err != nil || t.AccessToken == "" || t.ExpiresIn <= 0 {
 		// Never quote the body: it may hold a token.
-		return Secret{}, 0, &ProtocolError{Op: OpToken, Err: fmt.Errorf("want access_token and a positive expires_in")}
+		return Secret{}, 0, &api.ProtocolError{Op: api.OpToken, Err: fmt.Errorf("want access_token and a positive expires_in")}
 	}
 	return NewSecret(t.AccessToken), time.Duration(t.ExpiresIn * float64(time.Second)), nil
 }
 
 // apiError reads an error answer. It never quotes more than 512 bytes of a
 // body that is not the documented error array.
-func apiError(resp *http.Response, body []byte, op string, attempts int) *APIError {
-	e := &APIError{Status: resp.StatusCode, Op: op, Attempts: attempts, Retry: retryAfter(resp)}
+func apiError(resp *http.Response, body []byte, op string, attempts int) *api.Error {
+	e := &api.Error{Status: resp.StatusCode, Op: op, Attempts: attempts, Retry: retryAfter(resp)}
 	// The documentation leaves the form of source's elements open: read it
 	// as strings when it is, and never let it spoil the rest.
 	var errs []struct {
@@ -124,7 +126,7 @@ func apiError(resp *http.Response, body []byte, op string, attempts int) *APIErr
 		}
 		return e
 	}
-	if op != OpToken { // a token endpoint's odd body could echo credentials
+	if op != api.OpToken { // a token endpoint's odd body could echo credentials
 		snippet := bytes.TrimSpace(body)
 		if len(snippet) > 512 {
 			snippet = snippet[:512]

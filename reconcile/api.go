@@ -3,7 +3,7 @@ package reconcile
 import (
 	"context"
 
-	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/state"
 )
@@ -11,9 +11,9 @@ import (
 // API is what the reconciler needs from the report API. *nordigen.Client
 // implements it; so does anything that speaks the same protocol.
 type API interface {
-	Upload(ctx context.Context, files ...nordigen.File) (*nordigen.Upload, error)
-	Process(ctx context.Context, uploadID string, req nordigen.ProcessRequest) (*nordigen.Processing, error)
-	Result(ctx context.Context, processID string) (*nordigen.Result, error)
+	Upload(ctx context.Context, files ...api.File) (*api.Upload, error)
+	Process(ctx context.Context, uploadID string, req api.ProcessRequest) (*api.Processing, error)
+	Result(ctx context.Context, processID string) (*api.Result, error)
 }
 
 // Store is what the reconciler needs from the state: *state.Store

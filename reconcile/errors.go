@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/api"
 )
 
 // Local error codes recorded in the state beside the API's own.
@@ -19,7 +19,7 @@ const (
 
 // Blocking reports whether a failure blocks its report: only a change to
 // the statements or the spec (or --replace) is worth trying again. That is
-// the API refusing what the request asks (nordigen.IsRejected: the
+// the API refusing what the request asks (api.IsRejected: the
 // statement's content or size, the operations, the country, the params).
 // Everything else is transient, fixed outside the manifests, and the
 // report must go on once it is: credentials (401, 403, the token
@@ -34,12 +34,12 @@ func Blocking(err error) bool {
 	if err == nil || errors.As(err, &le) || errors.As(err, &ce) {
 		return false
 	}
-	return nordigen.IsRejected(err)
+	return api.IsRejected(err)
 }
 
 // errorCode is the code recorded with a failure: the API's, else a local one.
 func errorCode(err error) string {
-	var ae *nordigen.APIError
+	var ae *api.Error
 	var le *localError
 	var pd *pollDeadlineError
 	var ce *ConnectError

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/spec"
@@ -158,7 +159,7 @@ func TestReconcile_ProcessingFailedStartsAgain(t *testing.T) {
 	if rec.Phase != state.Failed || rec.UploadID != "" || rec.ProcessID != "" || rec.LastError == nil || rec.LastError.Permanent {
 		t.Fatalf("record %+v: want failed, transient, with its ids forgotten", rec)
 	}
-	if code := rec.LastError.Code; code != nordigen.CodeTimeoutProcessing && code != CodePollDeadline {
-		t.Errorf("code %q, want %s or %s", code, nordigen.CodeTimeoutProcessing, CodePollDeadline)
+	if code := rec.LastError.Code; code != api.CodeTimeoutProcessing && code != CodePollDeadline {
+		t.Errorf("code %q, want %s or %s", code, api.CodeTimeoutProcessing, CodePollDeadline)
 	}
 }

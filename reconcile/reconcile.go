@@ -150,7 +150,7 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) (*Result, error) {
 		return nil, err
 	}
 	if p.Remote() {
-		if _, err := r.api(ctx); err != nil {
+		if _, err := r.client(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -259,7 +259,7 @@ func verdict(ctx context.Context, err error) Verdict {
 }
 
 // api returns the API, connecting on first use.
-func (r *Reconciler) api(ctx context.Context) (API, error) {
+func (r *Reconciler) client(ctx context.Context) (API, error) {
 	if r.API != nil {
 		return r.API, nil
 	}
@@ -271,12 +271,12 @@ func (r *Reconciler) api(ctx context.Context) (API, error) {
 	if r.Connect == nil {
 		return nil, &ConnectError{Err: errors.New("no API configured")}
 	}
-	api, err := r.Connect(ctx)
+	cl, err := r.Connect(ctx)
 	if err != nil {
 		return nil, &ConnectError{Err: err}
 	}
-	r.conn = api
-	return api, nil
+	r.conn = cl
+	return cl, nil
 }
 
 func (r *Reconciler) emit(e Event) {

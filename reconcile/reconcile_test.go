@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/nordigen"
@@ -167,11 +168,11 @@ func TestApply_AlreadyRequestedStartsAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := p.Changes[0]
-	up, err := f.client.Upload(t.Context(), nordigen.File{Name: "a.json", Data: []byte(statement(1))})
+	up, err := f.client.Upload(t.Context(), api.File{Name: "a.json", Data: []byte(statement(1))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.client.Process(t.Context(), up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}}); err != nil {
+	if _, err := f.client.Process(t.Context(), up.RequestID, api.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}}); err != nil {
 		t.Fatal(err)
 	}
 	f.store.Put(state.Record{Address: c.Address, Spec: *c.Desired, Digest: c.Digest, Files: c.Files, Phase: state.Uploaded, UploadID: up.RequestID})
@@ -200,8 +201,8 @@ func TestApply_ResumeProcessingPollsOnly(t *testing.T) {
 	d := desired("a", "a.json")
 	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{d}}, f.store, Options{})
 	c := p.Changes[0]
-	up, _ := f.client.Upload(t.Context(), nordigen.File{Name: "a.json", Data: []byte(statement(1))})
-	pr, err := f.client.Process(t.Context(), up.RequestID, nordigen.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
+	up, _ := f.client.Upload(t.Context(), api.File{Name: "a.json", Data: []byte(statement(1))})
+	pr, err := f.client.Process(t.Context(), up.RequestID, api.ProcessRequest{Country: "uk", Operations: []string{"categorisation"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,23 +378,23 @@ func TestBlocking(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{&nordigen.APIError{Status: 400, Code: "NO_SUITABLE_PARSERS", Op: "upload"}, true},
-		{&nordigen.APIError{Status: 400, Code: "PDF_PARSE_FAILURE", Op: "upload"}, true},
-		{&nordigen.APIError{Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED", Op: "process"}, true},
-		{&nordigen.UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true},
-		{&nordigen.APIError{Status: 401, Code: "AUTHENTICATION_FAILED", Op: "upload"}, false},
-		{&nordigen.APIError{Status: 403, Code: "FORBIDDEN", Op: "process"}, false},
-		{&nordigen.APIError{Status: 400, Op: "token"}, false},
-		{&nordigen.APIError{Status: 429, Code: "RATE_LIMIT"}, false},
-		{&nordigen.APIError{Status: 503}, false},
-		{&nordigen.TransportError{Op: "upload", Err: errors.New("x509: certificate signed by unknown authority")}, false},
+		{&api.Error{Status: 400, Code: "NO_SUITABLE_PARSERS", Op: "upload"}, true},
+		{&api.Error{Status: 400, Code: "PDF_PARSE_FAILURE", Op: "upload"}, true},
+		{&api.Error{Status: 400, Code: "UNSUPPORTED_COUNTRY_REQUESTED", Op: "process"}, true},
+		{&api.UploadTooLargeError{Size: 11 << 20, Limit: 10 << 20}, true},
+		{&api.Error{Status: 401, Code: "AUTHENTICATION_FAILED", Op: "upload"}, false},
+		{&api.Error{Status: 403, Code: "FORBIDDEN", Op: "process"}, false},
+		{&api.Error{Status: 400, Op: "token"}, false},
+		{&api.Error{Status: 429, Code: "RATE_LIMIT"}, false},
+		{&api.Error{Status: 503}, false},
+		{&api.TransportError{Op: "upload", Err: errors.New("x509: certificate signed by unknown authority")}, false},
 		{&localError{code: CodeStatement, err: errors.New("gone")}, false},
 		{&ConnectError{Err: errors.New("endpoint needs credentials")}, false},
-		{&nordigen.APIError{Status: 400, Code: "TIMEOUT_PROCESSING", Op: "result"}, false},
-		{&nordigen.APIError{Status: 500, Code: "UNKNOWN_ERROR", Op: "result"}, false},
-		{&nordigen.ProtocolError{Op: "result", Err: errors.New("bad json")}, false},
+		{&api.Error{Status: 400, Code: "TIMEOUT_PROCESSING", Op: "result"}, false},
+		{&api.Error{Status: 500, Code: "UNKNOWN_ERROR", Op: "result"}, false},
+		{&api.ProtocolError{Op: "result", Err: errors.New("bad json")}, false},
 		{&pollDeadlineError{id: "x", limit: time.Minute}, false},
-		{fmt.Errorf("wrapped: %w", &nordigen.APIError{Status: 400, Code: "NO_SUITABLE_PARSERS", Op: "upload"}), true},
+		{fmt.Errorf("wrapped: %w", &api.Error{Status: 400, Code: "NO_SUITABLE_PARSERS", Op: "upload"}), true},
 	} {
 		if got := Blocking(tc.err); got != tc.want {
 			t.Errorf("Blocking(%v) = %v, want %v", tc.err, got, tc.want)
@@ -410,21 +411,21 @@ type checkingAPI struct {
 	addr  report.Address
 }
 
-func (c *checkingAPI) Process(ctx context.Context, uploadID string, req nordigen.ProcessRequest) (*nordigen.Processing, error) {
+func (c *checkingAPI) Process(ctx context.Context, uploadID string, req api.ProcessRequest) (*api.Processing, error) {
 	if r, _ := c.store.Get(c.addr); r.Phase != state.Uploaded || r.UploadID != uploadID {
 		c.t.Errorf("processing requested before the upload id was recorded: %s %q", r.Phase, r.UploadID)
 	}
 	return c.API.Process(ctx, uploadID, req)
 }
 
-func (c *checkingAPI) Result(ctx context.Context, id string) (*nordigen.Result, error) {
+func (c *checkingAPI) Result(ctx context.Context, id string) (*api.Result, error) {
 	if r, _ := c.store.Get(c.addr); r.Phase != state.Processing || r.ProcessID != id {
 		c.t.Errorf("result polled before the processing id was recorded: %s %q", r.Phase, r.ProcessID)
 	}
 	return c.API.Result(ctx, id)
 }
 
-func (c *checkingAPI) Upload(ctx context.Context, files ...nordigen.File) (*nordigen.Upload, error) {
+func (c *checkingAPI) Upload(ctx context.Context, files ...api.File) (*api.Upload, error) {
 	if r, ok := c.store.Get(c.addr); !ok || r.Phase != state.Pending {
 		c.t.Errorf("uploaded before the report was recorded pending: %v %s", ok, r.Phase)
 	}

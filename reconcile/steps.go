@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/internal/backoff"
 	"github.com/ledgerform/ledgerform/internal/fsutil"
-	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/state"
 )
 
@@ -52,18 +52,18 @@ func (j *job) walk(ctx context.Context) error {
 
 // 2. Upload the statements, as they are now.
 func (j *job) upload(ctx context.Context) error {
-	api, err := j.r.api(ctx)
+	cl, err := j.r.client(ctx)
 	if err != nil {
 		return j.fail(ctx, "upload", err)
 	}
-	files := make([]nordigen.File, len(j.rec.Spec.Statements))
+	files := make([]api.File, len(j.rec.Spec.Statements))
 	changed := false
 	for i, p := range j.rec.Spec.Statements {
 		data, f, err := readStatement(j.r.Dir, p)
 		if err != nil {
 			return j.fail(ctx, "upload", &localError{code: CodeStatement, err: statementError(p, err)})
 		}
-		files[i] = nordigen.File{Name: filepath.Base(filepath.FromSlash(p)), Data: data}
+		files[i] = api.File{Name: filepath.Base(filepath.FromSlash(p)), Data: data}
 		if i >= len(j.rec.Files) || j.rec.Files[i].SHA256 != f.SHA256 {
 			// Changed since the plan read it: record what is sent.
 			if i < len(j.rec.Files) {
@@ -80,7 +80,7 @@ func (j *job) upload(ctx context.Context) error {
 			return err
 		}
 	}
-	up, err := api.Upload(ctx, files...)
+	up, err := cl.Upload(ctx, files...)
 	if err != nil {
 		return j.fail(ctx, "upload", err)
 	}
@@ -105,14 +105,14 @@ func readStatement(dir, path string) ([]byte, state.File, error) {
 
 // 3. Request the operations on the upload.
 func (j *job) process(ctx context.Context) error {
-	api, err := j.r.api(ctx)
+	cl, err := j.r.client(ctx)
 	if err != nil {
 		return j.fail(ctx, "process", err)
 	}
 	s := j.rec.Spec
-	pr, err := api.Process(ctx, j.rec.UploadID, nordigen.ProcessRequest{Country: s.Country, Operations: s.Operations, Params: s.Params})
+	pr, err := cl.Process(ctx, j.rec.UploadID, api.ProcessRequest{Country: s.Country, Operations: s.Operations, Params: s.Params})
 	switch {
-	case nordigen.IsAlreadyRequested(err), nordigen.IsNotFound(err), nordigen.IsGone(err):
+	case api.IsAlreadyRequested(err), api.IsNotFound(err), api.IsGone(err):
 		// The upload was processed by a run that died before recording
 		// the processing id, or it expired: start again from a new
 		// upload (docs/engine-contract.md, row 5); never guess the
@@ -141,16 +141,16 @@ func (j *job) process(ctx context.Context) error {
 // deadline with the API still saying "processing", the id is kept for
 // the next attempt.
 func (j *job) poll(ctx context.Context) error {
-	api, err := j.r.api(ctx)
+	cl, err := j.r.client(ctx)
 	if err != nil {
 		return j.fail(ctx, "poll", err)
 	}
-	res, err := j.waitResult(ctx, api)
+	res, err := j.waitResult(ctx, cl)
 	var pd *pollDeadlineError
 	switch {
-	case nordigen.IsGone(err), nordigen.IsNotFound(err):
+	case api.IsGone(err), api.IsNotFound(err):
 		return j.restart(ctx, "poll", err)
-	case nordigen.IsProcessingFailed(err), errors.As(err, &pd) && pd.last != nil:
+	case api.IsProcessingFailed(err), errors.As(err, &pd) && pd.last != nil:
 		// The processing failed: its id is spent. Record the failure as
 		// transient; a retry starts from a new upload.
 		j.rec.UploadID, j.rec.ProcessID = "", ""
@@ -165,7 +165,7 @@ func (j *job) poll(ctx context.Context) error {
 // waitResult polls the recorded processing id with a doubling, jittered
 // backoff until the result is done, the API gives a final answer, or the
 // deadline passes.
-func (j *job) waitResult(ctx context.Context, api API) (*nordigen.Result, error) {
+func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 	lo, hi, limit := j.r.PollMin, j.r.PollMax, j.r.PollDeadline
 	if lo <= 0 {
 		lo = DefaultPollMin
@@ -183,7 +183,7 @@ func (j *job) waitResult(ctx context.Context, api API) (*nordigen.Result, error)
 	status := ""    // the last status the API gave
 	outage := false // an outage event was emitted for the current run of errors
 	for {
-		res, err := api.Result(ctx, id)
+		res, err := cl.Result(ctx, id)
 		switch {
 		case err == nil && res.Done():
 			return res, nil
@@ -191,7 +191,7 @@ func (j *job) waitResult(ctx context.Context, api API) (*nordigen.Result, error)
 			last, status, outage = nil, res.Status, false
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
-		case nordigen.IsProcessingFailed(err) || !nordigen.IsTransient(err):
+		case api.IsProcessingFailed(err) || !api.IsTransient(err):
 			return nil, err
 		default:
 			// An outage: the client's own retries are spent, the id is
@@ -218,7 +218,7 @@ func (j *job) waitResult(ctx context.Context, api API) (*nordigen.Result, error)
 	}
 }
 
-func (j *job) write(ctx context.Context, res *nordigen.Result) error {
+func (j *job) write(ctx context.Context, res *api.Result) error {
 	out := j.rec.Spec.Output
 	f, err := writeOutput(j.r.Dir, out, res.Raw)
 	if err != nil {

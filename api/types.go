@@ -1,4 +1,4 @@
-package nordigen
+package api
 
 import "github.com/ledgerform/ledgerform/report"
 

@@ -1,4 +1,4 @@
-package nordigen
+package api
 
 import (
 	"crypto/tls"
@@ -33,6 +33,16 @@ import (
 // the processing of this id fail for good, so that only a new upload can
 // give a result?
 
+// The operations of a client: the Op of every error a client returns (and
+// of the attempts package nordigen reports). They are a small fixed set, fit for a metric label.
+const (
+	OpToken        = "token" // the token endpoint: a client-credentials grant
+	OpUpload       = "upload"
+	OpProcess      = "process"
+	OpResult       = "result"
+	OpCategoryTree = "category_tree"
+)
+
 // Error codes the reconciler decides on (docs/api.md#error-codes).
 const (
 	CodeNotFound           = "NOT_FOUND"
@@ -45,10 +55,10 @@ const (
 	CodeServiceUnavailable = "SERVICE_UNAVAILABLE"
 )
 
-// An APIError is an error answer of the API: its HTTP status and the first
+// An Error is an error answer of the API: its HTTP status and the first
 // element of the documented error array. When the body is not that array,
 // Code is empty and Detail holds the start of the body.
-type APIError struct {
+type Error struct {
 	Status   int
 	Code     string
 	Title    string
@@ -59,7 +69,7 @@ type APIError struct {
 	Retry    time.Duration // the answer's Retry-After, if any
 }
 
-func (e *APIError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("nordigen: ")
 	if e.Op != "" {
@@ -85,7 +95,7 @@ func (e *APIError) Error() string {
 // a redirect (the client follows none), every 4xx but 408 and 429, and
 // 501. TIMEOUT_PROCESSING (a 400) is not permanent: processing ran out of
 // time, and a new upload may succeed. See IsPermanent and IsRejected.
-func (e *APIError) Permanent() bool {
+func (e *Error) Permanent() bool {
 	switch {
 	case e.Code == CodeTimeoutProcessing:
 		return false
@@ -137,7 +147,7 @@ func (e *ProtocolError) Error() string {
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
 // IsPermanent reports whether err says that sending the same request again
-// is pointless: a permanent APIError (see APIError.Permanent), a
+// is pointless: a permanent Error (see Error.Permanent), a
 // certificate that does not verify, an UploadTooLargeError or a
 // ProtocolError. Everything else — other transport failures, 408, 429,
 // 5xx, TIMEOUT_PROCESSING, errors of unknown kind, nil — is not. A
@@ -145,11 +155,11 @@ func (e *ProtocolError) Unwrap() error { return e.Err }
 // retry layer's question; whether the user must change the request is
 // IsRejected's.
 func IsPermanent(err error) bool {
-	var ae *APIError
+	var ae *Error
 	if errors.As(err, &ae) {
 		return ae.Permanent()
 	}
-	if permanentTransport(err) {
+	if PermanentTransport(err) {
 		return true
 	}
 	var tl *UploadTooLargeError
@@ -166,7 +176,7 @@ func IsTransient(err error) bool { return err != nil && !IsPermanent(err) }
 // params — so that only a different request can succeed: the reconciler
 // blocks the report until its statement or spec changes.
 //
-// It is true for an UploadTooLargeError, and for an APIError of an upload
+// It is true for an UploadTooLargeError, and for an Error of an upload
 // or a process request with status 400, 413, 415 or 422, except for the
 // codes that are not about the request's content: TIMEOUT_PROCESSING,
 // ANALYSIS_ALREADY_REQUESTED, RATE_LIMIT and EXCEEDED_LIMIT (a quota of
@@ -182,7 +192,7 @@ func IsRejected(err error) bool {
 	if errors.As(err, &tl) {
 		return true
 	}
-	var ae *APIError
+	var ae *Error
 	if !errors.As(err, &ae) || (ae.Op != OpUpload && ae.Op != OpProcess) {
 		return false
 	}
@@ -205,26 +215,26 @@ func IsRejected(err error) bool {
 // UNKNOWN_ERROR of a result is not a failed processing: it cannot be told
 // from an outage, so the reconciler keeps polling.
 func IsProcessingFailed(err error) bool {
-	var ae *APIError
+	var ae *Error
 	return errors.As(err, &ae) && ae.Op == OpResult && ae.Status == http.StatusBadRequest &&
 		ae.Code == CodeTimeoutProcessing
 }
 
 func hasCode(err error, code string) bool {
-	var ae *APIError
+	var ae *Error
 	return errors.As(err, &ae) && ae.Code == code
 }
 
 // IsNotFound reports whether the API does not know the id (404 NOT_FOUND).
 func IsNotFound(err error) bool {
-	var ae *APIError
+	var ae *Error
 	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
 }
 
 // IsGone reports whether the id's data has expired (410 GONE): the
 // statement must be uploaded again.
 func IsGone(err error) bool {
-	var ae *APIError
+	var ae *Error
 	return errors.As(err, &ae) && ae.Status == http.StatusGone
 }
 
@@ -233,9 +243,9 @@ func IsGone(err error) bool {
 // not recoverable: start again from a new upload.
 func IsAlreadyRequested(err error) bool { return hasCode(err, CodeAlreadyRequested) }
 
-// permanentTransport reports whether a failure to get an answer will recur
+// PermanentTransport reports whether a failure to get an answer will recur
 // however often it is tried: the server's TLS certificate does not verify.
-func permanentTransport(err error) bool {
+func PermanentTransport(err error) bool {
 	var cv *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
