@@ -1,11 +1,10 @@
 package state
 
 import (
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
-
-	"github.com/ledgerform/ledgerform/report"
 )
 
 // BenchmarkPut measures one durable Put (an append and an fsync) per op.
@@ -42,12 +41,12 @@ func BenchmarkPut_parallel(b *testing.B) {
 // heap they take once loaded.
 func BenchmarkOpen_100k(b *testing.B) {
 	dir := b.TempDir()
-	records := make(map[report.Address]*Record, 100_000)
-	for i := range 100_000 {
+	records := make([]*Record, 100_000)
+	for i := range records {
 		r := record(i)
-		records[r.Address] = &r
+		records[i] = &r
 	}
-	if err := writeSnapshot(dir, "bench", 100_000, records); err != nil {
+	if err := writeSnapshot(filepath.Join(dir, snapshotName), "bench", 100_000, records); err != nil {
 		b.Fatal(err)
 	}
 	records = nil

@@ -11,29 +11,46 @@
 //	state.json          the snapshot: every record as of one serial
 //	journal             the changes since the snapshot, one line each
 //	lock                flock'ed by the process that has the state open
-//	state.json.tmp-*    a snapshot being written; removed by Open if a crash left it
+//	.state.json.tmp-*   a snapshot being written; removed by Open if a crash left it
 //
-// The snapshot is one JSON object, the version first, the records sorted by
-// address, one per line (a snapshot in this layout is decoded on every CPU;
-// any other layout of the same JSON is read too, more slowly):
+// A checksummed line, in both files, is the CRC-32C (Castagnoli) of its
+// JSON in 8 lowercase hex digits, a space, the JSON, and a newline. A
+// changed byte anywhere in it (a phase "completed" read as "complfted", a
+// digit of an id) makes the checksum wrong, and the line is refused as
+// damaged rather than read as something else.
 //
-//	{"version":1,"lineage":"…","serial":42,"records":[
-//	{"address":"report.a",…},
-//	{"address":"report.b",…}
-//	]}
+// The snapshot (format version 2) is a version line, a header, the
+// records sorted by address, one a line, and a trailer; every line but
+// the first is checksummed, and the header and the trailer count the
+// records, so that a missing, repeated or added line is damage too:
 //
-// Each journal line is the CRC-32C (Castagnoli) of its JSON in 8 lowercase
-// hex digits, a space, the JSON, and a newline:
+//	{"version":2}
+//	78919aad {"lineage":"…","serial":42,"records":2}
+//	2632207c {"address":"report.a",…}
+//	4f6e10fd {"address":"report.b",…}
+//	fd958d65 {"end":true,"records":2}
+//
+// The version line is plain JSON, compared whole: every ledgerform reads
+// it first (version 1 did too), so a newer snapshot is refused as newer
+// (a *VersionError), never as damaged. The records are decoded on every
+// CPU. A version 1 snapshot (no checksums, one JSON object laid out as
+// {"version":1,…,"records":[ then a record a line, each but the last with
+// a comma, then ]}) is read if it is in exactly that layout, and the next
+// compaction rewrites it as version 2; Close compacts a state whose
+// snapshot is of an older version.
+//
+// Each journal line is a checksummed line:
 //
 //	1c291ca3 {"v":1,"lineage":"…","serial":43,"op":"put","address":"report.a","record":{…}}
 //	9e0f0b71 {"v":1,"lineage":"…","serial":44,"op":"delete","address":"report.b"}
 //
 // The lineage is a random id chosen when the state is created (it is first
 // written with the first change) and never changed; the serial counts
-// changes. Each journal line carries both, and its format version, so that a
-// journal never continues the wrong snapshot and a newer format is refused
-// at its first line as well as in the snapshot (a *VersionError asks for a
-// newer ledgerform).
+// changes. Each journal line carries both, and its format version (1: the
+// journal's lines have their own version, unchanged since the first), so
+// that a journal never continues the wrong snapshot and a newer format is
+// refused at its first line as well as in the snapshot (a *VersionError
+// asks for a newer ledgerform).
 //
 // # Durability
 //
@@ -43,8 +60,9 @@
 // fsync then covers all of their lines (group commit). When the journal
 // outgrows max(1000, 2×records) lines, and at Close if it has any, the
 // records are compacted into a new snapshot: written to a temp file in the
-// directory, fsynced, renamed over state.json, the directory fsynced, and
-// only then is the journal truncated and fsynced.
+// directory, fsynced, renamed over state.json, the directory fsynced
+// (internal/fsutil.WriteAtomic), and only then is the journal truncated and
+// fsynced.
 //
 // Loading reads the snapshot, then replays the journal lines whose serial is
 // above the snapshot's; lower ones are what a crash between a compaction's
@@ -53,8 +71,9 @@
 // gap. A crash during an append can leave the journal's tail damaged
 // (incomplete, or its checksum wrong); those changes were never
 // acknowledged, so a damaged tail is dropped (and Open truncates it away).
-// Anything else — a damaged snapshot, a damaged line with intact lines after
-// it, a gap in the serials, another lineage — is refused with a
+// Anything else — a damaged snapshot line, a snapshot with lines missing or
+// added, a damaged journal line with intact lines after it, a gap in the
+// serials, another lineage — is refused with a
 // *CorruptError naming the file and line: the state is never silently reset.
 // So a kill -9 at any instant loses no acknowledged change and never leaves
 // the state unreadable.

@@ -25,34 +25,33 @@ func (e *LockedError) Error() string {
 }
 
 // VersionError is returned when a state file has a format version newer than
-// Version: it was written by a newer ledgerform, and reading it with this one
-// could lose what the newer one recorded.
+// this ledgerform reads: it was written by a newer ledgerform, and reading
+// it with this one could lose what the newer one recorded.
 type VersionError struct {
 	Path    string // the file
 	Version int    // the file's format version
+	Newest  int    // the newest version of that file this ledgerform reads
 }
 
 func (e *VersionError) Error() string {
 	return fmt.Sprintf("state file %s has format version %d but this ledgerform understands only up to version %d: "+
-		"it was written by a newer ledgerform; upgrade ledgerform to use this state", e.Path, e.Version, Version)
+		"it was written by a newer ledgerform; upgrade ledgerform to use this state", e.Path, e.Version, e.Newest)
 }
 
 // CorruptError is returned when a state file cannot be read back as it was
-// written: a damaged snapshot, a damaged journal line followed by good ones,
-// or a journal that does not continue the snapshot. Open refuses such a state
-// rather than forget what it recorded; nothing is changed on disk.
+// written: a line of the snapshot or of the journal whose checksum does not
+// match, a snapshot with lines missing or added, a damaged journal line
+// followed by good ones, or a journal that does not continue the snapshot.
+// Open refuses such a state rather than forget what it recorded; nothing is
+// changed on disk.
 type CorruptError struct {
-	Path   string
-	Line   int   // 1-based line of the journal; 0 for the snapshot
-	Offset int64 // byte offset in the file, for the snapshot
-	Err    error
+	Path string
+	Line int // 1-based line of the file
+	Err  error
 }
 
 func (e *CorruptError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("state file %s is damaged: line %d: %v", e.Path, e.Line, e.Err)
-	}
-	return fmt.Sprintf("state file %s is damaged: byte %d: %v", e.Path, e.Offset, e.Err)
+	return fmt.Sprintf("state file %s is damaged: line %d: %v", e.Path, e.Line, e.Err)
 }
 
 func (e *CorruptError) Unwrap() error { return e.Err }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,28 +11,74 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/ledgerform/ledgerform/report"
 )
 
-// Version is the format version this package writes and the newest it
-// reads. Bump it for any change an older ledgerform would misread or, on
-// rewriting the snapshot, silently drop; older versions are migrated on
-// load (there are none yet).
-const Version = 1
+// Version is the format version of the state this package writes, and the
+// newest it reads: the version of the snapshot's layout. Bump it for any
+// change an older ledgerform would misread or, on rewriting the snapshot,
+// silently drop. Older versions are migrated on load: version 1 (a JSON
+// object, one record a line, no checksums) is read, and the next
+// compaction writes the current version.
+const Version = 2
 
-// The files of a state directory.
-const (
-	snapshotName = "state.json"
-	journalName  = "journal"
-	lockName     = "lock"
-	tempPrefix   = snapshotName + ".tmp-"
-)
+// journalVersion is the format version of journal lines, which have their
+// own: their layout has not changed since version 1, so an older
+// ledgerform still reads a journal this one wrote (and what it writes on
+// top of it is a version 1 snapshot, which this one migrates).
+const journalVersion = 1
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// A checksummed line, in the journal and in the snapshot, is the CRC-32C of
+// its JSON in 8 lowercase hex digits, a space, the JSON and a newline.
+const sumLen = len("00000000 ")
+
+// beginLine starts a checksummed line at the end of b; endLine finishes
+// the line begun at start once its JSON follows.
+func beginLine(b []byte) []byte { return append(b, "00000000 "...) }
+
+func endLine(b []byte, start int) []byte {
+	crc := crc32.Checksum(b[start+sumLen:], castagnoli)
+	sum := [4]byte{byte(crc >> 24), byte(crc >> 16), byte(crc >> 8), byte(crc)}
+	hex.Encode(b[start:start+8], sum[:])
+	return append(b, '\n')
+}
+
+// appendSummed appends js as a checksummed line.
+func appendSummed(b, js []byte) []byte {
+	start := len(b)
+	b = append(beginLine(b), js...)
+	return endLine(b, start)
+}
+
+// errTorn marks a line that may be a write cut short by a crash: incomplete,
+// or its checksum does not match. Only the tail of the journal may be torn.
+var errTorn = errors.New("torn")
+
+// checkLine verifies a checksummed line, with its newline if it has one,
+// and returns its JSON.
+func checkLine(line []byte) ([]byte, error) {
+	if len(line) == 0 || line[len(line)-1] != '\n' {
+		return nil, errors.New("incomplete line (no newline at the end)")
+	}
+	line = line[:len(line)-1]
+	if len(line) < sumLen+1 || line[sumLen-1] != ' ' {
+		return nil, errors.New("not a checksummed line")
+	}
+	var sum [4]byte
+	if _, err := hex.Decode(sum[:], line[:8]); err != nil {
+		return nil, fmt.Errorf("bad checksum %q", line[:8])
+	}
+	js := line[sumLen:]
+	want := uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])
+	if got := crc32.Checksum(js, castagnoli); got != want {
+		return nil, fmt.Errorf("checksum mismatch (%08x, want %08x)", got, want)
+	}
+	return js, nil
+}
 
 // entry is one journal line's JSON.
 type entry struct {
@@ -50,16 +95,14 @@ const (
 	opDelete = "delete"
 )
 
-// appendLine appends one journal line: the CRC-32C of the JSON in 8 hex
-// digits, a space, the JSON, a newline. address and record are already JSON
-// (record is nil for a delete), so the caller can encode them outside its
-// lock; lineage is the JSON-quoted lineage.
+// appendLine appends one journal line. address and record are already
+// JSON (record is nil for a delete), so the caller can encode them outside
+// its lock; lineage is the JSON-quoted lineage.
 func appendLine(b []byte, lineage []byte, serial uint64, op string, address, record []byte) []byte {
 	start := len(b)
-	b = append(b, "00000000 "...)
-	js := len(b)
+	b = beginLine(b)
 	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, Version, 10)
+	b = strconv.AppendInt(b, journalVersion, 10)
 	b = append(b, `,"lineage":`...)
 	b = append(b, lineage...)
 	b = append(b, `,"serial":`...)
@@ -73,44 +116,24 @@ func appendLine(b []byte, lineage []byte, serial uint64, op string, address, rec
 		b = append(b, record...)
 	}
 	b = append(b, '}')
-	var sum [4]byte
-	crc := crc32.Checksum(b[js:], castagnoli)
-	sum[0], sum[1], sum[2], sum[3] = byte(crc>>24), byte(crc>>16), byte(crc>>8), byte(crc)
-	hex.Encode(b[start:start+8], sum[:])
-	return append(b, '\n')
+	return endLine(b, start)
 }
-
-// errTorn marks a line that may be a write cut short by a crash: incomplete,
-// or its checksum does not match. Only the tail of the journal may be torn.
-var errTorn = errors.New("torn")
 
 // parseLine parses one journal line, with its newline if it has one. An
 // error wrapping errTorn means the line is damaged; any other error means
 // the line is intact (its checksum matches) but not what this package
 // writes.
 func parseLine(line []byte) (*entry, error) {
-	if len(line) == 0 || line[len(line)-1] != '\n' {
-		return nil, fmt.Errorf("%w: incomplete line (no newline at the end)", errTorn)
-	}
-	line = line[:len(line)-1]
-	if len(line) < 10 || line[8] != ' ' {
-		return nil, fmt.Errorf("%w: not a checksummed line", errTorn)
-	}
-	var sum [4]byte
-	if _, err := hex.Decode(sum[:], line[:8]); err != nil {
-		return nil, fmt.Errorf("%w: bad checksum %q", errTorn, line[:8])
-	}
-	js := line[9:]
-	want := uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])
-	if got := crc32.Checksum(js, castagnoli); got != want {
-		return nil, fmt.Errorf("%w: checksum mismatch (%08x, want %08x)", errTorn, got, want)
+	js, err := checkLine(line)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errTorn, err)
 	}
 	var e entry
 	if err := json.Unmarshal(js, &e); err != nil {
 		var v struct {
 			V int `json:"v"`
 		}
-		if json.Unmarshal(js, &v) == nil && v.V > Version {
+		if json.Unmarshal(js, &v) == nil && v.V > journalVersion {
 			return &entry{V: v.V}, nil // the caller reports the version
 		}
 		return nil, err
@@ -120,14 +143,15 @@ func parseLine(line []byte) (*entry, error) {
 
 // loaded is a state read from disk.
 type loaded struct {
-	records    map[report.Address]*Record
-	lineage    string
-	serial     uint64 // of the last change applied
-	snapSerial uint64 // of the snapshot
-	jlines     int    // intact journal lines
-	jgood      int64  // bytes of the journal up to the end of its last intact line
-	jsize      int64  // bytes of the journal read
-	torn       error  // why the tail after jgood was dropped, if it was
+	records     map[report.Address]*Record
+	lineage     string
+	serial      uint64 // of the last change applied
+	snapSerial  uint64 // of the snapshot
+	snapVersion int    // of the snapshot; 0 if there is none
+	jlines      int    // intact journal lines
+	jgood       int64  // bytes of the journal up to the end of its last intact line
+	jsize       int64  // bytes of the journal read
+	torn        error  // why the tail after jgood was dropped, if it was
 }
 
 // load reads the snapshot and replays the journal of dir. Missing files are
@@ -143,149 +167,14 @@ func load(dir string) (*loaded, error) {
 	return ld, nil
 }
 
-// snapshotHeader is the snapshot's fields before its records.
-type snapshotHeader struct {
-	Version int    `json:"version"`
-	Lineage string `json:"lineage"`
-	Serial  uint64 `json:"serial"`
-}
-
-// readSnapshot streams the snapshot into ld, one record at a time, so that
-// loading needs memory for the records and not also for the file.
-func readSnapshot(path string, ld *loaded) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read state: %w", err)
-	}
-	defer f.Close()
-	switch err := readSnapshotFast(f, path, ld); {
-	case err == nil:
-		return nil
-	case !errors.Is(err, errNotFast):
-		return err
-	}
-	// Read it again with the general decoder, for its error if nothing else.
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("read state: %w", err)
-	}
-	clear(ld.records)
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 64<<10))
-	corrupt := func(format string, args ...any) error {
-		return &CorruptError{Path: path, Offset: dec.InputOffset(), Err: fmt.Errorf(format, args...)}
-	}
-	wrap := func(err error) error {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return fmt.Errorf("read state: %w", err)
-		}
-		return corrupt("%v", err)
-	}
-	delim := func(want json.Delim) error {
-		tok, err := dec.Token()
-		if err != nil {
-			return wrap(err)
-		}
-		if tok != want {
-			return corrupt("found %v, want %q", tok, want)
-		}
-		return nil
-	}
-	if err := delim('{'); err != nil {
-		return err
-	}
-	var h snapshotHeader
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return wrap(err)
-		}
-		key, _ := tok.(string)
-		if seen[key] {
-			return corrupt("field %q appears twice", key)
-		}
-		seen[key] = true
-		switch key {
-		case "version":
-			if err := dec.Decode(&h.Version); err != nil {
-				return wrap(err)
-			}
-			if h.Version > Version {
-				return &VersionError{Path: path, Version: h.Version}
-			}
-			if h.Version < 1 {
-				return corrupt("format version %d", h.Version)
-			}
-		case "lineage":
-			err = dec.Decode(&h.Lineage)
-		case "serial":
-			err = dec.Decode(&h.Serial)
-		case "records":
-			// The version comes first in every snapshot we write; seeing it
-			// first means a newer format is refused before its records are
-			// misread.
-			if h.Version == 0 {
-				return corrupt("records before the format version")
-			}
-			if err := delim('['); err != nil {
-				return err
-			}
-			for dec.More() {
-				r := new(Record)
-				if err := dec.Decode(r); err != nil {
-					return wrap(err)
-				}
-				if r.Address == "" {
-					return corrupt("record without an address")
-				}
-				if ld.records[r.Address] != nil {
-					return corrupt("record %s appears twice", r.Address)
-				}
-				ld.records[r.Address] = r
-			}
-			if err := delim(']'); err != nil {
-				return err
-			}
-		default:
-			return corrupt("unknown field %q", key)
-		}
-		if err != nil {
-			return wrap(err)
-		}
-	}
-	if err := delim('}'); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return corrupt("data after the end of the snapshot")
-	}
-	switch {
-	case h.Version == 0:
-		return corrupt("no format version")
-	case h.Lineage == "":
-		return corrupt("no lineage")
-	case !seen["records"]:
-		return corrupt("no records")
-	}
-	ld.lineage, ld.serial, ld.snapSerial = h.Lineage, h.Serial, h.Serial
-	return nil
-}
-
 // readJournal replays the journal onto ld. Lines up to the snapshot's
-// serial are already in the snapshot (a crash came between a compaction's
-// rename and its truncation) and are skipped. A damaged tail — lines after
-// the last intact one, none of them intact — is what a crash during an
-// append leaves: it is dropped, as its changes were never acknowledged. A
-// damaged line followed by an intact one is not a crash's doing, and is an
-// error.
+// serial are already in the snapshot (a crash came before a compaction
+// replaced the journal) and are skipped. A damaged tail — lines after the
+// last intact one, none of them intact — is what a crash during an append
+// leaves: it is dropped, as its changes were never acknowledged. A damaged
+// line followed by an intact one is not a crash's doing, and is an error.
 func readJournal(path string, ld *loaded) error {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -325,8 +214,8 @@ func readJournal(path string, ld *loaded) error {
 			torn.Err = fmt.Errorf("%w, and intact lines follow it", torn.Err)
 			return torn
 		default:
-			if e.V > Version {
-				return &VersionError{Path: path, Version: e.V}
+			if e.V > journalVersion {
+				return &VersionError{Path: path, Version: e.V, Newest: journalVersion}
 			}
 			if e.V < 1 {
 				return corrupt("format version %d", e.V)
@@ -380,104 +269,6 @@ func (ld *loaded) apply(e *entry) error {
 		return fmt.Errorf("unknown operation %q", e.Op)
 	}
 	ld.serial = e.Serial
-	return nil
-}
-
-// writeSnapshot atomically replaces the snapshot of dir with records at
-// serial: a temp file in dir, written, fsynced, closed, renamed over the
-// snapshot, then dir fsynced so that the rename survives a power cut. On
-// error the old snapshot is in place and the temp file is gone.
-func writeSnapshot(dir, lineage string, serial uint64, records map[report.Address]*Record) (err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("write snapshot: %w", err)
-	}
-	tmp, renamed := f.Name(), false
-	defer func() {
-		if err != nil {
-			f.Close()
-			if !renamed {
-				os.Remove(tmp)
-			}
-			err = fmt.Errorf("write snapshot %s: %w", filepath.Join(dir, snapshotName), err)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	h, err := json.Marshal(snapshotHeader{Version: Version, Lineage: lineage, Serial: serial})
-	if err != nil {
-		return err
-	}
-	bw.Write(h[:len(h)-1])
-	bw.WriteString(",\"records\":[\n")
-	addrs := make([]report.Address, 0, len(records))
-	for a := range records {
-		addrs = append(addrs, a)
-	}
-	slices.Sort(addrs)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf) // reuses buf, unlike json.Marshal
-	for i, a := range addrs {
-		buf.Reset()
-		if err := enc.Encode(records[a]); err != nil {
-			return err
-		}
-		line := buf.Bytes()[:buf.Len()-1] // Encode ends it with a newline
-		if i < len(addrs)-1 {
-			line = append(line, ',')
-		}
-		bw.Write(append(line, '\n'))
-	}
-	bw.WriteString("]}\n")
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, snapshotName)); err != nil {
-		return err
-	}
-	// The temp name is no longer ours to remove, whatever happens. If the
-	// rename is not known durable, the caller must keep the journal.
-	renamed = true
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a directory, making the creation, rename or removal of
-// its entries durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// removeTemps removes the temp files of snapshots that a crash kept from
-// being renamed into place. Only the lock holder may call it: the temp file
-// of a compaction in progress looks just the same.
-func removeTemps(dir string) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-		}
-	}
 	return nil
 }
 

@@ -28,7 +28,7 @@ type lockInfo struct {
 // inode.
 func acquireLock(dir string) (*os.File, error) {
 	path := filepath.Join(dir, lockName)
-	f, err := createOrOpen(path)
+	f, err := openOrCreate(path, os.O_RDWR)
 	if err != nil {
 		return nil, fmt.Errorf("open lock: %w", err)
 	}

@@ -2,10 +2,8 @@ package state
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/report"
 )
 
@@ -422,43 +421,11 @@ func TestOpen_damagedLineInTheMiddle(t *testing.T) {
 	}
 }
 
-func TestOpen_damagedSnapshot(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir)
-	put(t, s, record(1))
-	put(t, s, record(2))
-	s.Close()
-	spath := filepath.Join(dir, snapshotName)
-	good := readFile(t, spath)
-	for name, b := range map[string][]byte{
-		"truncated":  good[:len(good)/2],
-		"empty":      {},
-		"garbage":    []byte("not json"),
-		"trailing":   append(bytes.Clone(good), `{}`...),
-		"no version": []byte(`{"lineage":"x","serial":1,"records":[]}`),
-		"no lineage": []byte(`{"version":1,"serial":1,"records":[]}`),
-		"duplicate":  []byte(`{"version":1,"lineage":"x","serial":1,"records":[{"address":"a"},{"address":"a"}]}`),
-		"no address": []byte(`{"version":1,"lineage":"x","serial":1,"records":[{"phase":"pending"}]}`),
-		"bad record": []byte(`{"version":1,"lineage":"x","serial":1,"records":[{"address":"a","attempts":"x"}]}`),
-	} {
-		t.Run(name, func(t *testing.T) {
-			writeFile(t, spath, b)
-			_, err := Open(dir)
-			var ce *CorruptError
-			if !errors.As(err, &ce) || ce.Path != spath || !strings.Contains(err.Error(), spath) {
-				t.Fatalf("Open: %v, want a *CorruptError naming %s", err, spath)
-			}
-			if _, err := OpenReadOnly(dir); !errors.As(err, &ce) {
-				t.Fatalf("OpenReadOnly: %v, want a *CorruptError", err)
-			}
-		})
-	}
-}
-
-// TestOpen_crashBeforeTruncate builds what a crash between a compaction's
-// rename and its truncation of the journal leaves: a snapshot at serial n,
-// and a journal whose lines up to n are in the snapshot.
-func TestOpen_crashBeforeTruncate(t *testing.T) {
+// TestOpen_crashBeforeJournalReplaced builds what a crash between a compaction's
+// rename of the snapshot and its replacement of the journal leaves: a
+// snapshot at serial n, and a journal whose lines up to n are in the
+// snapshot.
+func TestOpen_crashBeforeJournalReplaced(t *testing.T) {
 	dir, want := crashed(t, 7)
 	jpath := filepath.Join(dir, journalName)
 	journal := readFile(t, jpath)
@@ -539,36 +506,13 @@ func TestOpen_journalDoesNotContinueSnapshot(t *testing.T) {
 	}
 }
 
-func TestOpen_newerVersion(t *testing.T) {
-	dir := t.TempDir()
-	spath, jpath := filepath.Join(dir, snapshotName), filepath.Join(dir, journalName)
-	newer := fmt.Sprintf(`{"version":%d,"lineage":"x","serial":1,"records":[{"address":"a","new":{"shape":1}}],"more":2}`, Version+1)
-	writeFile(t, spath, []byte(newer))
-	check := func(path string) {
-		t.Helper()
-		for _, open := range []func(string) (*Store, error){Open, OpenReadOnly} {
-			_, err := open(dir)
-			var ve *VersionError
-			if !errors.As(err, &ve) || ve.Version != Version+1 || ve.Path != path {
-				t.Fatalf("open: %v, want a *VersionError for version %d of %s", err, Version+1, path)
-			}
-			if msg := err.Error(); !strings.Contains(msg, "newer ledgerform") || !strings.Contains(msg, "upgrade") {
-				t.Errorf("error %q does not say to upgrade", msg)
-			}
-		}
-	}
-	check(spath)
-
-	// A journal line of a newer version.
-	os.Remove(spath)
-	js := fmt.Appendf(nil, `{"v":%d,"lineage":"x","serial":"1a","op":"rename"}`, Version+1)
-	writeFile(t, jpath, fmt.Appendf(nil, "%08x %s\n", crc(js), js))
-	check(jpath)
-}
-
 func TestOpen_removesStaleTemps(t *testing.T) {
 	dir := t.TempDir()
-	stale := []string{filepath.Join(dir, tempPrefix+"123"), filepath.Join(dir, tempPrefix+"abc")}
+	stale := []string{
+		filepath.Join(dir, legacyTempPrefix+"123"), // as older versions named them
+		filepath.Join(dir, fsutil.TempPrefix(snapshotName)+"abc"),
+		filepath.Join(dir, fsutil.TempPrefix(journalName)+"456"),
+	}
 	for _, p := range stale {
 		writeFile(t, p, []byte("half a snapshot"))
 	}
@@ -753,50 +697,6 @@ func TestOpenReadOnly_duringCompactions(t *testing.T) {
 			if last := n - ((n - 1 - k) % 5); r.Attempts != last {
 				t.Fatalf("at serial %d, %s has attempts %d, want %d", n, r.Address, r.Attempts, last)
 			}
-		}
-	}
-}
-
-func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
-
-// TestOpen_snapshotLayouts: a snapshot that is valid JSON loads however it
-// is laid out (the parallel reader takes only writeSnapshot's layout; the
-// general decoder takes the rest).
-func TestOpen_snapshotLayouts(t *testing.T) {
-	for _, n := range []int{0, 1, 3} {
-		dir, want := crashed(t, n)
-		s := open(t, dir)
-		if n == 0 { // a snapshot without records
-			put(t, s, record(0))
-			if err := s.Delete(record(0).Address); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := s.Close(); err != nil { // compacts into the snapshot
-			t.Fatal(err)
-		}
-		spath := filepath.Join(dir, snapshotName)
-		written := readFile(t, spath)
-		var indented, compacted bytes.Buffer
-		if err := json.Indent(&indented, written, "", "\t"); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Compact(&compacted, written); err != nil {
-			t.Fatal(err)
-		}
-		reordered := fmt.Appendf(nil, `{"records":[],"version":1,"lineage":"x","serial":0}`)
-		for name, b := range map[string][]byte{"written": written, "indented": indented.Bytes(), "compacted": compacted.Bytes()} {
-			writeFile(t, spath, b)
-			s, err := OpenReadOnly(dir)
-			if err != nil {
-				t.Fatalf("%d records, %s: %v", n, name, err)
-			}
-			checkRecords(t, s, want)
-		}
-		writeFile(t, spath, reordered)
-		var ce *CorruptError
-		if _, err := OpenReadOnly(dir); !errors.As(err, &ce) {
-			t.Errorf("records before the version: %v, want a *CorruptError", err)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/report"
 )
 
@@ -44,6 +45,7 @@ type Store struct {
 	syncing    bool     // a Put is fsyncing the journal without holding mu
 	compacting bool     // a compaction is under way
 	compactAt  int      // after a failed compaction, the journal length at which to try again
+	migrate    bool     // the snapshot is of an older version: Close compacts even an empty journal
 	err        error    // a failed write; the store takes no more changes
 	closed     bool
 	nsyncs     int // journal fsyncs, for the tests of group commit
@@ -66,7 +68,7 @@ func Open(dir string) (*Store, error) {
 		if err := os.Chmod(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create state: %w", err)
 		}
-		if err := syncDir(filepath.Dir(dir)); err != nil {
+		if err := fsutil.SyncDir(filepath.Dir(dir)); err != nil {
 			return nil, fmt.Errorf("create state: %w", err)
 		}
 	}
@@ -83,18 +85,14 @@ func Open(dir string) (*Store, error) {
 }
 
 func openLocked(dir string, lock *os.File) (*Store, error) {
-	if err := removeTemps(dir); err != nil {
+	if err := sweepTemps(dir); err != nil {
 		return nil, fmt.Errorf("remove stale temp files: %w", err)
 	}
 	ld, err := load(dir)
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, journalName)
-	j, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		j, err = createFile(path, os.O_RDWR|os.O_APPEND)
-	}
+	j, err := openOrCreate(filepath.Join(dir, journalName), os.O_RDWR|os.O_APPEND)
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
@@ -102,6 +100,7 @@ func openLocked(dir string, lock *os.File) (*Store, error) {
 	s.lock, s.journal = lock, j
 	s.jlines, s.jsize = ld.jlines, ld.jgood
 	s.synced = ld.serial
+	s.migrate = ld.snapVersion != 0 && ld.snapVersion < Version
 	// Drop a torn tail, and a journal whose every line is already in the
 	// snapshot (a crash came between a compaction's rename and truncation).
 	size := ld.jgood
@@ -122,37 +121,6 @@ func openLocked(dir string, lock *os.File) (*Store, error) {
 		s.setLineage(rand.Text())
 	}
 	return s, nil
-}
-
-// createFile creates path, mode 0600 whatever the umask, and makes its
-// directory entry durable.
-func createFile(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// createOrOpen opens path for reading and writing, creating it mode 0600 if
-// it does not exist.
-func createOrOpen(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		f, err = createFile(path, os.O_RDWR)
-		if errors.Is(err, fs.ErrExist) { // created meanwhile by another process
-			f, err = os.OpenFile(path, os.O_RDWR, 0)
-		}
-	}
-	return f, err
 }
 
 // OpenReadOnly loads the state in dir without taking its lock and without
@@ -399,9 +367,14 @@ func (s *Store) compact() error {
 	if s.err != nil {
 		return s.err
 	}
-	if err := writeSnapshot(s.dir, s.lineage, s.serial, s.records); err != nil {
+	recs := make([]*Record, 0, len(s.records))
+	for _, r := range s.records {
+		recs = append(recs, r)
+	}
+	if err := writeSnapshot(filepath.Join(s.dir, snapshotName), s.lineage, s.serial, recs); err != nil {
 		return err
 	}
+	s.migrate = false
 	if err := s.journal.Truncate(0); err != nil {
 		return s.fail(fmt.Errorf("truncate journal: %w", err))
 	}
@@ -414,9 +387,10 @@ func (s *Store) compact() error {
 	return nil
 }
 
-// Close compacts the state if its journal has anything in it, and releases
-// the lock. Calling it again does nothing. Put and Delete after Close
-// return ErrClosed; Get and Records still answer from memory.
+// Close compacts the state if its journal has anything in it (or its
+// snapshot is of an older format version), and releases the lock. Calling
+// it again does nothing. Put and Delete after Close return ErrClosed; Get
+// and Records still answer from memory.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -439,7 +413,7 @@ func (s *Store) Close() error {
 			s.synced = s.serial
 		}
 	}
-	if s.err == nil && s.jlines > 0 {
+	if s.err == nil && (s.jlines > 0 || s.migrate) {
 		if err := s.compact(); err != nil {
 			errs = append(errs, fmt.Errorf("close state %s: %w", s.dir, err))
 		}
