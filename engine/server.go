@@ -64,6 +64,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ledgerform/ledgerform/engine/categorise"
+	"github.com/ledgerform/ledgerform/internal/backoff"
 )
 
 // Server is the engine's HTTP API.
@@ -211,7 +212,7 @@ func (s *Server) endpoint(name string, needToken bool, byMethod map[string]handl
 			}
 		}()
 
-		if err := sleep(r.Context(), s.cfg.Faults.Latency); err != nil {
+		if err := backoff.Sleep(r.Context(), s.cfg.Faults.Latency); err != nil {
 			rec.status = 499 // the client went away, as nginx counts it
 			return
 		}
@@ -310,20 +311,6 @@ func (s *Server) chance(p float64) bool {
 
 func ceilSeconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // recorder remembers the status written, for the metrics.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/ledgerform/ledgerform/internal/backoff"
 )
 
 // The transports beneath the retry layer, outermost first:
@@ -50,9 +52,10 @@ const window = 2 * time.Second
 func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	// Wait for the pause, then for the limiter; a pause that began while
-	// waiting for the limiter holds the request too.
+	// waiting for the limiter holds the request too. Without a pause Sleep
+	// returns at once, and a done ctx is the limiter's Wait to report.
 	for {
-		if err := sleep(ctx, t.pauseLeft()); err != nil {
+		if err := backoff.Sleep(ctx, t.pauseLeft()); err != nil {
 			return nil, err
 		}
 		if err := t.limiter.Wait(ctx); err != nil {
@@ -205,18 +208,4 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -1,8 +1,10 @@
 // Package backoff holds the one jitter rule every retry loop of ledgerform
-// uses, so that workers that failed together do not retry together.
+// uses, so that workers that failed together do not retry together, and
+// the one way they wait.
 package backoff
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -26,4 +28,22 @@ func Exponential(base, max time.Duration, n int) time.Duration {
 		d *= 2
 	}
 	return min(d, max)
+}
+
+// Sleep waits for d, or until ctx is done if that comes first. It returns
+// nil once d has passed, and context.Cause(ctx) when ctx ended the wait. A
+// d ≤ 0 returns nil at once without looking at ctx: a caller that must not
+// go on with a done context checks it itself (a rate limiter's Wait does).
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
 }
