@@ -42,10 +42,11 @@ package queue
 import (
 	"container/heap"
 	"context"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ledgerform/ledgerform/internal/backoff"
 )
 
 // Defaults for the zero fields of a Config.
@@ -163,10 +164,7 @@ func (q *Queue) Add(key string) {
 	it := q.items[key]
 	switch {
 	case it == nil:
-		it = &item{key: key}
-		q.items[key] = it
-		q.added()
-		q.makeReady(it, time.Now())
+		q.makeReady(q.track(key), time.Now())
 	case it.state == stateDelayed:
 		heap.Remove(&q.delayed, it.index)
 		q.makeReady(it, time.Now())
@@ -197,10 +195,7 @@ func (q *Queue) addAfter(key string, d time.Duration) {
 	it := q.items[key]
 	switch {
 	case it == nil:
-		it = &item{key: key}
-		q.items[key] = it
-		q.added()
-		q.delay(it, due)
+		q.delay(q.track(key), due)
 	case it.state == stateDelayed:
 		if due.Before(it.due) {
 			it.due = due
@@ -229,25 +224,7 @@ func (q *Queue) AddRateLimited(key string) {
 	if q.m.Retries != nil {
 		q.m.Retries()
 	}
-	q.addAfter(key, jitter(backoff(q.base, q.limit, n)))
-}
-
-// backoff returns the delay, before jitter, of the retry that follows n
-// earlier ones: min(limit, base·2ⁿ), safe from overflow.
-func backoff(base, limit time.Duration, n int) time.Duration {
-	d := min(base, limit)
-	for range n {
-		if d >= limit/2 {
-			return limit
-		}
-		d *= 2
-	}
-	return d
-}
-
-// jitter returns a uniformly random duration in [d/2, d] for d > 0.
-func jitter(d time.Duration) time.Duration {
-	return d - rand.N(d/2+1)
+	q.addAfter(key, backoff.Jitter(backoff.Exponential(q.base, q.limit, n)))
 }
 
 // Forget resets key's failure count, so that its next AddRateLimited
@@ -424,6 +401,16 @@ func (q *Queue) run() {
 		}
 		q.mu.Unlock()
 	}
+}
+
+// track returns a new item for key, which the queue did not hold, counted
+// as an add; the caller puts it among the ready or the delayed keys. q.mu
+// must be held.
+func (q *Queue) track(key string) *item {
+	it := &item{key: key}
+	q.items[key] = it
+	q.added()
+	return it
 }
 
 // makeReady appends it to the ready keys. q.mu must be held.

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -250,49 +249,6 @@ func TestQueue_Get(t *testing.T) {
 			t.Fatal("a blocked Get was not woken by Add")
 		}
 	})
-}
-
-func TestBackoff(t *testing.T) {
-	const ms = time.Millisecond
-	for _, tt := range []struct {
-		base, limit time.Duration
-		n           int
-		want        time.Duration
-	}{
-		{10 * ms, 100 * ms, 0, 10 * ms},
-		{10 * ms, 100 * ms, 1, 20 * ms},
-		{10 * ms, 100 * ms, 2, 40 * ms},
-		{10 * ms, 100 * ms, 3, 80 * ms},
-		{10 * ms, 100 * ms, 4, 100 * ms},
-		{10 * ms, 100 * ms, 5, 100 * ms},
-		{time.Second, 5 * time.Minute, 8, 256 * time.Second},
-		{time.Second, 5 * time.Minute, 9, 5 * time.Minute},
-		{time.Second, 5 * time.Minute, math.MaxInt, 5 * time.Minute},
-		{time.Hour, time.Minute, 0, time.Minute}, // base above the cap
-		{math.MaxInt64 / 3, math.MaxInt64, 3, math.MaxInt64},
-	} {
-		if got := backoff(tt.base, tt.limit, tt.n); got != tt.want {
-			t.Errorf("backoff(%v, %v, %d) = %v, want %v", tt.base, tt.limit, tt.n, got, tt.want)
-		}
-	}
-}
-
-func TestJitter(t *testing.T) {
-	for _, d := range []time.Duration{1, 2, 3, time.Second, 5 * time.Minute, math.MaxInt64} {
-		lo, hi := d, time.Duration(0)
-		for range 2000 {
-			j := jitter(d)
-			if j < d-d/2 || j > d {
-				t.Fatalf("jitter(%v) = %v, outside [%v, %v]", d, j, d-d/2, d)
-			}
-			lo, hi = min(lo, j), max(hi, j)
-		}
-		// Spread over the range, not stuck at one end (a chance of failure
-		// below 2⁻³⁰⁰ for a uniform draw).
-		if d >= time.Second && (lo > d/10*6 || hi < d/10*9) {
-			t.Errorf("jitter(%v) drew only from [%v, %v]", d, lo, hi)
-		}
-	}
 }
 
 func TestQueue_AddRateLimited(t *testing.T) {
