@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -114,9 +115,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.ClientID = "lf-" + randomHex(8)
 		c.ClientSecret = randomHex(24)
 	}
-	if c.Audience == "" {
-		c.Audience = DefaultAudience
-	}
+	c.Audience = cmp.Or(c.Audience, DefaultAudience)
 	if len(c.Countries) == 0 {
 		c.Countries = []string{"uk"}
 	}
@@ -127,27 +126,15 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.Countries[i] = cc
 	}
-	if c.Workers <= 0 {
-		c.Workers = runtime.GOMAXPROCS(0)
-	}
-	if c.TokenTTL <= 0 {
-		c.TokenTTL = DefaultTokenTTL
-	}
-	if c.Retention <= 0 {
-		c.Retention = DefaultRetention
-	}
-	if c.MaxUploadBytes <= 0 {
-		c.MaxUploadBytes = DefaultMaxUploadBytes
-	}
-	if c.MaxRecords <= 0 {
-		c.MaxRecords = DefaultMaxRecords
-	}
-	if c.MaxStoredBytes <= 0 {
-		c.MaxStoredBytes = DefaultMaxStoredBytes
-	}
-	if c.Faults.RetryAfter <= 0 {
-		c.Faults.RetryAfter = DefaultRetryAfter
-	}
+	// A zero or negative size or duration takes its default: max makes a
+	// negative one zero, and cmp.Or replaces a zero.
+	c.Workers = cmp.Or(max(c.Workers, 0), runtime.GOMAXPROCS(0))
+	c.TokenTTL = cmp.Or(max(c.TokenTTL, 0), DefaultTokenTTL)
+	c.Retention = cmp.Or(max(c.Retention, 0), DefaultRetention)
+	c.MaxUploadBytes = cmp.Or(max(c.MaxUploadBytes, 0), DefaultMaxUploadBytes)
+	c.MaxRecords = cmp.Or(max(c.MaxRecords, 0), DefaultMaxRecords)
+	c.MaxStoredBytes = cmp.Or(max(c.MaxStoredBytes, 0), DefaultMaxStoredBytes)
+	c.Faults.RetryAfter = cmp.Or(max(c.Faults.RetryAfter, 0), DefaultRetryAfter)
 	if err := c.Faults.Validate(); err != nil {
 		return c, err
 	}

@@ -43,6 +43,7 @@ package nordigen
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -136,44 +137,26 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" || cfg.ClientSecret.IsZero() {
 		return nil, fmt.Errorf("nordigen: a client id and a client secret are required")
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
+	cfg.BaseURL = cmp.Or(cfg.BaseURL, DefaultBaseURL)
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("nordigen: base URL %q is not an http(s) URL", cfg.BaseURL)
 	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = base.String() + "/oauth/token"
-	}
+	cfg.TokenURL = cmp.Or(cfg.TokenURL, base.String()+"/oauth/token")
 	tokenURL, err := url.Parse(cfg.TokenURL)
 	if err != nil || (tokenURL.Scheme != "http" && tokenURL.Scheme != "https") || tokenURL.Host == "" {
 		return nil, fmt.Errorf("nordigen: token URL %q is not an http(s) URL", cfg.TokenURL)
 	}
-	if cfg.Audience == "" {
-		cfg.Audience = DefaultAudience
-	}
-	if cfg.RateLimit <= 0 {
-		cfg.RateLimit = DefaultRateLimit
-	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = max(1, int(cfg.RateLimit))
-	}
-	if cfg.RetryMax <= 0 {
-		cfg.RetryMax = DefaultRetryMax
-	}
-	if cfg.RetryWaitMin <= 0 {
-		cfg.RetryWaitMin = DefaultRetryWaitMin
-	}
-	if cfg.RetryWaitMax <= 0 {
-		cfg.RetryWaitMax = DefaultRetryWaitMax
-	}
-	if cfg.AttemptTimeout <= 0 {
-		cfg.AttemptTimeout = DefaultAttemptTimeout
-	}
-	if cfg.MaxUploadBytes <= 0 {
-		cfg.MaxUploadBytes = DefaultMaxUploadBytes
-	}
+	cfg.Audience = cmp.Or(cfg.Audience, DefaultAudience)
+	// A zero or negative rate, count or duration takes its default: max
+	// makes a negative one zero, and cmp.Or replaces a zero.
+	cfg.RateLimit = cmp.Or(max(cfg.RateLimit, 0), DefaultRateLimit)
+	cfg.Burst = cmp.Or(max(cfg.Burst, 0), max(1, int(cfg.RateLimit)))
+	cfg.RetryMax = cmp.Or(max(cfg.RetryMax, 0), DefaultRetryMax)
+	cfg.RetryWaitMin = cmp.Or(max(cfg.RetryWaitMin, 0), DefaultRetryWaitMin)
+	cfg.RetryWaitMax = cmp.Or(max(cfg.RetryWaitMax, 0), DefaultRetryWaitMax)
+	cfg.AttemptTimeout = cmp.Or(max(cfg.AttemptTimeout, 0), DefaultAttemptTimeout)
+	cfg.MaxUploadBytes = cmp.Or(max(cfg.MaxUploadBytes, 0), DefaultMaxUploadBytes)
 	if cfg.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.ResponseHeaderTimeout = cfg.AttemptTimeout
