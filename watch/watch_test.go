@@ -63,14 +63,18 @@ func next(t testing.TB, w *Watcher) Batch {
 	panic("unreachable")
 }
 
+// expectBatch checks that the next Batch is want.
+func expectBatch(t testing.TB, w *Watcher, want Batch) {
+	t.Helper()
+	if diff := cmp.Diff(want, next(t, w)); diff != "" {
+		t.Fatalf("batch (-want +got):\n%s", diff)
+	}
+}
+
 // expect checks that the next Batch is exactly paths, without Resync.
 func expect(t testing.TB, w *Watcher, paths ...string) {
 	t.Helper()
-	got := next(t, w)
-	want := Batch{Paths: paths}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("batch (-want +got):\n%s", diff)
-	}
+	expectBatch(t, w, Batch{Paths: paths})
 }
 
 // expectResync checks that the next Batch has Resync set.
@@ -105,6 +109,13 @@ func rename(t testing.TB, from, to string) string {
 	return to
 }
 
+func remove(t testing.TB, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // dropIn writes a complete file outside the drop dir and renames it in, as
 // a well-behaved producer does.
 func dropIn(t testing.TB, dropDir, name, content string) string {
@@ -113,11 +124,21 @@ func dropIn(t testing.TB, dropDir, name, content string) string {
 	return rename(t, write(t, filepath.Join(stage, name), content), filepath.Join(dropDir, name))
 }
 
-// sorted returns the paths of watches fsnotify holds.
-func watchList(w *Watcher) []string {
-	list := w.fs.WatchList()
-	slices.Sort(list)
-	return list
+// expectWatches checks that fsnotify watches exactly paths.
+func expectWatches(t testing.TB, w *Watcher, paths ...string) {
+	t.Helper()
+	got := w.fs.WatchList()
+	slices.Sort(got)
+	if !slices.Equal(got, paths) {
+		t.Errorf("watches = %q, want %q", got, paths)
+	}
+}
+
+// startDrop returns a running Watcher of one new drop dir, and the dir.
+func startDrop(t testing.TB, quiet time.Duration) (w *Watcher, drop string) {
+	t.Helper()
+	drop = mkdir(t, filepath.Join(t.TempDir(), "drop"))
+	return start(t, Config{Quiet: quiet}, Dir{Path: drop, Drop: true}), drop
 }
 
 func TestWatcher_EditorSave(t *testing.T) {
@@ -129,9 +150,7 @@ func TestWatcher_EditorSave(t *testing.T) {
 	swp := write(t, filepath.Join(dir, ".x.yaml.swp"), "swap")
 	tmp := write(t, filepath.Join(dir, "x.yaml.tmp"), "reports: [] # edited\n")
 	rename(t, tmp, x)
-	if err := os.Remove(swp); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, swp)
 	expect(t, w, x)
 
 	// The next batch has only the next change: the save was one batch.
@@ -170,8 +189,7 @@ func TestWatcher_Subdirectory(t *testing.T) {
 }
 
 func TestWatcher_DropSlowWrite(t *testing.T) {
-	drop := mkdir(t, filepath.Join(t.TempDir(), "drop"))
-	w := start(t, Config{Quiet: 500 * time.Millisecond}, Dir{Path: drop, Drop: true})
+	w, drop := startDrop(t, 500*time.Millisecond)
 
 	path := filepath.Join(drop, "slow.json")
 	chunk := bytes.Repeat([]byte("x"), 1024)
@@ -217,8 +235,7 @@ func TestWatcher_DropSlowWrite(t *testing.T) {
 }
 
 func TestWatcher_DropRename(t *testing.T) {
-	drop := mkdir(t, filepath.Join(t.TempDir(), "drop"))
-	w := start(t, Config{Quiet: 300 * time.Millisecond}, Dir{Path: drop, Drop: true})
+	w, drop := startDrop(t, 300*time.Millisecond)
 
 	a := dropIn(t, drop, "a.json", `{"a":1}`)
 	expect(t, w, a)
@@ -234,29 +251,23 @@ func TestWatcher_DropRename(t *testing.T) {
 }
 
 func TestWatcher_DropTemporaryNames(t *testing.T) {
-	drop := mkdir(t, filepath.Join(t.TempDir(), "drop"))
-	w := start(t, Config{Quiet: 300 * time.Millisecond}, Dir{Path: drop, Drop: true})
+	w, drop := startDrop(t, 300*time.Millisecond)
 
 	for _, name := range []string{".hidden.json", "x.json.tmp", "x.json.part", "x.json~", ".x.json.swp", "X.JSON.TMP"} {
 		write(t, filepath.Join(drop, name), "{}")
 	}
-	if err := os.Remove(filepath.Join(drop, "x.json.tmp")); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, filepath.Join(drop, "x.json.tmp"))
 	s := dropIn(t, drop, "s.json", "{}")
 	expect(t, w, s)
 }
 
 func TestWatcher_DropRemove(t *testing.T) {
-	drop := mkdir(t, filepath.Join(t.TempDir(), "drop"))
-	w := start(t, Config{Quiet: 300 * time.Millisecond}, Dir{Path: drop, Drop: true})
+	w, drop := startDrop(t, 300*time.Millisecond)
 
 	a := dropIn(t, drop, "a.json", "{}")
 	expect(t, w, a)
 
-	if err := os.Remove(a); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, a)
 	expect(t, w, a)
 
 	// Renamed away.
@@ -288,15 +299,11 @@ func TestWatcher_MissingDir(t *testing.T) {
 	w := start(t, Config{}, Dir{Path: dir})
 
 	// Watched for from the nearest ancestor that exists.
-	if got, want := watchList(w), []string{root}; !slices.Equal(got, want) {
-		t.Errorf("watches = %q, want %q", got, want)
-	}
+	expectWatches(t, w, root)
 
 	mkdir(t, dir)
 	expectResync(t, w)
-	if got, want := watchList(w), []string{dir}; !slices.Equal(got, want) {
-		t.Errorf("watches = %q, want %q", got, want)
-	}
+	expectWatches(t, w, dir)
 
 	f := write(t, filepath.Join(dir, "f.yaml"), "")
 	expect(t, w, f)
@@ -322,12 +329,8 @@ func TestWatcher_NotADirectory(t *testing.T) {
 	w := start(t, Config{}, Dir{Path: dir})
 
 	// A file is never watched: its parent is, for dir to become one.
-	if got, want := watchList(w), []string{root}; !slices.Equal(got, want) {
-		t.Errorf("watches = %q, want %q", got, want)
-	}
-	if err := os.Remove(dir); err != nil {
-		t.Fatal(err)
-	}
+	expectWatches(t, w, root)
+	remove(t, dir)
 	mkdir(t, dir)
 	expectResync(t, w)
 
@@ -340,9 +343,7 @@ func TestWatcher_DirRemovedAndRecreated(t *testing.T) {
 	dir := mkdir(t, filepath.Join(root, "d"))
 	w := start(t, Config{}, Dir{Path: dir})
 
-	if err := os.Remove(dir); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, dir)
 	expectResync(t, w)
 
 	mkdir(t, dir)
@@ -370,22 +371,12 @@ func TestWatcher_NestedDirs(t *testing.T) {
 	expect(t, w, f)
 
 	// Removing inner is an entry of outer, and the loss of a watch.
-	if err := os.Remove(f); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, f)
 	expect(t, w, f)
-	if err := os.Remove(inner); err != nil {
-		t.Fatal(err)
-	}
-	b := next(t, w)
-	if diff := cmp.Diff(Batch{Paths: []string{inner}, Resync: true}, b); diff != "" {
-		t.Fatalf("batch (-want +got):\n%s", diff)
-	}
+	remove(t, inner)
+	expectBatch(t, w, Batch{Paths: []string{inner}, Resync: true})
 	mkdir(t, inner)
-	b = next(t, w)
-	if diff := cmp.Diff(Batch{Paths: []string{inner}, Resync: true}, b); diff != "" {
-		t.Fatalf("batch (-want +got):\n%s", diff)
-	}
+	expectBatch(t, w, Batch{Paths: []string{inner}, Resync: true})
 	g := write(t, filepath.Join(inner, "g.yaml"), "")
 	expect(t, w, g)
 }
@@ -395,16 +386,12 @@ func TestWatcher_Set(t *testing.T) {
 	a := mkdir(t, filepath.Join(root, "a"))
 	b := mkdir(t, filepath.Join(root, "b"))
 	w := start(t, Config{}, Dir{Path: a}, Dir{Path: b})
-	if got, want := watchList(w), []string{a, b}; !slices.Equal(got, want) {
-		t.Errorf("watches = %q, want %q", got, want)
-	}
+	expectWatches(t, w, a, b)
 
 	if err := w.Set([]Dir{{Path: b}, {Path: b}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := watchList(w), []string{b}; !slices.Equal(got, want) {
-		t.Errorf("watches = %q, want %q", got, want)
-	}
+	expectWatches(t, w, b)
 	write(t, filepath.Join(a, "a.yaml"), "")
 	bf := write(t, filepath.Join(b, "b.yaml"), "")
 	expect(t, w, bf)
