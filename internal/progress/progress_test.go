@@ -29,13 +29,19 @@ var result = &reconcile.Result{Outcomes: []reconcile.Outcome{
 	{Address: "report.b", Action: reconcile.Noop},
 }}
 
+// play gives r the events, then the summary of res unless it is nil.
+func play(r Renderer, res *reconcile.Result) {
+	for _, e := range events() {
+		r.Event(e)
+	}
+	if res != nil {
+		r.Summary(res)
+	}
+}
+
 func TestLines(t *testing.T) {
 	var b bytes.Buffer
-	l := Lines{W: &b}
-	for _, e := range events() {
-		l.Event(e)
-	}
-	l.Summary(result)
+	play(Lines{W: &b}, result)
 	got := strings.Split(strings.TrimSpace(b.String()), "\n")
 	want := []string{
 		`time=2026-11-23T10:00:00Z address=report.a action=create step=start status=ok`,
@@ -56,11 +62,7 @@ func TestLines(t *testing.T) {
 
 func TestJSON(t *testing.T) {
 	var b bytes.Buffer
-	j := JSON{W: &b}
-	for _, e := range events() {
-		j.Event(e)
-	}
-	j.Summary(result)
+	play(JSON{W: &b}, result)
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 5 {
 		t.Fatalf("%d lines, want 5", len(lines))
@@ -81,9 +83,7 @@ func TestJSON(t *testing.T) {
 func TestTTY(t *testing.T) {
 	var b bytes.Buffer
 	tty := &TTY{W: &b}
-	for _, e := range events() {
-		tty.Event(e)
-	}
+	play(tty, nil)
 	out := b.String()
 	for _, want := range []string{"report.a (create): uploaded", "\x1b[1A\x1b[J", "✓ report.a created (1.5s)"} {
 		if !strings.Contains(out, want) {
