@@ -41,6 +41,21 @@ func show[T any](p *T) string {
 	return fmt.Sprint(*p)
 }
 
+// exampleWant and nullsWant are what describe prints for
+// testdata/example.json (the official example) and testdata/nulls.json.
+const (
+	exampleWant = `example.json[0] nr=GB29IBAN20160604201923 holder=Alex Watson id=h-1 bank=Some Bank cur=GBP balance=2016.46..2750.86 period=2019-08-01..2019-08-15
+  2019-08-01 -15.45 partner="Local Groceries" info="PURCHASE 201620190406111 15.45GBP" id=arbritary-unique-id1
+  2019-08-05 900.80 partner="Job Ltd" info="SALARY 201620190406222 900.80GBP" id=arbritary-unique-id2
+  2019-08-07 200.00 partner="Freelance Agency Ltd" info="ROYALTIES 201620190406333 200.00GBP" id=arbritary-unique-id3
+  2019-08-11 -50.45 partner="Gas Station" info="PURCHASE 201620190406444 50.45GBP" id=arbritary-unique-id4
+  2019-08-15 -300.50 partner="Loan Bank" info="MORTGAGE PAYMENT, AGREEMENT A201664 300.50GBP" id=arbritary-unique-id5
+`
+	nullsWant = `nulls.json[0] nr=- holder=- id=- bank=- cur=- balance=-..- period=-..-
+  2026-03-01 -1.00 partner="" info="" id=-
+`
+)
+
 // goodInputs are statements Parse accepts; want is their describe output.
 var goodInputs = []struct {
 	name  string
@@ -50,13 +65,7 @@ var goodInputs = []struct {
 	{
 		name:  "official example",
 		files: func(t testing.TB) []File { return []File{readFile(t, "example.json")} },
-		want: `example.json[0] nr=GB29IBAN20160604201923 holder=Alex Watson id=h-1 bank=Some Bank cur=GBP balance=2016.46..2750.86 period=2019-08-01..2019-08-15
-  2019-08-01 -15.45 partner="Local Groceries" info="PURCHASE 201620190406111 15.45GBP" id=arbritary-unique-id1
-  2019-08-05 900.80 partner="Job Ltd" info="SALARY 201620190406222 900.80GBP" id=arbritary-unique-id2
-  2019-08-07 200.00 partner="Freelance Agency Ltd" info="ROYALTIES 201620190406333 200.00GBP" id=arbritary-unique-id3
-  2019-08-11 -50.45 partner="Gas Station" info="PURCHASE 201620190406444 50.45GBP" id=arbritary-unique-id4
-  2019-08-15 -300.50 partner="Loan Bank" info="MORTGAGE PAYMENT, AGREEMENT A201664 300.50GBP" id=arbritary-unique-id5
-`,
+		want:  exampleWant,
 	},
 	{
 		name: "several files in order",
@@ -66,22 +75,12 @@ var goodInputs = []struct {
 		want: `two-accounts.json[0] nr=GB11SAVE00000000000001 holder=Priya Patel & Sam Patel id=- bank=- cur=GBP balance=-..- period=-..-
   2026-01-02 12.50 partner="Sam Patel" info="TRANSFER" id=-
 two-accounts.json[1] nr=GB22CARD00000000000002 holder=Alex Watson id=- bank=- cur=EUR balance=-..- period=-..-
-nulls.json[0] nr=- holder=- id=- bank=- cur=- balance=-..- period=-..-
-  2026-03-01 -1.00 partner="" info="" id=-
-example.json[0] nr=GB29IBAN20160604201923 holder=Alex Watson id=h-1 bank=Some Bank cur=GBP balance=2016.46..2750.86 period=2019-08-01..2019-08-15
-  2019-08-01 -15.45 partner="Local Groceries" info="PURCHASE 201620190406111 15.45GBP" id=arbritary-unique-id1
-  2019-08-05 900.80 partner="Job Ltd" info="SALARY 201620190406222 900.80GBP" id=arbritary-unique-id2
-  2019-08-07 200.00 partner="Freelance Agency Ltd" info="ROYALTIES 201620190406333 200.00GBP" id=arbritary-unique-id3
-  2019-08-11 -50.45 partner="Gas Station" info="PURCHASE 201620190406444 50.45GBP" id=arbritary-unique-id4
-  2019-08-15 -300.50 partner="Loan Bank" info="MORTGAGE PAYMENT, AGREEMENT A201664 300.50GBP" id=arbritary-unique-id5
-`,
+` + nullsWant + exampleWant,
 	},
 	{
 		name:  "nulls for optional fields",
 		files: func(t testing.TB) []File { return []File{readFile(t, "nulls.json")} },
-		want: `nulls.json[0] nr=- holder=- id=- bank=- cur=- balance=-..- period=-..-
-  2026-03-01 -1.00 partner="" info="" id=-
-`,
+		want:  nullsWant,
 	},
 	{
 		name:  "unknown fields ignored",
