@@ -262,20 +262,29 @@ func TestClient_WrongSecret(t *testing.T) {
 // proxy forwards to the engine and lets a test see and change each request.
 type proxy struct {
 	mu      sync.Mutex
-	uploads [][]byte // the body of every upload that reached the proxy
-	auths   []string // every Authorization header seen
+	hits    map[string]int // the requests that reached the proxy, by path
+	uploads [][]byte       // the body of every upload that reached the proxy
+	auths   []string       // every Authorization header seen
 	reject  func(r *http.Request) int
 	srv     *httptest.Server
+}
+
+// requests returns how many requests for path reached the proxy.
+func (p *proxy) requests(path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hits[path]
 }
 
 func newProxy(t *testing.T, target string, reject func(r *http.Request) int) *proxy {
 	u, _ := url.Parse(target)
 	rp := httputil.NewSingleHostReverseProxy(u)
-	p := &proxy{reject: reject}
+	p := &proxy{hits: make(map[string]int), reject: reject}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		p.mu.Lock()
+		p.hits[r.URL.Path]++
 		if r.URL.Path == "/v2/report" {
 			p.uploads = append(p.uploads, body)
 		}
@@ -489,13 +498,7 @@ func TestClient_OneTokenFetchForManyWorkers(t *testing.T) {
 // its target never sees the token.
 func TestClient_NoRedirectIsFollowed(t *testing.T) {
 	e := startEngine(t, engine.Config{})
-	var reached atomic.Int32
-	p := newProxy(t, e.URL, func(r *http.Request) int {
-		if r.URL.Path == "/elsewhere" {
-			reached.Add(1)
-		}
-		return 0
-	})
+	p := newProxy(t, e.URL, nil)
 	redirector := apiServer(t, e, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, p.srv.URL+"/elsewhere", http.StatusTemporaryRedirect)
 	})
@@ -505,7 +508,7 @@ func TestClient_NoRedirectIsFollowed(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != http.StatusTemporaryRedirect || !api.IsPermanent(err) || ae.Attempts != 1 {
 		t.Fatalf("a redirected call = %v, want a permanent 307 after one attempt", err)
 	}
-	if reached.Load() != 0 {
+	if p.requests("/elsewhere") != 0 {
 		t.Error("the redirect was followed")
 	}
 }
@@ -532,10 +535,8 @@ func apiServer(t *testing.T, e *engine.Running, h http.HandlerFunc) *httptest.Se
 // are not multiplied by the API call's, and the error names the token.
 func TestClient_TokenEndpointDownIsRetriedOnce(t *testing.T) {
 	e := startEngine(t, engine.Config{})
-	var tokenCalls atomic.Int32
 	p := newProxy(t, e.URL, func(r *http.Request) int {
 		if r.URL.Path == "/oauth/token" {
-			tokenCalls.Add(1)
 			return http.StatusServiceUnavailable
 		}
 		return 0
@@ -546,7 +547,7 @@ func TestClient_TokenEndpointDownIsRetriedOnce(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 503 || ae.Op != "token" || api.IsPermanent(err) {
 		t.Fatalf("with the token endpoint down: %v, want a transient 503 of the token request", err)
 	}
-	if n := tokenCalls.Load(); n != 4 {
+	if n := p.requests("/oauth/token"); n != 4 {
 		t.Errorf("%d token requests, want 4 (one and three retries)", n)
 	}
 }
