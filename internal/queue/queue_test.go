@@ -34,6 +34,19 @@ func get(t *testing.T, q *Queue) string {
 	return k
 }
 
+// receive returns the next value from ch, failing the test with msg if
+// none comes within hang.
+func receive[T any](t *testing.T, ch <-chan T, msg string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(hang):
+		t.Fatal(msg)
+	}
+	panic("unreachable")
+}
+
 // waitForGetters waits until a Get is blocked on q.
 func waitForGetters(t *testing.T, q *Queue) {
 	t.Helper()
@@ -215,13 +228,8 @@ func TestQueue_Get(t *testing.T) {
 		}()
 		waitForGetters(t, q)
 		cancel()
-		select {
-		case ok := <-done:
-			if ok {
-				t.Fatal("Get returned a key from an empty queue")
-			}
-		case <-time.After(hang):
-			t.Fatal("Get did not return when its context was cancelled")
+		if receive(t, done, "Get did not return when its context was cancelled") {
+			t.Fatal("Get returned a key from an empty queue")
 		}
 		// A worker whose context is done takes no work.
 		q.Add("a")
@@ -240,13 +248,8 @@ func TestQueue_Get(t *testing.T) {
 		}()
 		waitForGetters(t, q)
 		q.Add("a")
-		select {
-		case k := <-got:
-			if k != "a" {
-				t.Fatalf("Get() = %q, want a", k)
-			}
-		case <-time.After(hang):
-			t.Fatal("a blocked Get was not woken by Add")
+		if k := receive(t, got, "a blocked Get was not woken by Add"); k != "a" {
+			t.Fatalf("Get() = %q, want a", k)
 		}
 	})
 }
@@ -418,13 +421,8 @@ func TestQueue_ShutDown(t *testing.T) {
 	wg.Wait()
 	q.ShutDown()
 	for range getters {
-		select {
-		case k := <-ok:
-			if k {
-				t.Fatal("Get returned a key after ShutDown")
-			}
-		case <-time.After(hang):
-			t.Fatal("ShutDown did not wake a blocked Get")
+		if receive(t, ok, "ShutDown did not wake a blocked Get") {
+			t.Fatal("Get returned a key after ShutDown")
 		}
 	}
 	// Waiting keys are dropped, later adds ignored; keys in flight may
