@@ -489,19 +489,33 @@ func (d *decoder) required(n *yaml.Node, what, name string, seen map[string]bool
 	}
 }
 
+// entry decodes n, the mapping of a report or a drop (what), into e. It
+// decodes the keys that reports and drops share, and hands every other key
+// that is not null to own. It reports the required keys that are missing,
+// marks e bad if it has errors of its own, and returns false if n is not a
+// mapping.
+func (d *decoder) entry(n *yaml.Node, what string, keys, required []string, e *entry, own func(key string, v *yaml.Node)) bool {
+	before := d.n
+	seen := make(map[string]bool)
+	ok := d.mapping(n, what, keys, func(key string, k, v *yaml.Node) {
+		seen[key] = true
+		if d.null(k, v, required) || d.common(e, key, v) {
+			return
+		}
+		own(key, v)
+	})
+	if !ok {
+		return false
+	}
+	d.required(n, what, e.name, seen, required)
+	e.bad = d.n > before
+	return true
+}
+
 // report decodes one report; nil if n is not a mapping.
 func (d *decoder) report(n *yaml.Node) *reportEntry {
-	before := d.n
 	r := &reportEntry{entry: entry{pos: d.pos(n)}}
-	seen := make(map[string]bool)
-	ok := d.mapping(n, "report", reportKeys, func(key string, k, v *yaml.Node) {
-		seen[key] = true
-		if d.null(k, v, reportRequired) {
-			return
-		}
-		if d.common(&r.entry, key, v) {
-			return
-		}
+	ok := d.entry(n, "report", reportKeys, reportRequired, &r.entry, func(key string, v *yaml.Node) {
 		switch key {
 		case "statements":
 			items, ok := d.list(v, "statements")
@@ -520,24 +534,13 @@ func (d *decoder) report(n *yaml.Node) *reportEntry {
 	if !ok {
 		return nil
 	}
-	d.required(n, "report", r.name, seen, reportRequired)
-	r.bad = d.n > before
 	return r
 }
 
 // drop decodes one drop; nil if n is not a mapping.
 func (d *decoder) drop(n *yaml.Node) *dropEntry {
-	before := d.n
 	dr := &dropEntry{entry: entry{pos: d.pos(n)}, pattern: defaultPattern}
-	seen := make(map[string]bool)
-	ok := d.mapping(n, "drop", dropKeys, func(key string, k, v *yaml.Node) {
-		seen[key] = true
-		if d.null(k, v, dropRequired) {
-			return
-		}
-		if d.common(&dr.entry, key, v) {
-			return
-		}
+	ok := d.entry(n, "drop", dropKeys, dropRequired, &dr.entry, func(key string, v *yaml.Node) {
 		switch key {
 		case "dir":
 			dr.dir, _ = d.path(v, "dir")
@@ -558,8 +561,6 @@ func (d *decoder) drop(n *yaml.Node) *dropEntry {
 	if !ok {
 		return nil
 	}
-	d.required(n, "drop", dr.name, seen, dropRequired)
-	dr.bad = d.n > before
 	return dr
 }
 
