@@ -270,10 +270,6 @@ func (c *Client) Process(ctx context.Context, uploadID string, req api.ProcessRe
 	if err != nil {
 		return nil, fmt.Errorf("nordigen: process: %w", err)
 	}
-	raw, err := c.do(ctx, api.OpProcess, http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body)
-	if err != nil {
-		return nil, err
-	}
 	var out struct {
 		Data struct {
 			Attributes struct {
@@ -289,8 +285,8 @@ func (c *Client) Process(ctx context.Context, uploadID string, req api.ProcessRe
 			} `json:"relationships"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &api.ProtocolError{Op: api.OpProcess, Err: err}
+	if _, err := c.call(ctx, api.OpProcess, http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body, &out); err != nil {
+		return nil, err
 	}
 	id := out.Data.Attributes.RequestID
 	if id == "" {
@@ -308,10 +304,6 @@ func (c *Client) Process(ctx context.Context, uploadID string, req api.ProcessRe
 // result that is not done yet has Done() false and no products; a failed
 // processing is an *api.Error (TIMEOUT_PROCESSING, UNKNOWN_ERROR, GONE).
 func (c *Client) Result(ctx context.Context, processID string) (*api.Result, error) {
-	raw, err := c.do(ctx, api.OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil)
-	if err != nil {
-		return nil, err
-	}
 	var out struct {
 		Data struct {
 			Attributes struct {
@@ -326,8 +318,9 @@ func (c *Client) Result(ctx context.Context, processID string) (*api.Result, err
 			} `json:"attributes"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &api.ProtocolError{Op: api.OpResult, Err: err}
+	raw, err := c.call(ctx, api.OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil, &out)
+	if err != nil {
+		return nil, err
 	}
 	a := out.Data.Attributes
 	return &api.Result{Status: a.Status, Categorisation: a.Categorisation, Income: a.Insights.Income,
@@ -336,19 +329,28 @@ func (c *Client) Result(ctx context.Context, processID string) (*api.Result, err
 
 // CategoryTree fetches a country's category tree.
 func (c *Client) CategoryTree(ctx context.Context, country string) (*api.CategoryTree, error) {
-	raw, err := c.do(ctx, api.OpCategoryTree, http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil)
-	if err != nil {
-		return nil, err
-	}
 	var out struct {
 		Data struct {
 			Attributes api.CategoryTree `json:"attributes"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, &api.ProtocolError{Op: api.OpCategoryTree, Err: err}
+	if _, err := c.call(ctx, api.OpCategoryTree, http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil, &out); err != nil {
+		return nil, err
 	}
 	return &out.Data.Attributes, nil
+}
+
+// call is do, then the answer's body decoded into out; a body that does
+// not decode is an *api.ProtocolError. It returns the body too.
+func (c *Client) call(ctx context.Context, op, method, p, contentType string, body []byte, out any) ([]byte, error) {
+	raw, err := c.do(ctx, op, method, p, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return nil, &api.ProtocolError{Op: op, Err: err}
+	}
+	return raw, nil
 }
 
 // do sends one request through the retry layer and returns the body of a
