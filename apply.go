@@ -41,11 +41,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if *parallelism < 0 {
 		return usageError{fmt.Errorf("apply: --parallelism %d: want at least 1", *parallelism)}
 	}
-	set, err := loadManifests(*dir)
-	if err != nil {
-		return err
-	}
-	st, err := openState(*dir)
+	set, st, err := openWorkdir(*dir, true)
 	if err != nil {
 		return err
 	}

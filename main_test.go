@@ -28,6 +28,19 @@ func waitFor(t *testing.T, buf *testutil.SyncBuffer, re *regexp.Regexp) []string
 	return nil
 }
 
+// tokenStatus asks the engine at url for a token and returns the status.
+func tokenStatus(t *testing.T, url, id, secret string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": id,
+		"client_secret": secret, "audience": "https://nordigen/api"})
+	resp, err := http.Post(url+"/oauth/token", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func TestServe_GeneratedCredentials(t *testing.T) {
 	t.Setenv("LEDGERFORM_ENGINE_CLIENT_ID", "")
 	t.Setenv("LEDGERFORM_ENGINE_CLIENT_SECRET", "")
@@ -38,15 +51,8 @@ func TestServe_GeneratedCredentials(t *testing.T) {
 
 	url := waitFor(t, &stderr, regexp.MustCompile(`on (http://127\.0\.0\.1:\d+)\n`))[1]
 	creds := waitFor(t, &stderr, regexp.MustCompile(`client id (\S+), client secret (\S+)\n`))
-	body, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": creds[1],
-		"client_secret": creds[2], "audience": "https://nordigen/api"})
-	resp, err := http.Post(url+"/oauth/token", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("token with the printed credentials: %d", resp.StatusCode)
+	if code := tokenStatus(t, url, creds[1], creds[2]); code != 200 {
+		t.Errorf("token with the printed credentials: %d", code)
 	}
 	if n := strings.Count(stderr.String(), creds[2]); n != 1 {
 		t.Errorf("the generated secret appears %d times on stderr, want once", n)
@@ -67,15 +73,8 @@ func TestServe_CredentialsFromEnvironment(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "-listen=127.0.0.1:0"}, &stdout, &stderr) }()
 	url := waitFor(t, &stderr, regexp.MustCompile(`on (http://\S+)\n`))[1]
-	body, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "client_id": "env-id",
-		"client_secret": "env-secret", "audience": "https://nordigen/api"})
-	resp, err := http.Post(url+"/oauth/token", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("token with the environment's credentials: %d", resp.StatusCode)
+	if code := tokenStatus(t, url, "env-id", "env-secret"); code != 200 {
+		t.Errorf("token with the environment's credentials: %d", code)
 	}
 	if strings.Contains(stderr.String(), "env-secret") || strings.Contains(stderr.String(), "generated") {
 		t.Errorf("serve printed credentials it did not generate:\n%s", stderr.String())

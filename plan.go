@@ -32,11 +32,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	set, err := loadManifests(*dir)
-	if err != nil {
-		return err
-	}
-	st, err := openStateReadOnly(*dir)
+	set, st, err := openWorkdir(*dir, false)
 	if err != nil {
 		return err
 	}

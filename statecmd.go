@@ -42,6 +42,9 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		addrs = append(addrs, addr)
 	}
+	if (sub == "show" || sub == "rm") && len(addrs) == 0 {
+		return usageError{fmt.Errorf("state %s: want an address", sub)}
+	}
 	switch sub {
 	case "list":
 		if len(args) > 0 {
@@ -63,9 +66,6 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return tw.Flush()
 	case "show":
-		if len(addrs) == 0 {
-			return usageError{fmt.Errorf("state show: want an address")}
-		}
 		st, err := openStateReadOnly(*dir)
 		if err != nil {
 			return err
@@ -84,9 +84,6 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return nil
 	case "rm":
-		if len(addrs) == 0 {
-			return usageError{fmt.Errorf("state rm: want an address")}
-		}
 		st, err := openState(*dir)
 		if err != nil {
 			return err

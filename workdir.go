@@ -76,6 +76,24 @@ func loadManifests(dir string) (*spec.Set, error) {
 	return set, nil
 }
 
+// openWorkdir loads the manifests of dir and opens its state: locked for
+// writing, or read-only (no lock, no write) for plan.
+func openWorkdir(dir string, write bool) (*spec.Set, *state.Store, error) {
+	set, err := loadManifests(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	open := openStateReadOnly
+	if write {
+		open = openState
+	}
+	st, err := open(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return set, st, nil
+}
+
 // openState opens the state of dir for writing, or explains why not.
 func openState(dir string) (*state.Store, error) {
 	st, err := state.Open(stateDir(dir))

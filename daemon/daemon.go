@@ -63,6 +63,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -159,18 +160,11 @@ type fileStat struct {
 // Run runs the daemon until ctx is done, then stops it gracefully. It
 // returns nil after a stop, or the error that kept it from running.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.Resync <= 0 {
-		cfg.Resync = DefaultResync
-	}
-	if cfg.Grace <= 0 {
-		cfg.Grace = DefaultGrace
-	}
-	if cfg.Quiet <= 0 {
-		cfg.Quiet = DefaultQuiet
-	}
-	if cfg.Debounce <= 0 {
-		cfg.Debounce = DefaultDebounce
-	}
+	// A zero or negative duration takes its default.
+	cfg.Resync = cmp.Or(max(cfg.Resync, 0), DefaultResync)
+	cfg.Grace = cmp.Or(max(cfg.Grace, 0), DefaultGrace)
+	cfg.Quiet = cmp.Or(max(cfg.Quiet, 0), DefaultQuiet)
+	cfg.Debounce = cmp.Or(max(cfg.Debounce, 0), DefaultDebounce)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -593,22 +587,18 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
 	}
 }
 
-// outcomeLabel is the outcome label of ledgerform_reconcile_total.
+// outcomeLabels are the outcome labels of ledgerform_reconcile_total.
+var outcomeLabels = map[reconcile.Verdict]string{reconcile.VerdictDone: "success", reconcile.VerdictTransient: "requeue",
+	reconcile.VerdictBlocked: "error", reconcile.VerdictInterrupted: "cancelled", reconcile.VerdictFatal: "error"}
+
+// outcomeLabel is the outcome label of ledgerform_reconcile_total: a
+// report found blocked already (nothing done) is "blocked", one that
+// failed and became blocked "error".
 func outcomeLabel(o reconcile.Outcome) string {
-	switch o.Verdict {
-	case reconcile.VerdictDone:
-		return "success"
-	case reconcile.VerdictTransient:
-		return "requeue"
-	case reconcile.VerdictBlocked:
-		if o.Err == nil {
-			return "blocked" // was blocked already: nothing was done
-		}
-		return "error"
-	case reconcile.VerdictInterrupted:
-		return "cancelled"
+	if o.Verdict == reconcile.VerdictBlocked && o.Err == nil {
+		return "blocked"
 	}
-	return "error"
+	return outcomeLabels[o.Verdict]
 }
 
 // connect is the reconciler's Connect: the API for the settings in force,

@@ -88,14 +88,7 @@ func BenchmarkPlan_Noop(b *testing.B) {
 	dir := noopTree(b, benchFiles())
 	b.ResetTimer()
 	for b.Loop() {
-		set, err := spec.Load(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		set, st := loadTree(b, dir)
 		p, err := NewPlan(set, st, Options{})
 		st.Close()
 		if err != nil {
@@ -110,14 +103,7 @@ func BenchmarkPlan_Noop(b *testing.B) {
 // BenchmarkPlan_NoopPlanOnly is NewPlan alone, the state already loaded.
 func BenchmarkPlan_NoopPlanOnly(b *testing.B) {
 	dir := noopTree(b, benchFiles())
-	set, err := spec.Load(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	set, st := loadTree(b, dir)
 	b.ResetTimer()
 	for b.Loop() {
 		p, err := NewPlan(set, st, Options{})
@@ -212,4 +198,18 @@ func BenchmarkApply_Throughput(b *testing.B) {
 			b.Logf("%s: %.0f requests for %d reports", ep, n, reports*b.N)
 		}
 	}
+}
+
+// loadTree loads the manifests and, read-only, the state of dir.
+func loadTree(b *testing.B, dir string) (*spec.Set, *state.Store) {
+	b.Helper()
+	set, err := spec.Load(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return set, st
 }

@@ -102,9 +102,12 @@ func TestReconcile_ResultOutageKeepsProcessingIDs(t *testing.T) {
 			}
 		}}
 	go func() {
-		// The outage also ends if no event comes after the threshold.
+		// The outage also ends if no event comes after the threshold, and
+		// after a while in any case: a guard against a hang, which the
+		// checks below then report.
+		guard := time.Now().Add(30 * time.Second)
 		for proxy.down.Load() {
-			if proxy.minRefused(n) >= 2*(retryMax+1) {
+			if proxy.minRefused(n) >= 2*(retryMax+1) || time.Now().After(guard) {
 				proxy.down.Store(false)
 			}
 			time.Sleep(5 * time.Millisecond)

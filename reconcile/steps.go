@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -85,11 +86,7 @@ func (j *job) upload(ctx context.Context) error {
 		return j.fail(ctx, "upload", err)
 	}
 	j.rec.UploadID, j.rec.ProcessID, j.rec.Phase = up.RequestID, "", state.Uploaded
-	if err := j.put(); err != nil {
-		return err
-	}
-	j.r.emit(j.event("upload", "ok"))
-	return nil
+	return j.recorded("upload", "")
 }
 
 // readStatement reads a statement through one open file, and returns its
@@ -122,11 +119,7 @@ func (j *job) process(ctx context.Context) error {
 		return j.fail(ctx, "process", err)
 	}
 	j.rec.ProcessID, j.rec.Phase = pr.RequestID, state.Processing
-	if err := j.put(); err != nil {
-		return err
-	}
-	j.r.emit(j.event("process", "ok"))
-	return nil
+	return j.recorded("process", "")
 }
 
 // 4. Poll until the result is ready, then 5. write it.
@@ -166,16 +159,9 @@ func (j *job) poll(ctx context.Context) error {
 // backoff until the result is done, the API gives a final answer, or the
 // deadline passes.
 func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
-	lo, hi, limit := j.r.PollMin, j.r.PollMax, j.r.PollDeadline
-	if lo <= 0 {
-		lo = DefaultPollMin
-	}
-	if hi <= 0 {
-		hi = DefaultPollMax
-	}
-	if limit <= 0 {
-		limit = DefaultPollDeadline
-	}
+	lo := cmp.Or(max(j.r.PollMin, 0), DefaultPollMin)
+	hi := cmp.Or(max(j.r.PollMax, 0), DefaultPollMax)
+	limit := cmp.Or(max(j.r.PollDeadline, 0), DefaultPollDeadline)
 	id := j.rec.ProcessID
 	deadline := time.Now().Add(limit)
 	wait := lo
@@ -225,11 +211,17 @@ func (j *job) write(ctx context.Context, res *api.Result) error {
 		return j.fail(ctx, "write", &localError{code: CodeOutput, err: fmt.Errorf("output %s: %w", out, err)})
 	}
 	j.rec.Output, j.rec.Phase, j.rec.LastError = &f, state.Completed, nil
+	return j.recorded("write", out)
+}
+
+// recorded records the step just done, then tells of it, with the output
+// path it wrote.
+func (j *job) recorded(step, output string) error {
 	if err := j.put(); err != nil {
 		return err
 	}
-	e := j.event("write", "ok")
-	e.Output = out
+	e := j.event(step, "ok")
+	e.Output = output
 	j.r.emit(e)
 	return nil
 }
@@ -278,13 +270,7 @@ func (j *job) move(ctx context.Context, c Change) error {
 		f.MTime, f.Inode = st.MTime, st.Inode
 	}
 	j.rec.Spec, j.rec.Files, j.rec.Output = *c.Desired, c.Files, &f
-	if err := j.put(); err != nil {
-		return err
-	}
-	e := j.event("move", "ok")
-	e.Output = to
-	j.r.emit(e)
-	return nil
+	return j.recorded("move", to)
 }
 
 // restore fetches a completed result again and rewrites the output; if
