@@ -77,6 +77,13 @@ func expect(t testing.TB, w *Watcher, paths ...string) {
 	expectBatch(t, w, Batch{Paths: paths})
 }
 
+// expectNewFile writes an empty file name in dir and checks that the next
+// Batch is that file alone: dir is watched, and nothing else is pending.
+func expectNewFile(t testing.TB, w *Watcher, dir, name string) {
+	t.Helper()
+	expect(t, w, write(t, filepath.Join(dir, name), ""))
+}
+
 // expectResync checks that the next Batch has Resync set.
 func expectResync(t testing.TB, w *Watcher) {
 	t.Helper()
@@ -154,8 +161,7 @@ func TestWatcher_EditorSave(t *testing.T) {
 	expect(t, w, x)
 
 	// The next batch has only the next change: the save was one batch.
-	z := write(t, filepath.Join(dir, "z.yaml"), "")
-	expect(t, w, z)
+	expectNewFile(t, w, dir, "z.yaml")
 }
 
 func TestWatcher_Burst(t *testing.T) {
@@ -171,8 +177,7 @@ func TestWatcher_Burst(t *testing.T) {
 	}
 	expect(t, w, paths...)
 
-	z := write(t, filepath.Join(dir, "z.yaml"), "")
-	expect(t, w, z)
+	expectNewFile(t, w, dir, "z.yaml")
 }
 
 func TestWatcher_Subdirectory(t *testing.T) {
@@ -184,8 +189,7 @@ func TestWatcher_Subdirectory(t *testing.T) {
 
 	// Its files are not watched.
 	write(t, filepath.Join(sub, "a.yaml"), "")
-	z := write(t, filepath.Join(dir, "z.yaml"), "")
-	expect(t, w, z)
+	expectNewFile(t, w, dir, "z.yaml")
 }
 
 func TestWatcher_DropSlowWrite(t *testing.T) {
@@ -305,8 +309,7 @@ func TestWatcher_MissingDir(t *testing.T) {
 	expectResync(t, w)
 	expectWatches(t, w, dir)
 
-	f := write(t, filepath.Join(dir, "f.yaml"), "")
-	expect(t, w, f)
+	expectNewFile(t, w, dir, "f.yaml")
 }
 
 func TestWatcher_MissingDirStepByStep(t *testing.T) {
@@ -319,8 +322,7 @@ func TestWatcher_MissingDirStepByStep(t *testing.T) {
 	mkdir(t, dir)
 	expectResync(t, w)
 
-	f := write(t, filepath.Join(dir, "f.yaml"), "")
-	expect(t, w, f)
+	expectNewFile(t, w, dir, "f.yaml")
 }
 
 func TestWatcher_NotADirectory(t *testing.T) {
@@ -334,8 +336,7 @@ func TestWatcher_NotADirectory(t *testing.T) {
 	mkdir(t, dir)
 	expectResync(t, w)
 
-	f := write(t, filepath.Join(dir, "f.yaml"), "")
-	expect(t, w, f)
+	expectNewFile(t, w, dir, "f.yaml")
 }
 
 func TestWatcher_DirRemovedAndRecreated(t *testing.T) {
@@ -349,8 +350,7 @@ func TestWatcher_DirRemovedAndRecreated(t *testing.T) {
 	mkdir(t, dir)
 	expectResync(t, w)
 
-	f := write(t, filepath.Join(dir, "f.yaml"), "")
-	expect(t, w, f)
+	expectNewFile(t, w, dir, "f.yaml")
 
 	// Renamed away and back.
 	rename(t, dir, dir+".old")
@@ -358,8 +358,7 @@ func TestWatcher_DirRemovedAndRecreated(t *testing.T) {
 	rename(t, dir+".old", dir)
 	expectResync(t, w)
 
-	g := write(t, filepath.Join(dir, "g.yaml"), "")
-	expect(t, w, g)
+	expectNewFile(t, w, dir, "g.yaml")
 }
 
 func TestWatcher_NestedDirs(t *testing.T) {
@@ -377,8 +376,7 @@ func TestWatcher_NestedDirs(t *testing.T) {
 	expectBatch(t, w, Batch{Paths: []string{inner}, Resync: true})
 	mkdir(t, inner)
 	expectBatch(t, w, Batch{Paths: []string{inner}, Resync: true})
-	g := write(t, filepath.Join(inner, "g.yaml"), "")
-	expect(t, w, g)
+	expectNewFile(t, w, inner, "g.yaml")
 }
 
 func TestWatcher_Set(t *testing.T) {
@@ -393,16 +391,14 @@ func TestWatcher_Set(t *testing.T) {
 	}
 	expectWatches(t, w, b)
 	write(t, filepath.Join(a, "a.yaml"), "")
-	bf := write(t, filepath.Join(b, "b.yaml"), "")
-	expect(t, w, bf)
+	expectNewFile(t, w, b, "b.yaml")
 
 	// Set discards what was collected for a dir it removes.
 	write(t, filepath.Join(b, "c.yaml"), "")
 	if err := w.Set([]Dir{{Path: a}}); err != nil {
 		t.Fatal(err)
 	}
-	af := write(t, filepath.Join(a, "d.yaml"), "")
-	expect(t, w, af)
+	expectNewFile(t, w, a, "d.yaml")
 }
 
 func TestWatcher_SetDropFlag(t *testing.T) {
