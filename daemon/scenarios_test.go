@@ -236,3 +236,29 @@ func TestWatch_HupAndPeriodicResync(t *testing.T) {
 		return h2.metric("ledgerform_resyncs_total", map[string]string{"reason": "periodic"}) >= 2
 	})
 }
+
+// A change of settings.endpoint or settings.parallelism, which a running
+// daemon cannot take, is logged as needing a restart, once; prune is
+// taken at once.
+func TestWatch_SettingsThatNeedARestart(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "s/a.json", statement(1))
+	write(t, dir, "m.yaml", "settings:\n  parallelism: 2\n"+manifest(reportYAML("a", "categorisation")))
+	h := start(t, dir, Config{}, engine.Config{})
+	h.eventually("ready", h.settled)
+	if strings.Contains(h.logs.String(), "restart") {
+		t.Fatalf("a restart asked for before any change:\n%s", h.logs.String())
+	}
+	saveLikeAnEditor(t, dir, "m.yaml", "settings:\n  parallelism: 3\n  endpoint: http://127.0.0.1:9\n"+manifest(reportYAML("a", "categorisation")))
+	h.eventually("the warnings", func() bool {
+		l := h.logs.String()
+		return strings.Contains(l, "settings.endpoint changed; restart") && strings.Contains(l, "settings.parallelism changed; restart")
+	})
+	saveLikeAnEditor(t, dir, "m.yaml", "settings:\n  parallelism: 3\n  endpoint: http://127.0.0.1:9\n"+manifest(reportYAML("a", "categorisation"))+"\n")
+	h.eventually("the second reload", func() bool {
+		return h.metric("ledgerform_resyncs_total", map[string]string{"reason": "manifest"}) == 2
+	})
+	if n := strings.Count(h.logs.String(), "settings.endpoint changed"); n != 1 {
+		t.Errorf("the endpoint warning logged %d times, want once", n)
+	}
+}
