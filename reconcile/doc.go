@@ -11,7 +11,8 @@
 // retry, blocked, a restore, a move or nothing, by the recorded phase and
 // the output file.
 //
-// Applying (Applier.Apply) runs one linear step machine per report,
+// Reconciling (Reconciler.Reconcile) takes one planned change through one
+// linear step machine,
 //
 //  1. record pending (the spec, the files' fingerprints)
 //  2. upload the statements     → record the upload id     (uploaded)
@@ -19,17 +20,29 @@
 //  4. poll with backoff until the result is ready
 //  5. write the output atomically → record its fingerprint  (completed)
 //
-// and records every transition before the next remote call. An upload
-// whose processing was requested by a run that died before recording the
-// processing id answers ANALYSIS_ALREADY_REQUESTED; the report then starts
-// again from a new upload, as the API contract says (the earlier
-// processing id is never guessed). Once a processing id is recorded it is
-// polled to the end and never requested again, unless the API says it is
-// gone or its processing failed.
+// and records every transition before the next remote call. It is the one
+// place that decides a report's fate: its Outcome carries a Verdict —
+// done, transient (try again after a backoff), blocked (only a change to
+// the statements or the spec helps), interrupted (the context ended; the
+// record stays in its phase) or fatal (the state cannot be written: stop).
+// Apply is a bounded pool of workers over Reconcile for a whole plan; the
+// daemon plans one address at a time and acts on the verdict alone.
 //
-// Failures are transient (network, 429, 5xx, the poll deadline, a local
-// file) or permanent (the API refused the statement or the request); a
-// permanent failure makes the report blocked until its statements or spec
-// change or it is replaced by force. A cancelled context is not a failure:
-// the report stays in its phase and the next run resumes it.
+// An upload whose processing was requested by a run that died before
+// recording the processing id answers ANALYSIS_ALREADY_REQUESTED; the
+// report then starts again from a new upload, as the engine contract
+// says (docs/engine-contract.md, row 5): the earlier processing id is never
+// guessed. Once a processing id is recorded it is polled to the end and
+// never requested again, unless the API says it is gone or forgotten, that
+// its processing failed for good (TIMEOUT_PROCESSING), or it answers
+// nothing but errors until the poll deadline. A 5xx, a 429 or a network
+// failure while polling is an outage, polled through with backoff.
+//
+// Failures are transient (the network, 429, 5xx, credentials, the poll
+// deadline, a local file, no connection) or blocking (Blocking: the API
+// refused the statement or the request, api.IsRejected); a blocking
+// failure makes the report blocked until its statements or spec change or
+// it is replaced by force. The reconciler connects to the API only when a
+// change first needs it (Reconciler.Connect), so a run with no remote work
+// needs neither credentials nor an engine.
 package reconcile
