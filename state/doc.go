@@ -12,6 +12,7 @@
 //	journal             the changes since the snapshot, one line each
 //	lock                flock'ed by the process that has the state open
 //	.state.json.tmp-*   a snapshot being written; removed by Open if a crash left it
+//	.journal.tmp-*      the same for a journal being replaced by a compaction
 //
 // A checksummed line, in both files, is the CRC-32C (Castagnoli) of its
 // JSON in 8 lowercase hex digits, a space, the JSON, and a newline. A
@@ -57,31 +58,80 @@
 // Put and Delete append one line to the journal and fsync it before they
 // return: O(1) disk work per change, whatever the size of the state. Writers
 // from several goroutines append in turn while one of them fsyncs; the next
-// fsync then covers all of their lines (group commit). When the journal
-// outgrows max(1000, 2×records) lines, and at Close if it has any, the
-// records are compacted into a new snapshot: written to a temp file in the
-// directory, fsynced, renamed over state.json, the directory fsynced
-// (internal/fsutil.WriteAtomic), and only then is the journal truncated and
-// fsynced.
+// fsync then covers all of their lines (group commit).
+//
+// When the journal outgrows max(1000, 2×records) lines, and at Close if it
+// has any, the Put that noticed compacts the state, in three steps:
+//
+//  1. Under the Store's mutex, take the records as of the last change,
+//     serial S: a copy of the map's pointers, enough because a record in
+//     the map is never changed in place (a Put stores a fresh copy; Get
+//     and Records hand out copies).
+//  2. Without the mutex, so that Get, Records, Put and Delete go on, write
+//     that view as the new snapshot at serial S (internal/fsutil.WriteAtomic:
+//     a temp file .state.json.tmp-*, fsynced, renamed over state.json, the
+//     directory fsynced). Puts meanwhile append to the journal and fsync it
+//     as usual.
+//  3. Under the mutex again, replace the journal by a file holding only its
+//     lines after S, the ones appended during step 2, the same way (a temp
+//     file .journal.tmp-*, fsynced, renamed over journal, the directory
+//     fsynced), and append to that from then on. A Put whose line was
+//     appended but not yet fsynced is told it is durable only once the new
+//     journal is in place.
 //
 // Loading reads the snapshot, then replays the journal lines whose serial is
-// above the snapshot's; lower ones are what a crash between a compaction's
-// rename and its truncation leaves, and are already in the snapshot. The
-// serials of the replayed lines must follow on from the snapshot's with no
-// gap. A crash during an append can leave the journal's tail damaged
-// (incomplete, or its checksum wrong); those changes were never
-// acknowledged, so a damaged tail is dropped (and Open truncates it away).
-// Anything else — a damaged snapshot line, a snapshot with lines missing or
-// added, a damaged journal line with intact lines after it, a gap in the
-// serials, another lineage — is refused with a
-// *CorruptError naming the file and line: the state is never silently reset.
-// So a kill -9 at any instant loses no acknowledged change and never leaves
-// the state unreadable.
+// above the snapshot's, skipping the lines at or below it. The serials of
+// the replayed lines must follow on from the snapshot's with no gap. A
+// damaged tail of the journal (incomplete, or its checksum wrong) is
+// dropped, and Open truncates it away. Anything else — a damaged snapshot
+// line, a snapshot with lines missing or added, a damaged journal line with
+// intact lines after it, a gap in the serials, another lineage — is refused
+// with a *CorruptError naming the file and line: the state is never
+// silently reset.
+//
+// Why a kill -9 at any instant loses no acknowledged change and never
+// leaves the state unreadable: the kernel keeps every write and rename a
+// killed process had made; only the system call under way may be cut
+// short, and a rename is never half done. So what is on disk is one of:
+//
+//   - In an append, before or after its fsync: the journal ends with the
+//     line, whole or cut short. A cut line is the last one, not
+//     acknowledged (its Put was still waiting), and is dropped on load.
+//   - In step 2 before the rename: the old snapshot and the journal as it
+//     is, with every change after the old snapshot; the temp file is swept
+//     by the next Open.
+//   - Between the renames of steps 2 and 3: the new snapshot at S and the
+//     old journal. Its lines up to S are skipped, those after S replayed;
+//     they follow on from S because the journal has every serial.
+//   - After the rename of step 3: the new snapshot and a journal of exactly
+//     the lines after S.
+//
+// The order is what keeps a crash from pairing the old snapshot with the
+// new journal, which would be a gap: step 3 starts only after the new
+// snapshot's rename is durable (its directory fsynced), and when that fails
+// the old journal is kept. And no acknowledged change is ever only in a
+// file a crash can lose: one acknowledged before step 3 is fsynced in the
+// old journal, which stays in place until the new one, holding a copy of
+// its line, is fsynced and renamed; one whose line was appended but not
+// fsynced when step 3 began is acknowledged only once the new journal's
+// rename is durable. No instant leaves a file that load refuses: a snapshot
+// is only ever seen whole, a journal is only ever cut short at its end, and
+// it is only ever replaced by one that continues a snapshot already in
+// place.
+//
+// A power cut keeps what was fsynced, and so every acknowledged change, by
+// the same argument (a file is fsynced before its rename, the directory
+// after it). It may also keep some of the pages written after the last
+// fsync and not others: a journal may then end with a damaged line followed
+// by an intact one, neither acknowledged, which load refuses with a
+// *CorruptError rather than guess which is the damage.
 //
 // After a failed write or fsync a Store takes no more changes (the kernel
 // may have dropped the unwritten pages, so retrying the fsync could report
-// success for lost data); reopening the state recovers every acknowledged
-// change.
+// success for lost data); so does a Store whose new journal was renamed
+// into place but could not be made durable. Reopening the state recovers
+// every acknowledged change. docs/state-format.md has the same argument at
+// more length.
 //
 // # Locking
 //
@@ -91,8 +141,16 @@
 // holder writes into the lock file. The kernel releases a flock when its
 // process dies, so a lock left by a dead process never blocks. flock is not
 // reliable on network file systems: keep the working directory on a local
-// disk. OpenReadOnly takes no lock and writes nothing; it reads again if a
-// compaction replaced the snapshot while it read.
+// disk.
+//
+// OpenReadOnly takes no lock and writes nothing, and so may read while the
+// writer compacts. It reads the snapshot, then the journal, and reads both
+// again if the snapshot changed meanwhile: since the snapshot is replaced
+// before the journal, a new journal read after an old snapshot (which
+// would look like missing changes) means the snapshot changed. The other
+// mixes are consistent: the new snapshot with the old journal is what a
+// crash in compaction leaves, and a file already open is read whole,
+// whatever is renamed over its name.
 //
 // # Secrets
 //

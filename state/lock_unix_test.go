@@ -19,7 +19,7 @@ import (
 // The helper process: TestMain runs it in place of the tests when the
 // environment asks, so that the tests can lock and kill a real process.
 const (
-	helperEnv = "LEDGERFORM_STATE_HELPER" // lock or put
+	helperEnv = "LEDGERFORM_STATE_HELPER" // lock, put or compact
 	helperDir = "LEDGERFORM_STATE_DIR"
 )
 
@@ -49,8 +49,34 @@ func TestMain(m *testing.M) {
 			}
 			fmt.Println(i)
 		}
+	case "compact":
+		// Put from several goroutines for ever, compacting all the time,
+		// saying which Puts were acknowledged: "address attempts".
+		compactMin = 10
+		s, err := Open(os.Getenv(helperDir))
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		for w := range compactWriters {
+			go func() {
+				for i := 1; ; i++ {
+					r := record(w*compactAddrs + i%compactAddrs)
+					r.Attempts = i
+					if err := s.Put(r); err != nil {
+						fmt.Println(err)
+						os.Exit(1)
+					}
+					fmt.Println(w*compactAddrs+i%compactAddrs, i)
+				}
+			}()
+		}
+		select {}
 	}
 }
+
+// The writers and their addresses of the helper process "compact".
+const compactWriters, compactAddrs = 3, 4
 
 // helper starts the test binary as a helper process and returns it with
 // its output.
@@ -145,6 +171,48 @@ func TestOpen_afterKill(t *testing.T) {
 			}
 		}
 		s.Close()
+	}
+}
+
+// TestOpen_afterKillDuringCompactions kills a process whose goroutines put
+// while it compacts every few dozen changes, so that the kill lands in a
+// compaction as often as not: every acknowledged Put is in the state, which
+// opens cleanly.
+func TestOpen_afterKillDuringCompactions(t *testing.T) {
+	for round := range 5 {
+		dir := t.TempDir()
+		cmd, out := helper(t, "compact", dir)
+		acked := map[int]int{} // address → the last acknowledged attempts
+		parse := func(line string) {
+			var k, i int
+			if _, err := fmt.Sscan(line, &k, &i); err != nil {
+				t.Fatalf("helper: %s", line)
+			}
+			acked[k] = max(acked[k], i)
+		}
+		for n := 0; n < 300+round*71 && out.Scan(); n++ {
+			parse(out.Text())
+		}
+		kill(t, cmd)
+		for out.Scan() { // acknowledged before the kill landed
+			parse(out.Text())
+		}
+		s, err := Open(dir)
+		if err != nil {
+			t.Fatalf("Open after kill -9: %v", err)
+		}
+		if temps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*")); len(temps) > 0 {
+			t.Errorf("Open left the temp files %q", temps)
+		}
+		for k, i := range acked {
+			r, ok := s.Get(record(k).Address)
+			if !ok || r.Attempts < i {
+				t.Errorf("record %d: attempts %d (found %v), want at least %d, acknowledged", k, r.Attempts, ok, i)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

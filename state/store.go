@@ -29,8 +29,12 @@ type Store struct {
 	dir      string
 	readOnly bool
 
-	mu      sync.Mutex
-	cond    *sync.Cond // on mu; broadcast when syncing, compacting, synced or err change
+	mu   sync.Mutex
+	cond *sync.Cond // on mu; broadcast when syncing, compacting, synced or err change
+	// records are never changed in place once they are in the map: a Put
+	// puts a fresh copy, Get and Records return copies. So the pointers
+	// taken under mu are a consistent view, which a compaction writes out
+	// without holding mu.
 	records map[report.Address]*Record
 	lineage string
 	qline   []byte // lineage as JSON, for journal lines
@@ -44,6 +48,7 @@ type Store struct {
 	synced     uint64   // every change up to this serial is durable
 	syncing    bool     // a Put is fsyncing the journal without holding mu
 	compacting bool     // a compaction is under way
+	swapping   bool     // a compaction waits to replace the journal: no fsync starts, the new journal will be synced
 	compactAt  int      // after a failed compaction, the journal length at which to try again
 	migrate    bool     // the snapshot is of an older version: Close compacts even an empty journal
 	err        error    // a failed write; the store takes no more changes
@@ -130,9 +135,14 @@ func openLocked(dir string, lock *os.File) (*Store, error) {
 // Store return ErrReadOnly; Close does nothing.
 func OpenReadOnly(dir string) (*Store, error) {
 	// The writer may compact while we read: rename a new snapshot into
-	// place, then truncate the journal. Reading the old snapshot and the new
-	// journal would look like missing changes; so if the snapshot changed
-	// while we read, read again.
+	// place, then replace the journal by one without the lines the new
+	// snapshot holds. Reading the old snapshot and the new journal would
+	// look like missing changes; but the snapshot is always replaced
+	// before the journal, so if we read the new journal the snapshot
+	// changed while we read, and we read again. Every other mix is
+	// consistent: the new snapshot with the old journal (whose lines up to
+	// the snapshot's serial are skipped), and an open file is read whole
+	// whatever is renamed over its name meanwhile.
 	snap := filepath.Join(dir, snapshotName)
 	for attempt := 1; ; attempt++ {
 		before, _ := os.Stat(snap)
@@ -317,8 +327,8 @@ func (s *Store) waitDurable(serial uint64) error {
 		if s.err != nil {
 			return s.err
 		}
-		if s.syncing || s.compacting {
-			s.cond.Wait() // the fsync or compaction under way may cover serial
+		if s.syncing || s.swapping {
+			s.cond.Wait() // the fsync or the new journal under way may cover serial
 			continue
 		}
 		s.syncing = true
@@ -351,38 +361,79 @@ func (s *Store) fail(err error) error {
 	return s.err
 }
 
-// compact writes the records as the new snapshot and empties the journal.
-// The caller holds mu. The journal is truncated only once the snapshot is
-// durably in place; should a crash come between the two, the journal's lines
-// are all at or below the snapshot's serial, and load skips them.
+// compact writes the records as a new snapshot and replaces the journal by
+// one holding only the changes the snapshot does not. The caller holds mu,
+// and no compaction is under way. mu is released while the snapshot is
+// written, so that Get, Records, Put and Delete go on meanwhile: the
+// snapshot is of the records at the serial compact started at, and the
+// lines appended since are copied to the new journal.
+//
+// A crash at any instant leaves a state that loads as it was: the new
+// snapshot is in place (renamed, directory fsynced) before the journal is
+// replaced, and load skips the journal lines it holds; the new journal is
+// in place (written, fsynced, renamed, directory fsynced) before a Put
+// whose line is in it but whose fsync had not come is told it is durable.
 func (s *Store) compact() error {
 	s.compacting = true
 	defer func() {
 		s.compacting = false
 		s.cond.Broadcast()
 	}()
-	for s.syncing {
-		s.cond.Wait()
-	}
 	if s.err != nil {
 		return s.err
 	}
+	serial, lineage := s.serial, s.lineage
+	jlines, jsize := s.jlines, s.jsize // the journal up to serial
 	recs := make([]*Record, 0, len(s.records))
 	for _, r := range s.records {
 		recs = append(recs, r)
 	}
-	if err := writeSnapshot(filepath.Join(s.dir, snapshotName), s.lineage, s.serial, recs); err != nil {
+	s.mu.Unlock()
+	err := writeSnapshot(filepath.Join(s.dir, snapshotName), lineage, serial, recs)
+	s.mu.Lock()
+	if err != nil {
+		// Whether or not the new snapshot is in place, the journal holds
+		// every change: the state is the same either way.
 		return err
 	}
 	s.migrate = false
-	if err := s.journal.Truncate(0); err != nil {
-		return s.fail(fmt.Errorf("truncate journal: %w", err))
+	s.swapping = true
+	defer func() { s.swapping = false }() // before compacting's broadcast
+	for s.syncing {
+		s.cond.Wait() // for an fsync of the old journal; no other starts now
 	}
-	if err := s.journal.Sync(); err != nil {
-		return s.fail(fmt.Errorf("fsync journal: %w", err))
+	if s.err != nil {
+		return s.err
 	}
-	s.jlines, s.jsize = 0, 0
-	s.synced = s.serial // all in the snapshot
+	return s.replaceJournal(jlines, jsize)
+}
+
+// replaceJournal replaces the journal by its lines after the first jlines
+// (jsize bytes), which are in the snapshot. The caller holds mu throughout,
+// so no line is appended meanwhile.
+func (s *Store) replaceJournal(jlines int, jsize int64) error {
+	tail := make([]byte, s.jsize-jsize)
+	if _, err := s.journal.ReadAt(tail, jsize); err != nil {
+		return fmt.Errorf("read journal: %w", err) // the old journal is still good
+	}
+	path := filepath.Join(s.dir, journalName)
+	if err := fsutil.WriteFile(path, tail); err != nil {
+		if errors.Is(err, fsutil.ErrRenameNotDurable) {
+			// A crash may bring the old journal back: what is appended to
+			// the new one from now on could be lost.
+			return s.fail(fmt.Errorf("replace journal: %w", err))
+		}
+		return fmt.Errorf("replace journal: %w", err) // the old journal is still in place, and good
+	}
+	j, err := openFile(path, os.O_RDWR|os.O_APPEND)
+	if err != nil {
+		return s.fail(fmt.Errorf("open journal: %w", err))
+	}
+	s.journal.Close()
+	s.journal = j
+	s.jlines -= jlines
+	s.jsize -= jsize
+	s.synced = s.serial // in the snapshot, or in the new journal, fsynced
 	s.compactAt = 0
 	return nil
 }
