@@ -14,6 +14,14 @@
 //	.state.json.tmp-*   a snapshot being written; removed by Open if a crash left it
 //	.journal.tmp-*      the same for a journal being replaced by a compaction
 //
+// Open and OpenReadOnly refuse a state.json, journal or lock that is not a
+// regular file (a named pipe would block them, a symbolic link to
+// /dev/zero never let them finish), or that is larger than any state file
+// (1 GiB), with a *NotStateFileError naming the path and what is there,
+// without reading it. They Lstat the path before opening it, open it
+// O_NONBLOCK and O_NOFOLLOW, and check the handle again, so that a file
+// swapped in between cannot block them either.
+//
 // A checksummed line, in both files, is the CRC-32C (Castagnoli) of its
 // JSON in 8 lowercase hex digits, a space, the JSON, and a newline. A
 // changed byte anywhere in it (a phase "completed" read as "complfted", a

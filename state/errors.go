@@ -56,6 +56,27 @@ func (e *CorruptError) Error() string {
 
 func (e *CorruptError) Unwrap() error { return e.Err }
 
+// NotStateFileError is returned by Open and OpenReadOnly when a path of the
+// state holds what no state file can be: something other than a regular
+// file (a named pipe, a device, a directory, a symbolic link), or a file
+// larger than any state. It is refused without being read, since a named
+// pipe would block the read and a device might never end it.
+type NotStateFileError struct {
+	Path string
+	What string // what is there: "a named pipe", "a symbolic link to /dev/zero", …
+	Err  error  // fsutil.ErrNotRegular or ErrTooLarge
+}
+
+func (e *NotStateFileError) Error() string {
+	return fmt.Sprintf("%s is %s, not a state file", e.Path, e.What)
+}
+
+func (e *NotStateFileError) Unwrap() error { return e.Err }
+
+// ErrTooLarge is wrapped by the *NotStateFileError of a file larger than
+// any snapshot or journal this package writes.
+var ErrTooLarge = errors.New("larger than any state file")
+
 // ErrClosed is returned (wrapped) by Put and Delete after Close.
 var ErrClosed = errors.New("state is closed")
 

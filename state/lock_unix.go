@@ -6,11 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
 )
+
+// openNoFollow makes opening a symbolic link fail (ELOOP).
+const openNoFollow = syscall.O_NOFOLLOW
 
 // lockInfo is what the holder of the lock writes into the lock file, for the
 // error of whoever finds the lock taken. It is not the lock: flock is.
@@ -61,13 +65,24 @@ func lockedError(dir, path string) *LockedError {
 	e := &LockedError{Path: dir}
 	for i := 0; i < 20; i++ {
 		var info lockInfo
-		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &info) == nil && info.PID != 0 {
+		if b, err := readLockInfo(path); err == nil && json.Unmarshal(b, &info) == nil && info.PID != 0 {
 			e.PID, e.Host, e.Since = info.PID, info.Host, info.Since
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return e
+}
+
+// readLockInfo reads what the holder wrote into the lock file: a line,
+// from a regular file.
+func readLockInfo(path string) ([]byte, error) {
+	f, err := openFile(path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 4096))
 }
 
 // releaseLock empties the lock file (so a released state leaves no stale
