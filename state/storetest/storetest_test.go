@@ -1,7 +1,6 @@
 package storetest_test
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -75,10 +74,9 @@ func (m *memStore) Addresses() []report.Address {
 	m.disk.mu.Lock()
 	defer m.disk.mu.Unlock()
 	as := slices.Collect(maps.Keys(m.disk.records))
-	if m.bug != "unsorted" {
-		slices.Sort(as)
-	} else {
-		slices.SortFunc(as, func(a, b report.Address) int { return cmp.Compare(len(a), len(b)) })
+	slices.Sort(as)
+	if m.bug == "unsorted" {
+		slices.Reverse(as)
 	}
 	return as
 }
