@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -238,4 +239,50 @@ func TestStore_recordsNotChangedInPlace(t *testing.T) {
 	if after, _ := json.Marshal(q); string(after) != string(before) {
 		t.Errorf("a Put changed the record it replaced: %s", fmt.Sprint(string(after)))
 	}
+}
+
+// TestStore_Close_concurrent: a second Close while the first compacts
+// (without the mutex) returns only once the first has released the lock.
+func TestStore_Close_concurrent(t *testing.T) {
+	dir, _ := crashed(t, 3)
+	s := open(t, dir)
+	put(t, s, record(4)) // something to compact
+	entered, release := make(chan struct{}), make(chan struct{})
+	testHookSnapshot = func() {
+		close(entered)
+		<-release
+	}
+	var once sync.Once
+	unpause := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(func() {
+		unpause()
+		testHookSnapshot = nil
+	})
+	first := make(chan error, 1)
+	go func() { first <- s.Close() }()
+	within(t, "first Close compacting", func() { <-entered })
+	second := make(chan error, 1)
+	go func() {
+		err := s.Close()
+		if err == nil {
+			// Were the first Close still under way, the lock would be held.
+			var s2 *Store
+			if s2, err = Open(dir); err == nil {
+				err = s2.Close()
+			}
+		}
+		second <- err
+	}()
+	for range 100 {
+		runtime.Gosched() // let the second Close reach its wait, as a rule
+	}
+	unpause()
+	within(t, "both Closes", func() {
+		if err := <-first; err != nil {
+			t.Errorf("first Close: %v", err)
+		}
+		if err := <-second; err != nil {
+			t.Errorf("second Close, then Open: %v", err)
+		}
+	})
 }

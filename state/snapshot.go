@@ -276,7 +276,7 @@ func (sr *snapReader) readV2() error {
 			isRecord := len(line) > sumLen+len(recordPrefix) && string(line[sumLen:sumLen+len(recordPrefix)]) == recordPrefix
 			if k == h.Records || !isRecord {
 				b.buf = b.buf[:start]
-				return sr.trailer(line, k, h.Records)
+				return sr.trailer(line, isRecord, k, h.Records)
 			}
 			d.add(line, sr.n)
 		}
@@ -289,14 +289,20 @@ func (sr *snapReader) readV2() error {
 }
 
 // trailer checks the last line of a version 2 snapshot, after k records
-// where the header announced want.
-func (sr *snapReader) trailer(line []byte, k, want int) error {
+// where the header announced want; isRecord says the line looks like a
+// record.
+func (sr *snapReader) trailer(line []byte, isRecord bool, k, want int) error {
 	var t snapTrailer
 	if err := sr.summed(line, &t); err != nil {
-		if k == want {
-			return err
+		switch {
+		case isRecord:
+			if _, err := checkLine(line); err == nil {
+				return sr.corrupt(sr.n, "a record after the %d the header counts", want)
+			}
+		case k < want:
+			return sr.corrupt(sr.n, "neither a record nor the last line: %v", errors.Unwrap(err))
 		}
-		return sr.corrupt(sr.n, "neither a record nor the last line: %v", errors.Unwrap(err))
+		return err
 	}
 	switch {
 	case !t.End:

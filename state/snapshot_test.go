@@ -125,7 +125,7 @@ func TestOpen_damagedSnapshot(t *testing.T) {
 		{"line added", join(good, lines[3]), 6, "data after the end"},
 		{"no trailer", join(lines[:4]...), 5, "the file ends before its last line"},
 		{"cut in a line", good[:len(good)-len(lines[4])-10], 4, "incomplete line"},
-		{"no header", join(lines[0], lines[2], lines[3], lines[4]), 2, "unknown field"},
+		{"no header", join(lines[0], lines[2], lines[3], lines[4]), 2, "unknown field \"address\""},
 		{"no version line", join(lines[1:]...), 1, "not the first line of a snapshot"},
 		{"empty", nil, 1, "empty file"},
 		{"garbage", []byte("not json\n"), 1, "not the first line of a snapshot"},
@@ -134,7 +134,7 @@ func TestOpen_damagedSnapshot(t *testing.T) {
 
 		// Lines intact on their own that do not fit together.
 		{"header counts more", join(lines[0], summedLine(`{"lineage":"x","serial":2,"records":3}`), lines[2], lines[3], lines[4]), 5, "ends after 2 records, but its header says 3"},
-		{"header counts fewer", join(lines[0], summedLine(`{"lineage":"x","serial":2,"records":1}`), lines[2], lines[3], lines[4]), 4, "unknown field"},
+		{"header counts fewer", join(lines[0], summedLine(`{"lineage":"x","serial":2,"records":1}`), lines[2], lines[3], lines[4]), 4, "a record after the 1 the header counts"},
 		{"trailer counts otherwise", join(lines[0], lines[1], lines[2], lines[3], summedLine(`{"end":true,"records":3}`)), 5, "the last line counts 3 records"},
 		{"record without an address", join(lines[0], summedLine(`{"lineage":"x","serial":2,"records":1}`), summedLine(`{"address":""}`), summedLine(`{"end":true,"records":1}`)), 3, "record without an address"},
 		{"header without a lineage", join(lines[0], summedLine(`{"serial":2,"records":0}`), summedLine(`{"end":true,"records":0}`)), 2, "without a lineage"},

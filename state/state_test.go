@@ -65,7 +65,7 @@ func put(t testing.TB, s *Store, r Record) {
 func crash(s *Store) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed = true
+	s.closed, s.released = true, true
 	s.journal.Close()
 	releaseLock(s.lock)
 }

@@ -52,8 +52,9 @@ type Store struct {
 	compactAt  int      // after a failed compaction, the journal length at which to try again
 	migrate    bool     // the snapshot is of an older version: Close compacts even an empty journal
 	err        error    // a failed write; the store takes no more changes
-	closed     bool
-	nsyncs     int // journal fsyncs, for the tests of group commit
+	closed     bool     // Close was called
+	released   bool     // Close has finished: the journal closed, the lock released
+	nsyncs     int      // journal fsyncs, for the tests of group commit
 	buf        []byte
 }
 
@@ -440,12 +441,15 @@ func (s *Store) replaceJournal(jlines int, jsize int64) error {
 
 // Close compacts the state if its journal has anything in it (or its
 // snapshot is of an older format version), and releases the lock. Calling
-// it again does nothing. Put and Delete after Close return ErrClosed; Get
-// and Records still answer from memory.
+// it again does nothing, once the first call has returned. Put and Delete
+// after Close return ErrClosed; Get and Records still answer from memory.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		for !s.released && !s.readOnly {
+			s.cond.Wait() // for the Close under way, compacting without mu
+		}
 		return nil
 	}
 	s.closed = true
@@ -469,12 +473,13 @@ func (s *Store) Close() error {
 			errs = append(errs, fmt.Errorf("close state %s: %w", s.dir, err))
 		}
 	}
-	s.cond.Broadcast()
 	if err := s.journal.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close journal: %w", err))
 	}
 	if err := releaseLock(s.lock); err != nil {
 		errs = append(errs, fmt.Errorf("release lock of state %s: %w", s.dir, err))
 	}
+	s.released = true
+	s.cond.Broadcast()
 	return errors.Join(errs...)
 }
