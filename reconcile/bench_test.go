@@ -2,12 +2,13 @@ package reconcile
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,8 +29,8 @@ func benchFiles() int {
 }
 
 // noopTree builds a working directory with n statements in a drop folder,
-// each with its output, and a state (.ledgerform/state.json, written in
-// the snapshot format) that records them all as completed: the tree after
+// each with its output, and a state (recorded through package state) that
+// records them all as completed: the tree after
 // an apply, so that a plan has nothing to do.
 func noopTree(b *testing.B, n int) string {
 	b.Helper()
@@ -63,17 +64,26 @@ func noopTree(b *testing.B, n int) string {
 		recs = append(recs, state.Record{Address: d.Address, Spec: s, Files: files, Digest: Digest(s, files),
 			Phase: state.Completed, Output: &out, Updated: time.Now().UTC()})
 	}
-	snap, err := json.Marshal(struct {
-		Version int            `json:"version"`
-		Lineage string         `json:"lineage"`
-		Serial  int            `json:"serial"`
-		Records []state.Record `json:"records"`
-	}{state.Version, "bench", len(recs), recs})
+	// Through the state package, as apply would record them; many writers
+	// share each fsync, and Close writes the snapshot.
+	st, err := state.Open(filepath.Join(dir, ".ledgerform"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	os.MkdirAll(filepath.Join(dir, ".ledgerform"), 0o700)
-	if err := os.WriteFile(filepath.Join(dir, ".ledgerform", "state.json"), snap, 0o600); err != nil {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(recs); i = int(next.Add(1)) - 1 {
+				if err := st.Put(recs[i]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := st.Close(); err != nil {
 		b.Fatal(err)
 	}
 	return dir
