@@ -106,7 +106,10 @@ func newFixture(t *testing.T, cfg engine.Config) *fixture {
 }
 
 func (f *fixture) applier() *Reconciler {
-	return &Reconciler{Dir: f.dir, Store: f.store, API: f.client, PollMin: 10 * time.Millisecond, PollMax: 50 * time.Millisecond}
+	// The engine reports some failed processings as a lasting 500, which
+	// is given up only at the poll deadline: keep it short.
+	return &Reconciler{Dir: f.dir, Store: f.store, API: f.client, PollMin: 10 * time.Millisecond, PollMax: 50 * time.Millisecond,
+		PollDeadline: 2 * time.Second}
 }
 
 // run plans reports against the store and applies the plan.
