@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ledgerform/ledgerform/state"
 )
 
 // appliedDir is a working directory with one report applied on the
@@ -107,5 +109,29 @@ func TestPlan_StateNotARegularFile(t *testing.T) {
 				t.Fatalf("plan: exit %d, stderr:\n%s\nwant exit 1 naming state.json", code, stderr)
 			}
 		})
+	}
+}
+
+// A state that cannot be saved at the end of a run (here its snapshot
+// cannot be replaced; on a full disk, likewise) is the command's error,
+// with what to do, not silence.
+func TestCloseState_failureIsReported(t *testing.T) {
+	sd := filepath.Join(t.TempDir(), ".ledgerform")
+	st, err := state.Open(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(state.Record{Address: "report.a", Phase: state.Pending}); err != nil {
+		t.Fatal(err)
+	}
+	// A directory where the snapshot goes: the compaction's rename fails.
+	if err := os.Mkdir(filepath.Join(sd, "state.json"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(sd, "state.json", "x"), nil, 0o600)
+	var stderr bytes.Buffer
+	err = closeState(st, nil, &stderr)
+	if code := exitStatus(err, &stderr); code != 1 || !strings.Contains(stderr.String(), "save the state") || !strings.Contains(stderr.String(), "hint:") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 saying the state was not saved, with a hint", code, stderr.String())
 	}
 }
