@@ -57,17 +57,7 @@ func TestStore_compactionOffLock(t *testing.T) {
 	}
 	s := open(t, dir)
 
-	entered, release := make(chan struct{}), make(chan struct{})
-	testHookSnapshot = func() {
-		close(entered)
-		<-release
-	}
-	var once sync.Once
-	unpause := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(func() { // before the Store's Close, which waits for the compaction
-		unpause()
-		testHookSnapshot = nil
-	})
+	entered, unpause := pauseSnapshot(t)
 	compacted := make(chan error, 1)
 	go func() {
 		s.mu.Lock()
@@ -247,17 +237,7 @@ func TestStore_Close_concurrent(t *testing.T) {
 	dir, _ := crashed(t, 3)
 	s := open(t, dir)
 	put(t, s, record(4)) // something to compact
-	entered, release := make(chan struct{}), make(chan struct{})
-	testHookSnapshot = func() {
-		close(entered)
-		<-release
-	}
-	var once sync.Once
-	unpause := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(func() {
-		unpause()
-		testHookSnapshot = nil
-	})
+	entered, unpause := pauseSnapshot(t)
 	first := make(chan error, 1)
 	go func() { first <- s.Close() }()
 	within(t, "first Close compacting", func() { <-entered })
@@ -285,4 +265,23 @@ func TestStore_Close_concurrent(t *testing.T) {
 			t.Errorf("second Close, then Open: %v", err)
 		}
 	})
+}
+
+// pauseSnapshot makes the next compaction stop once its snapshot write
+// has begun: entered is closed when it has, and unpause lets it go on
+// (also at the end of the test, before the Store's Close, which waits for
+// the compaction).
+func pauseSnapshot(t *testing.T) (entered <-chan struct{}, unpause func()) {
+	in, release := make(chan struct{}), make(chan struct{})
+	testHookSnapshot = func() {
+		close(in)
+		<-release
+	}
+	var once sync.Once
+	unpause = func() { once.Do(func() { close(release) }) }
+	t.Cleanup(func() {
+		unpause()
+		testHookSnapshot = nil
+	})
+	return in, unpause
 }

@@ -159,3 +159,17 @@ func sweepTemps(dir string) error {
 	}
 	return nil
 }
+
+// openExisting opens the state file at path for reading. A missing file
+// is (nil, nil): an empty state, or no journal yet. Any other failure is
+// (nil, error).
+func openExisting(path string) (*os.File, error) {
+	f, err := openFile(path, os.O_RDONLY)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	return f, nil
+}

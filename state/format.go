@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -174,12 +172,9 @@ func load(dir string) (*loaded, error) {
 // leaves: it is dropped, as its changes were never acknowledged. A damaged
 // line followed by an intact one is not a crash's doing, and is an error.
 func readJournal(path string, ld *loaded) error {
-	f, err := openFile(path, os.O_RDONLY)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read state: %w", err)
+	f, err := openExisting(path)
+	if f == nil {
+		return err
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -114,12 +112,9 @@ func writeSnapshot(path, lineage string, serial uint64, recs []*Record) error {
 
 // readSnapshot reads the snapshot at path into ld, if there is one.
 func readSnapshot(path string, ld *loaded) error {
-	f, err := openFile(path, os.O_RDONLY)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read state: %w", err)
+	f, err := openExisting(path)
+	if f == nil {
+		return err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
