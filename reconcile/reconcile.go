@@ -205,7 +205,12 @@ feed:
 // change should be planned just before (NewPlan with the address as its
 // one target, for the daemon): it acts on the record the plan read.
 func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
-	o := Outcome{Address: c.Address, Action: c.Action, Started: true}
+	o := Outcome{Address: c.Address, Action: c.Action}
+	if err := context.Cause(ctx); err != nil {
+		o.Verdict, o.Err = VerdictInterrupted, err // not started: nothing done, nothing recorded
+		return o
+	}
+	o.Started = true
 	switch c.Action {
 	case Noop:
 		o.Verdict = VerdictDone

@@ -32,17 +32,28 @@ func IsTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// summary counts what an apply did, per action, and the failures.
-func summary(r *reconcile.Result) (done map[reconcile.Action]int, failed int) {
-	done = make(map[reconcile.Action]int)
+// counts are what an apply did: per action done, the failures, and, when
+// it was stopped, the changes cut short and those never started.
+type counts struct {
+	done                            map[reconcile.Action]int
+	failed, interrupted, notStarted int
+}
+
+func summary(r *reconcile.Result) counts {
+	c := counts{done: make(map[reconcile.Action]int)}
 	for _, o := range r.Outcomes {
-		if o.Err != nil {
-			failed++
-			continue
+		switch {
+		case o.Verdict == reconcile.VerdictInterrupted && !o.Started:
+			c.notStarted++
+		case o.Verdict == reconcile.VerdictInterrupted:
+			c.interrupted++
+		case o.Err != nil:
+			c.failed++
+		default:
+			c.done[o.Action]++
 		}
-		done[o.Action]++
 	}
-	return done, failed
+	return c
 }
 
 var pastTense = map[reconcile.Action]string{
@@ -53,14 +64,18 @@ var pastTense = map[reconcile.Action]string{
 
 // SummaryLine is the human summary of an apply.
 func SummaryLine(r *reconcile.Result) string {
-	done, failed := summary(r)
+	c := summary(r)
 	var parts []string
 	for _, a := range reconcile.Actions {
-		if n := done[a]; n > 0 && a != reconcile.Error {
+		if n := c.done[a]; n > 0 && a != reconcile.Error {
 			parts = append(parts, fmt.Sprintf("%d %s", n, pastTense[a]))
 		}
 	}
-	parts = append(parts, fmt.Sprintf("%d failed", failed))
+	parts = append(parts, fmt.Sprintf("%d failed", c.failed))
+	if c.interrupted+c.notStarted > 0 {
+		parts = append(parts, fmt.Sprintf("%d interrupted", c.interrupted), fmt.Sprintf("%d not started", c.notStarted))
+		return "Apply stopped: " + strings.Join(parts, ", ") + "."
+	}
 	return "Apply complete: " + strings.Join(parts, ", ") + "."
 }
 
@@ -75,15 +90,17 @@ func (j JSON) Event(e reconcile.Event) {
 
 // Summary implements Renderer.
 func (j JSON) Summary(r *reconcile.Result) {
-	done, failed := summary(r)
-	counts := make(map[reconcile.Action]int, len(done))
+	c := summary(r)
+	done := make(map[reconcile.Action]int, len(c.done))
 	for _, a := range reconcile.Actions {
-		counts[a] = done[a]
+		done[a] = c.done[a]
 	}
 	b, _ := json.Marshal(struct {
-		Summary map[reconcile.Action]int `json:"summary"`
-		Failed  int                      `json:"failed"`
-	}{counts, failed})
+		Summary     map[reconcile.Action]int `json:"summary"`
+		Failed      int                      `json:"failed"`
+		Interrupted int                      `json:"interrupted,omitempty"`
+		NotStarted  int                      `json:"not_started,omitempty"`
+	}{done, c.failed, c.interrupted, c.notStarted})
 	j.W.Write(append(b, '\n'))
 }
 
