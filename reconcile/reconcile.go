@@ -206,11 +206,6 @@ feed:
 // one target, for the daemon): it acts on the record the plan read.
 func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
 	o := Outcome{Address: c.Address, Action: c.Action}
-	if err := context.Cause(ctx); err != nil {
-		o.Verdict, o.Err = VerdictInterrupted, err // not started: nothing done, nothing recorded
-		return o
-	}
-	o.Started = true
 	switch c.Action {
 	case Noop:
 		o.Verdict = VerdictDone
@@ -219,6 +214,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
 		o.Verdict = VerdictBlocked
 		return o
 	}
+	if err := context.Cause(ctx); err != nil {
+		o.Verdict, o.Err = VerdictInterrupted, err // not started: nothing done, nothing recorded
+		return o
+	}
+	o.Started = true
 	start := time.Now()
 	if c.Action != Error {
 		r.emit(Event{Address: c.Address, Action: c.Action, Step: "start", Status: "ok"})
