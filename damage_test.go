@@ -75,7 +75,7 @@ func TestPlan_FlippedByteInTheSnapshot(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("no completed phase in the snapshot:\n%s", b)
 	}
-	b[i+6] ^= 0x01 // "completed" -> "compmeted"
+	b[i+6] ^= 0x01 // "completed" -> "compldted"
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -225,17 +225,21 @@ func hasCode(err error, code string) bool {
 	return errors.As(err, &ae) && ae.Code == code
 }
 
-// IsNotFound reports whether the API does not know the id (404 NOT_FOUND).
-func IsNotFound(err error) bool {
-	var ae *Error
-	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
-}
+// IsNotFound reports whether the API does not know the id of a process
+// or result request (404). A 404 of any other call (the token endpoint
+// behind a misrouted gateway, say) says nothing about an id, and is not.
+func IsNotFound(err error) bool { return idAnswer(err, http.StatusNotFound) }
 
-// IsGone reports whether the id's data has expired (410 GONE): the
-// statement must be uploaded again.
-func IsGone(err error) bool {
+// IsGone reports whether the data of the id of a process or result
+// request has expired (410 GONE): the statement must be uploaded again. A
+// 410 of any other call is not.
+func IsGone(err error) bool { return idAnswer(err, http.StatusGone) }
+
+// idAnswer reports whether err is an answer with status to a request that
+// names an id: process (an upload id) or result (a processing id).
+func idAnswer(err error, status int) bool {
 	var ae *Error
-	return errors.As(err, &ae) && ae.Status == http.StatusGone
+	return errors.As(err, &ae) && ae.Status == status && (ae.Op == OpProcess || ae.Op == OpResult)
 }
 
 // IsAlreadyRequested reports whether operations were already requested for

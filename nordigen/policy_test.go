@@ -206,10 +206,12 @@ func TestIsProcessingFailed(t *testing.T) {
 }
 
 func TestIsNotFound_IsGone_IsAlreadyRequested(t *testing.T) {
-	if !api.IsGone(&api.Error{Status: 410, Code: api.CodeGone}) || api.IsGone(&api.Error{Status: 404}) {
+	if !api.IsGone(&api.Error{Status: 410, Code: api.CodeGone, Op: api.OpResult}) || api.IsGone(&api.Error{Status: 404, Op: api.OpResult}) ||
+		api.IsGone(&api.Error{Status: 410, Op: api.OpToken}) {
 		t.Error("IsGone")
 	}
-	if !api.IsNotFound(&api.Error{Status: 404, Code: api.CodeNotFound}) || api.IsNotFound(&api.Error{Status: 410}) {
+	if !api.IsNotFound(&api.Error{Status: 404, Code: api.CodeNotFound, Op: api.OpProcess}) || api.IsNotFound(&api.Error{Status: 410, Op: api.OpResult}) ||
+		api.IsNotFound(&api.Error{Status: 404, Op: api.OpToken}) || api.IsNotFound(&api.Error{Status: 404, Op: api.OpUpload}) {
 		t.Error("IsNotFound")
 	}
 	if !api.IsAlreadyRequested(&api.Error{Status: 400, Code: api.CodeAlreadyRequested}) || api.IsAlreadyRequested(&api.Error{Status: 400}) {

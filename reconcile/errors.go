@@ -43,15 +43,16 @@ func errorCode(err error) string {
 	var le *localError
 	var pd *pollDeadlineError
 	var ce *ConnectError
+	// Ours first: a local error may wrap the API's answer that caused it.
 	switch {
 	case errors.As(err, &pd):
 		return CodePollDeadline
-	case errors.As(err, &ae):
-		return ae.Code
 	case errors.As(err, &le):
 		return le.code
 	case errors.As(err, &ce):
 		return CodeConnect
+	case errors.As(err, &ae):
+		return ae.Code
 	}
 	return ""
 }
@@ -75,8 +76,9 @@ func (e *localError) Error() string { return e.err.Error() }
 func (e *localError) Unwrap() error { return e.err }
 
 // pollDeadlineError is a result still not ready when the poll deadline
-// passed. last is the error of the last poll, when the API answered with
-// one (an outage, or a failure reported as one) rather than a status.
+// passed. last is set when the API answered nothing but errors the whole
+// time (an outage as long as the deadline, or a failure reported as one):
+// the last of them. Once it gave a status, last is nil.
 type pollDeadlineError struct {
 	id     string
 	limit  time.Duration

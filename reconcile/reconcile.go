@@ -169,7 +169,7 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			for i := range work {
 				o := r.Reconcile(ctx, p.Changes[i])
 				if o.Verdict == VerdictFatal {
-					cancel(o.Err)
+					cancel(errFatalStop)
 				}
 				res.Outcomes[i] = o
 			}
@@ -184,9 +184,9 @@ feed:
 		select {
 		case work <- i:
 		case <-ctx.Done():
+			// The rest is not started (a noop or blocked one is what it is).
 			for j := i; j < len(p.Changes); j++ {
-				c := p.Changes[j]
-				res.Outcomes[j] = Outcome{Address: c.Address, Action: c.Action, Verdict: VerdictInterrupted, Err: context.Cause(ctx)}
+				res.Outcomes[j] = r.Reconcile(ctx, p.Changes[j])
 			}
 			break feed
 		}
@@ -226,9 +226,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
 	j := &job{r: r, action: c.Action}
 	err := j.run(ctx, c)
 	o.Err, o.Verdict = err, verdict(ctx, err)
-	if o.Verdict == VerdictInterrupted && err == nil {
-		o.Err = context.Cause(ctx)
-	}
 
 	status := "ok"
 	if err != nil {
@@ -247,16 +244,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
 	return o
 }
 
-// verdict classifies how a change's work ended.
+// errFatalStop is the cause Apply cancels the other changes with when one
+// could not record a transition: they are interrupted, not fatal.
+var errFatalStop = errors.New("stopped: the state could not record a transition")
+
+// verdict classifies how a change's work ended. A change whose work was
+// done and recorded is done, even if the context ended just after.
 func verdict(ctx context.Context, err error) Verdict {
 	var se *storeError
 	switch {
+	case err == nil:
+		return VerdictDone
 	case errors.As(err, &se):
 		return VerdictFatal
 	case ctx.Err() != nil:
 		return VerdictInterrupted
-	case err == nil:
-		return VerdictDone
 	case Blocking(err):
 		return VerdictBlocked
 	}

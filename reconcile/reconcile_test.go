@@ -597,3 +597,77 @@ func TestReconcile_ProcessingFailedStartsAgain(t *testing.T) {
 		t.Errorf("code %q, want %s or %s", code, api.CodeTimeoutProcessing, CodePollDeadline)
 	}
 }
+
+// processing returns a report of f recorded in processing: uploaded and
+// its operations requested, with the poll not yet done.
+func processing(t *testing.T, f *fixture) (Change, state.Record) {
+	t.Helper()
+	writeFile(t, f.dir, "a.json", statement(1))
+	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	r := f.applier()
+	r.Progress = func(e Event) {
+		if e.Step == "process" {
+			cancel()
+		}
+	}
+	if o := r.Reconcile(ctx, p.Changes[0]); o.Verdict != VerdictInterrupted {
+		t.Fatalf("verdict %s, want interrupted after the process step", o.Verdict)
+	}
+	rec, _ := f.store.Get("report.a")
+	if rec.Phase != state.Processing || rec.ProcessID == "" {
+		t.Fatalf("record %+v: want processing", rec)
+	}
+	p, _ = NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
+	return p.Changes[0], rec
+}
+
+// At the poll deadline with the API still saying "processing", the
+// processing id is kept: the next attempt polls it again, and the report
+// is neither uploaded nor processed again.
+func TestReconcile_DeadlineWhileProcessingKeepsTheID(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: time.Hour}})
+	c, before := processing(t, f)
+	r := f.applier()
+	r.PollDeadline = 100 * time.Millisecond
+	o := r.Reconcile(t.Context(), c)
+	rec, _ := f.store.Get("report.a")
+	if o.Verdict != VerdictTransient || rec.ProcessID != before.ProcessID || rec.UploadID != before.UploadID ||
+		rec.LastError == nil || rec.LastError.Code != CodePollDeadline {
+		t.Fatalf("verdict %s, record %+v %+v: want transient, POLL_DEADLINE, the ids kept", o.Verdict, rec, rec.LastError)
+	}
+	if got := actionsOf(t, f); got != "report.a=retry" {
+		t.Errorf("next plan %s, want a retry", got)
+	}
+	if n := f.calls("upload") + f.calls("process"); n != 2 {
+		t.Errorf("%d uploads and processing requests, want 1 each", n)
+	}
+}
+
+// Credentials that stop working while a report is processing (401) are
+// transient and keep the recorded ids: nothing is sent twice.
+func TestReconcile_UnauthorizedWhilePollingKeepsTheIDs(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: time.Hour}})
+	c, before := processing(t, f)
+	bad, err := nordigen.New(nordigen.Config{BaseURL: f.engine.URL, ClientID: f.engine.ClientID, ClientSecret: nordigen.NewSecret("wrong"),
+		RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.applier()
+	r.API = bad
+	o := r.Reconcile(t.Context(), c)
+	rec, _ := f.store.Get("report.a")
+	if o.Verdict != VerdictTransient || rec.ProcessID != before.ProcessID || rec.UploadID != before.UploadID || rec.LastError.Permanent {
+		t.Fatalf("verdict %s, record %+v %+v: want transient with the ids kept", o.Verdict, rec, rec.LastError)
+	}
+}
+
+func actionsOf(t *testing.T, f *fixture) string {
+	t.Helper()
+	p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return actions(p)
+}

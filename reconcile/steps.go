@@ -166,7 +166,7 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 	deadline := time.Now().Add(limit)
 	wait := lo
 	var last error  // the answer of the last poll, if it was an error
-	status := ""    // the last status the API gave
+	status := ""    // the last status the API gave, "" while it gave none
 	outage := false // an outage event was emitted for the current run of errors
 	for {
 		res, err := cl.Result(ctx, id)
@@ -174,7 +174,7 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 		case err == nil && res.Done():
 			return res, nil
 		case err == nil:
-			last, status, outage = nil, res.Status, false
+			last, status, outage = nil, cmp.Or(res.Status, "unknown"), false
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
 		case api.IsProcessingFailed(err) || !api.IsTransient(err):
@@ -191,7 +191,11 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 			}
 		}
 		if time.Now().Add(wait).After(deadline) {
-			return nil, &pollDeadlineError{id: id, limit: limit, status: status, last: last}
+			pd := &pollDeadlineError{id: id, limit: limit, status: status}
+			if status == "" {
+				pd.last = last // nothing but errors: the id is given up
+			}
+			return nil, pd
 		}
 		t := time.NewTimer(backoff.Jitter(wait))
 		select {
