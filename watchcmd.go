@@ -81,7 +81,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		Observe: func(a nordigen.Attempt) { metrics.ObserveAPI(a.Op, a.Status, a.Duration) }}
 	defer conn.Close()
 	return daemon.Run(ctx, daemon.Config{
-		Dir: *dir, Store: st, Listener: ln, Hup: hup, Logger: logger, Metrics: metrics,
+		Dir: *dir, Store: st, Listener: ln, Hup: hup, Logger: logger, Metrics: metrics, EndpointFixed: *endpoint != "",
 		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism,
 		Connect: conn.Connect,
 		PollMin: 250 * time.Millisecond,

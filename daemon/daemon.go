@@ -75,6 +75,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ledgerform/ledgerform/internal/queue"
@@ -122,7 +123,10 @@ type Config struct {
 	BaseDelay, MaxDelay time.Duration
 	// PollMin, PollMax and PollDeadline are the Applier's.
 	PollMin, PollMax, PollDeadline time.Duration
-	Logger                         *slog.Logger
+	// EndpointFixed says that the endpoint is given outside the manifests
+	// (--endpoint): a change of settings.endpoint then needs no restart.
+	EndpointFixed bool
+	Logger        *slog.Logger
 }
 
 // Daemon is a running ledgerform watch. Its methods are safe for
@@ -136,10 +140,14 @@ type Daemon struct {
 	rec     *reconcile.Reconciler
 
 	connMu      sync.Mutex
-	connLastErr string          // the last connection error logged, so it is logged once
-	connected   *spec.Settings  // the settings of the connection in force
-	started     spec.Settings   // the settings at the start, for the restart warnings
-	warned      map[string]bool // restart warnings given
+	connLastErr string                        // the last connection error logged, so it is logged once
+	connected   atomic.Pointer[spec.Settings] // the settings of the connection in force
+	workers     int                           // how many workers run
+	warned      map[string]bool               // restart warnings given (under mu)
+
+	fatalOnce sync.Once
+	fatal     chan struct{} // closed when the state cannot record a transition
+	fatalErr  error         // why; set before fatal is closed
 
 	mu        sync.Mutex
 	set       *spec.Set                 // the last good manifests; nil until one loads
@@ -171,7 +179,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{}}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{}, fatal: make(chan struct{})}
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
 		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
@@ -195,9 +203,7 @@ func Run(ctx context.Context, cfg Config) error {
 	d.resync(ctx, "start")
 	n := d.parallelism()
 	d.mu.Lock()
-	if d.set != nil {
-		d.started = d.set.Settings
-	}
+	d.workers = n
 	d.mu.Unlock()
 	var workers sync.WaitGroup
 	for range n {
@@ -211,6 +217,8 @@ loop:
 	for {
 		select {
 		case <-ctx.Done():
+			break loop
+		case <-d.fatal:
 			break loop
 		case b, ok := <-w.Batches():
 			if !ok {
@@ -245,6 +253,10 @@ loop:
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)
+	}
+	if d.fatalErr != nil {
+		d.log.Error("stopped: the state cannot record a transition", "error", d.fatalErr)
+		return fmt.Errorf("the state cannot record a transition: %w", d.fatalErr)
 	}
 	d.log.Info("stopped")
 	return nil
@@ -580,8 +592,12 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
 	case reconcile.VerdictTransient:
 		d.q.AddRateLimited(key)
 	case reconcile.VerdictFatal:
-		d.log.Error("state", "address", addr, "error", o.Err)
-		d.q.AddRateLimited(key)
+		// No further remote call may be made: stop, and say why. The
+		// report is in its last recorded phase, resumed at the next start.
+		d.fatalOnce.Do(func() {
+			d.fatalErr = o.Err
+			close(d.fatal)
+		})
 	case reconcile.VerdictInterrupted:
 		// Stopping: the record stays in its phase, resumed at the next start.
 	}
@@ -622,26 +638,25 @@ func (d *Daemon) connect(ctx context.Context) (reconcile.API, error) {
 		return nil, err
 	}
 	s := set.Settings
-	d.connected, d.connLastErr = &s, ""
+	d.connected.Store(&s)
+	d.connLastErr = ""
 	return api, nil
 }
 
 // warnRestart logs, once per value, a change of the settings that are
 // read only at the start or at the first connection.
 func (d *Daemon) warnRestart(now spec.Settings) {
-	d.connMu.Lock()
-	conn := d.connected
-	d.connMu.Unlock()
-	if conn != nil && now.Endpoint != conn.Endpoint {
+	if conn := d.connected.Load(); conn != nil && !d.cfg.EndpointFixed && now.Endpoint != conn.Endpoint {
 		if k := "endpoint=" + now.Endpoint; !d.warned[k] {
 			d.warned[k] = true
 			d.log.Warn("settings.endpoint changed; restart ledgerform watch to use it", "in_use", endpointName(conn.Endpoint), "manifests", endpointName(now.Endpoint))
 		}
 	}
-	if d.ready && d.cfg.Parallelism == 0 && now.Parallelism != d.started.Parallelism {
-		if k := fmt.Sprint("parallelism=", now.Parallelism); !d.warned[k] {
+	want := cmp.Or(now.Parallelism, DefaultParallelism)
+	if d.workers > 0 && d.cfg.Parallelism == 0 && want != d.workers {
+		if k := fmt.Sprint("parallelism=", want); !d.warned[k] {
 			d.warned[k] = true
-			d.log.Warn("settings.parallelism changed; restart ledgerform watch to use it", "in_use", d.started.Parallelism, "manifests", now.Parallelism)
+			d.log.Warn("settings.parallelism changed; restart ledgerform watch to use it", "in_use", d.workers, "manifests", want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -273,4 +274,54 @@ func TestStore_writeError(t *testing.T) {
 	}
 	crash(s)
 	checkRecords(t, open(t, dir), want)
+}
+
+// TestStore_writeErrorReportedByClose: whoever closes a store whose write
+// failed hears of it, so that a run does not end in success.
+func TestStore_writeErrorReportedByClose(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	dir, _ := crashed(t, 1)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	journal := s.journal
+	s.journal = full
+	s.mu.Unlock()
+	if err := s.Put(record(1)); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Put on a full disk: %v, want ENOSPC", err)
+	}
+	s.mu.Lock()
+	s.journal = journal // Close closes this one
+	s.mu.Unlock()
+	full.Close()
+	if err := s.Close(); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Close after a failed write = %v, want the write's error", err)
+	}
+}
+
+// TestStore_journalCap: when compactions keep failing, the journal is not
+// let grow past what Open accepts; the change is refused, saying why.
+func TestStore_journalCap(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	put(t, s, record(0))
+	s.mu.Lock()
+	s.compactErr = errors.New("no space for the snapshot")
+	size := s.jsize
+	s.mu.Unlock()
+	old := maxFileSize
+	maxFileSize = size + 10 // room for no further line
+	defer func() { maxFileSize = old }()
+	err := s.Put(record(1))
+	if err == nil || !strings.Contains(err.Error(), "no space for the snapshot") {
+		t.Fatalf("Put past the cap = %v, want a refusal naming the compaction's failure", err)
+	}
+	if _, ok := s.Get(record(1).Address); ok {
+		t.Error("the refused Put is visible")
+	}
 }

@@ -50,6 +50,7 @@ type Store struct {
 	compacting bool     // a compaction is under way
 	swapping   bool     // a compaction waits to replace the journal: no fsync starts, the new journal will be synced
 	compactAt  int      // after a failed compaction, the journal length at which to try again
+	compactErr error    // why the last compaction failed, if it did
 	migrate    bool     // the snapshot is of an older version: Close compacts even an empty journal
 	err        error    // a failed write; the store takes no more changes
 	closed     bool     // Close was called
@@ -149,8 +150,11 @@ func OpenReadOnly(dir string) (*Store, error) {
 		before, _ := os.Stat(snap)
 		ld, err := load(dir)
 		after, _ := os.Stat(snap)
-		if !sameFile(before, after) && attempt < 20 {
-			continue
+		if !sameFile(before, after) {
+			if attempt < 20 {
+				continue
+			}
+			return nil, fmt.Errorf("read state %s: it was compacted under every one of %d reads; try again", dir, attempt)
 		}
 		if err != nil {
 			return nil, err
@@ -291,6 +295,11 @@ func (s *Store) commit(op string, r *Record, address, raw []byte) error {
 	}
 	serial := s.serial + 1
 	s.buf = appendLine(s.buf[:0], s.qline, serial, op, address, raw)
+	if s.jsize+int64(len(s.buf)) > maxFileSize {
+		// Compactions keep failing: a longer journal would be one that
+		// Open refuses. Refuse the change instead, saying why.
+		return fmt.Errorf("state %s: the journal would pass %d bytes, since compacting it keeps failing: %v", s.dir, maxFileSize, s.compactErr)
+	}
 	if _, err := s.journal.Write(s.buf); err != nil {
 		// Cut off whatever part of the line was written, so that the next
 		// Open does not find a damaged line; stop taking changes anyway.
@@ -316,6 +325,7 @@ func (s *Store) commit(op string, r *Record, address, raw []byte) error {
 		// otherwise. Close reports it if it fails again.
 		if err := s.compact(); err != nil && s.err == nil {
 			s.compactAt = 2 * s.jlines
+			s.compactErr = err
 		}
 	}
 	return nil
@@ -435,7 +445,7 @@ func (s *Store) replaceJournal(jlines int, jsize int64) error {
 	s.jlines -= jlines
 	s.jsize -= jsize
 	s.synced = s.serial // in the snapshot, or in the new journal, fsynced
-	s.compactAt = 0
+	s.compactAt, s.compactErr = 0, nil
 	return nil
 }
 
@@ -460,6 +470,11 @@ func (s *Store) Close() error {
 		s.cond.Wait()
 	}
 	var errs []error
+	if s.err != nil {
+		// A write failed earlier: the changes since are not on disk, and
+		// whoever closes the state must hear it again.
+		errs = append(errs, s.err)
+	}
 	if s.err == nil && s.synced < s.serial {
 		// Only a Put still waiting for its fsync (a Close racing it) gets here.
 		if err := s.journal.Sync(); err != nil {
