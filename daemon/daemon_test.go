@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -207,4 +208,44 @@ func manifest(reports ...string) string {
 
 func reportYAML(name, ops string) string {
 	return fmt.Sprintf("  - {name: %s, statements: [s/%s.json], operations: [%s], country: uk}", name, name, ops)
+}
+
+// failingStore is a state whose writes fail, as on a disk gone read-only.
+type failingStore struct{ reconcile.Store }
+
+func (failingStore) Put(state.Record) error { return errors.New("disk gone") }
+
+// A state that cannot record a transition stops the daemon with the
+// error: no further remote call is made, and the exit is not a success.
+func TestWatch_StateThatCannotRecordStopsTheDaemon(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "s/a.json", statement(1))
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation")))
+	e, err := engine.StartEmbedded(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	st, err := state.Open(filepath.Join(dir, ".ledgerform"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := Config{Dir: dir, Store: failingStore{st}, Logger: slogTo(&testutil.SyncBuffer{}),
+		Connect: func(context.Context, spec.Settings) (reconcile.API, error) {
+			return nordigen.New(nordigen.Config{BaseURL: e.URL, ClientID: e.ClientID, ClientSecret: nordigen.NewSecret(e.ClientSecret), RateLimit: 1000})
+		}}
+	done := make(chan error, 1)
+	go func() { done <- Run(context.Background(), cfg) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "disk gone") {
+			t.Fatalf("Run = %v, want the state's error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the daemon went on with a state that cannot record")
+	}
+	if v, _ := testutil.MetricSum(e.URL+"/metrics", "ledgerform_engine_requests_total", map[string]string{"endpoint": "upload"}); v != 0 {
+		t.Errorf("%v uploads with a state that cannot record them", v)
+	}
 }
