@@ -46,6 +46,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	defer func() { err = closeState(st, err, stderr) }()
+	if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
+		return usageError{err}
+	}
 	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace})
 	if err != nil {
 		return usageError{err}

@@ -9,7 +9,7 @@ import (
 	"github.com/ledgerform/ledgerform/reconcile"
 )
 
-const planUsage = `plan [--dir D] [--json] [--detailed-exitcode] [--target ADDR]...
+const planUsage = `plan [--dir D] [--json] [--detailed-exitcode] [--target ADDR]... [--replace ADDR]...
 
 Shows what apply would do: one action per report (create, replace, resume,
 retry, restore, move, delete, blocked) with the reasons and the diff of its
@@ -27,8 +27,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print the plan as one JSON document")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes")
 	fs.String("endpoint", "", "accepted for symmetry with apply and watch; plan makes no remote call")
-	var targets addrFlag
+	var targets, replace addrFlag
 	fs.Var(&targets, "target", "plan only this `address` (repeatable; drop.NAME selects all its files)")
+	fs.Var(&replace, "replace", "plan to redo this `address` from scratch even if nothing changed (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -37,7 +38,10 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets})
+	if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
+		return usageError{err}
+	}
+	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace})
 	if err != nil {
 		return usageError{err}
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	suggestpkg "github.com/ledgerform/ledgerform/internal/suggest"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ledgerform/ledgerform/report"
@@ -674,39 +676,8 @@ func (d *decoder) categories(n *yaml.Node, what string) []int {
 // suggest returns "; did you mean "x"?" when word is a likely typo of one
 // of words, else "; <intro> a, b and c".
 func suggest(word string, words []string, intro string) string {
-	best, bestDist := "", 3
-	for _, w := range words {
-		if d := distance(strings.ToLower(word), w); d < bestDist {
-			best, bestDist = w, d
-		}
-	}
-	if best != "" {
+	if best := suggestpkg.Closest(word, words); best != "" {
 		return fmt.Sprintf("; did you mean %q?", best)
 	}
 	return fmt.Sprintf("; %s %s and %s", intro, strings.Join(words[:len(words)-1], ", "), words[len(words)-1])
-}
-
-// distance is the Levenshtein distance between a and b, in bytes; it
-// gives up (returning a large number) for long input.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 30
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
