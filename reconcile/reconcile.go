@@ -120,9 +120,6 @@ type Outcome struct {
 	Started bool  // false for a change Apply never started (the run stopped first)
 }
 
-// OK reports whether the change needs nothing more.
-func (o Outcome) OK() bool { return o.Verdict == VerdictDone }
-
 // Result is what an apply did.
 type Result struct {
 	Outcomes []Outcome // one per change, in plan order
