@@ -196,5 +196,5 @@ func closeState(st *state.Store, err error, stderr io.Writer) error {
 		return err
 	}
 	return hinted{fmt.Errorf("save the state: %w", cerr),
-		"every step that was reported is in the state's journal, which the next run reads; free space or fix the permissions of " + "the state directory, then run plan"}
+		"every step that was reported is in the state's journal, which the next run reads; free space or fix the permissions of the state directory, then run plan"}
 }
