@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ledgerform/ledgerform/report"
 )
@@ -12,8 +14,12 @@ const validateUsage = `validate [--dir D]
 
 Reads every manifest (*.yaml, *.yml) in D and checks it: strict keys and
 types, unique names, operations, country, params, statement paths and
-globs, drop folders. Every problem is listed as file:line:col. Touches
-neither the state nor the network.`
+globs, drop folders, and every output and drop path: none may lead into
+.ledgerform/ or onto a manifest, a statement, an existing directory, or a
+name too long to write. Every problem is listed as file:line:col; a
+dropped file whose output can never be written is listed too (exit 1),
+though plan and apply go on with the other reports. Touches neither the
+state nor the network.`
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("validate", validateUsage, stderr)
@@ -26,10 +32,18 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	drops := 0
+	var problems []string
 	for _, r := range set.Reports {
 		if r.Address.Kind() == report.KindDrop {
 			drops++
 		}
+		if r.Problem != "" {
+			problems = append(problems, fmt.Sprintf("%s: %s: %s", r.Pos, r.Address, r.Problem))
+		}
+	}
+	if len(problems) > 0 {
+		return hinted{errors.New(strings.Join(problems, "\n")),
+			"rename or remove these dropped files; the manifests are valid and the other reports can be applied"}
 	}
 	fmt.Fprintf(stdout, "%d manifest(s) valid: %d report(s), %d of them from %d drop folder(s).\n",
 		len(set.Files), len(set.Reports), drops, len(set.Drops))

@@ -20,7 +20,7 @@ import (
 )
 
 // stateDir is where a working directory keeps its state and lock.
-func stateDir(dir string) string { return filepath.Join(dir, ".ledgerform") }
+func stateDir(dir string) string { return filepath.Join(dir, spec.StateDir) }
 
 // addrFlag is an address flag that may be given several times; each value
 // must parse as an address.

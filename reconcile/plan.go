@@ -35,7 +35,8 @@ const (
 	Blocked Action = "blocked" // failed permanently and nothing changed: nothing, until --replace
 	Noop    Action = "noop"    // up to date
 	// Error is a desired report whose statements cannot be read (a file
-	// is missing, say). Nothing is done to it and its record, if any, is
+	// is missing, say) or whose output can never be written (a dropped
+	// file's spec.Report.Problem). Nothing is done to it and its record, if any, is
 	// kept; apply counts it as failed.
 	Error Action = "error"
 )
@@ -301,6 +302,11 @@ func Digest(s state.Spec, files []state.File) string {
 func planOne(dir string, d spec.Report, rec *state.Record, force bool) Change {
 	want := SpecOf(d)
 	c := Change{Address: d.Address, Desired: &want, Record: rec}
+	if d.Problem != "" {
+		c.Action, c.Err = Error, errors.New(d.Problem)
+		c.Reasons = []string{d.Problem}
+		return c
+	}
 	var prev map[string]*state.File
 	if rec != nil {
 		prev = make(map[string]*state.File, len(rec.Files))

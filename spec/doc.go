@@ -106,6 +106,19 @@
 // output may not land in a drop's dir under a name the drop would take. A
 // drop's output_dir may not be the dir of any drop (its own included).
 //
+// ledgerform's own files are out of bounds, symbolic links resolved: no
+// output, output_dir, drop dir or statement may lead into StateDir
+// (".ledgerform", where the state, journal and lock live), no output may
+// be a manifest (an existing one, or a name directly in the directory
+// that would be read as one), and a drop whose dir is the manifest
+// directory may not have a pattern that takes a manifest. An output must
+// be writable: not an existing directory, no file where one of its
+// directories should be, and a name short enough for the temporary file
+// written before it (at most fsutil's MaxNameLen, 239 bytes). A named
+// report's output that breaks these rules is an error at its output; a
+// dropped file's (a name of 250 bytes, say) is that report's Problem, so
+// that one badly named file stops neither Load nor the other reports.
+//
 // # Drop folders
 //
 // Every regular file directly in a drop's dir whose name matches pattern

@@ -50,6 +50,9 @@ type loader struct {
 	real string // abs with every symbolic link resolved, for the symlink rule
 	errs Errors
 	dirs map[string]resolved // resolve's cache of directories, by relative path
+
+	stateReal string          // StateDir in real, resolved
+	manifests map[string]bool // the manifests' paths, resolved
 }
 
 type resolved struct {
@@ -91,6 +94,7 @@ func (l *loader) load() *Set {
 		}
 	}
 
+	l.ownFiles(set.Files)
 	for _, m := range ms {
 		if s := m.settings; s != nil {
 			if set.Settings.Pos.File != "" {
@@ -132,6 +136,7 @@ func (l *loader) load() *Set {
 	}
 	l.checkDropDirs(set.Drops, dropEntries)
 	l.checkOutputs(set, outPos)
+	l.checkOwnFiles(set, outPos, dropEntries)
 
 	slices.SortFunc(set.Reports, func(a, b Report) int { return strings.Compare(string(a.Address), string(b.Address)) })
 	slices.SortFunc(set.Drops, func(a, b Drop) int { return strings.Compare(a.Name, b.Name) })
@@ -464,7 +469,7 @@ func (l *loader) resolve(c string) (string, error) {
 // files it names: the path itself, or a glob's matches, sorted.
 func (l *loader) statement(pv pathValue) []string {
 	if !strings.ContainsAny(pv.path, "*?[") {
-		if c, ok := l.clean(pv, "statement", true); ok {
+		if c, ok := l.clean(pv, "statement", true); ok && l.notState(c, pv) {
 			return []string{c}
 		}
 		return nil
@@ -501,6 +506,9 @@ func (l *loader) statement(pv pathValue) []string {
 		if !abs && !l.inside(filepath.FromSlash(m), pv.pos, fmt.Sprintf("statement %q matched by glob", m), pv.path) {
 			continue
 		}
+		if !l.notState(filepath.ToSlash(m), pv) {
+			continue
+		}
 		files = append(files, filepath.ToSlash(m))
 	}
 	if len(files) == 0 {
@@ -509,6 +517,17 @@ func (l *loader) statement(pv pathValue) []string {
 	}
 	slices.Sort(files)
 	return files
+}
+
+// notState reports whether the statement c (as stored) is outside the
+// state directory, and reports an error if not: the state and its lock
+// (pid, host) are never uploaded.
+func (l *loader) notState(c string, pv pathValue) bool {
+	if why := l.own(c); strings.HasPrefix(why, "is in "+StateDir) {
+		l.errs.add(pv.pos, "statement %q %s", clip(c), why)
+		return false
+	}
+	return true
 }
 
 // skipMatch reports whether a glob's match has a temporary or hidden name

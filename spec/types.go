@@ -78,6 +78,11 @@ type Report struct {
 	Params     *report.Params // nil when the manifest has none (a nil field: not written)
 	Output     string         // relative to Set.Dir, or absolute; slash-separated
 	Pos        Pos            // the report's (or the drop's) entry
+	// Problem, when not empty, says why a dropped file's report can never
+	// be carried out (its output name is too long, say). It is the file's
+	// fault, not the manifest's: Load succeeds, validate lists it, and
+	// the plan shows that one report as an error while the others go on.
+	Problem string
 }
 
 // Drop is a drop folder: every file in Dir matching Pattern is a report.

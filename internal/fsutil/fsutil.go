@@ -25,6 +25,24 @@ import (
 // (SweepTemps) looks for it.
 func TempPrefix(name string) string { return "." + filepath.Base(name) + ".tmp-" }
 
+// MaxNameLen is the longest file name, in bytes, that WriteAtomic can
+// write: the temp file's name (TempPrefix, then os.CreateTemp's random
+// suffix of at most 10 digits) must fit the 255 bytes that Linux, macOS
+// and Windows file systems allow a name.
+const MaxNameLen = 255 - len(".") - len(".tmp-") - 10
+
+// CheckName says why a file called base (a base name) could never be
+// written by WriteAtomic, or returns nil.
+func CheckName(base string) error {
+	switch {
+	case strings.ContainsRune(base, 0):
+		return errors.New("the name contains a NUL byte")
+	case len(base) > MaxNameLen:
+		return fmt.Errorf("the name is %d bytes; with the temporary name written first it must be at most %d", len(base), MaxNameLen)
+	}
+	return nil
+}
+
 // WriteAtomic replaces the file name with what write writes, so that a
 // crash at any instant leaves either the old file or the new one, never a
 // mix: a temp file in the same directory (created 0600), written through a
