@@ -28,14 +28,27 @@ const (
 //
 // It is the one definition of blocked; the state records it as
 // Failure.Permanent, and the plan turns it into the blocked action.
+//
+// A report whose output can never be written (spec.Report.Problem: a
+// dropped file's name too long, say) is blocked too: only renaming the
+// file helps, and that makes a new report.
 func Blocking(err error) bool {
 	var le *localError
 	var ce *ConnectError
-	if err == nil || errors.As(err, &le) || errors.As(err, &ce) {
+	var pe *problemError
+	switch {
+	case err == nil || errors.As(err, &le) || errors.As(err, &ce):
 		return false
+	case errors.As(err, &pe):
+		return true
 	}
 	return api.IsRejected(err)
 }
+
+// problemError is a desired report's spec.Report.Problem.
+type problemError struct{ msg string }
+
+func (e *problemError) Error() string { return e.msg }
 
 // errorCode is the code recorded with a failure: the API's, else a local one.
 func errorCode(err error) string {

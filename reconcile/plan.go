@@ -303,7 +303,7 @@ func planOne(dir string, d spec.Report, rec *state.Record, force bool) Change {
 	want := SpecOf(d)
 	c := Change{Address: d.Address, Desired: &want, Record: rec}
 	if d.Problem != "" {
-		c.Action, c.Err = Error, errors.New(d.Problem)
+		c.Action, c.Err = Error, &problemError{d.Problem}
 		c.Reasons = []string{d.Problem}
 		return c
 	}

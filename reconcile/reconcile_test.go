@@ -118,6 +118,31 @@ func TestPlan_MissingStatement(t *testing.T) {
 	}
 }
 
+// TestPlan_ProblemBlocks: a dropped file whose output can never be
+// written is an error of the plan, blocked (the daemon does not retry it),
+// recorded nowhere and never sent; the other reports go on.
+func TestPlan_ProblemBlocks(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	writeFile(t, f.dir, "b.json", statement(2))
+	bad := desired("b", "b.json")
+	bad.Problem = "output out/b.json is an existing directory"
+	p, res := f.run(Options{}, desired("a", "a.json"), bad)
+	if got, want := actions(p), "report.a=create report.b=error"; got != want {
+		t.Fatalf("plan: %s, want %s", got, want)
+	}
+	o := res.Outcomes[1]
+	if o.Err == nil || o.Err.Error() != bad.Problem || o.Verdict != VerdictBlocked {
+		t.Errorf("report.b: %v, verdict %v; want the problem, blocked", o.Err, o.Verdict)
+	}
+	if _, ok := f.store.Get("report.b"); ok {
+		t.Error("a report with a problem was recorded")
+	}
+	if n := f.calls("upload"); n != 1 {
+		t.Errorf("%d uploads, want 1 (report.a only)", n)
+	}
+}
+
 func TestApply_RecordsEveryTransitionBeforeTheNextCall(t *testing.T) {
 	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: 30 * time.Millisecond}})
 	writeFile(t, f.dir, "a.json", statement(1))
