@@ -69,6 +69,13 @@ type Change struct {
 	// and no desired report writes that path now. Applying it removes the
 	// file only if it is still the one ledgerform wrote.
 	Prune bool
+	// PruneOld is set on a change that writes its output to a new path
+	// (a replace whose output moved, say) when the old output is to be
+	// removed once the new one is written: by the same rule as Prune.
+	PruneOld bool
+	// Effects are the files on disk that applying the change removes,
+	// overwrites, renames or leaves behind, and why.
+	Effects []FileEffect
 
 	// Desired is the spec to reach (nil for Delete); Files its statements'
 	// fingerprints and Digest its digest.
@@ -236,7 +243,7 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 			missing[r.Address.Name()] = n + 1
 			continue
 		}
-		c := Change{Address: r.Address, Action: Delete, Record: r, Reasons: []string{"not in the manifests any more"}}
+		c := Change{Address: r.Address, Action: Delete, Record: r, Reasons: []string{goneReason(set, r)}}
 		// A path another report writes now (a report renamed, say) is its
 		// output, not this one's leftover.
 		c.Prune = set.Settings.Prune && r.Output != nil && !p.desiredOutput(r.Spec.Output)
@@ -247,6 +254,9 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("drop folder %s of drop.%s is missing: its %d recorded report(s) are kept, not deleted", d.Dir, d.Name, n))
 		}
 	}
+	parallel(len(p.Changes), func(i int) {
+		p.Changes[i].Effects = p.fileEffects(set.Dir, set.Settings.Prune, &p.Changes[i])
+	})
 	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(string(a.Address), string(b.Address)) })
 	return p, nil
 }

@@ -221,6 +221,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
 		r.emit(Event{Address: c.Address, Action: c.Action, Step: "start", Status: "ok"})
 	}
 	j := &job{r: r, action: c.Action}
+	if c.PruneOld && c.Record != nil && c.Record.Output != nil {
+		old := *c.Record.Output
+		old.Path = c.Record.Spec.Output
+		j.old = &old
+	}
 	err := j.run(ctx, c)
 	o.Err, o.Verdict = err, verdict(ctx, err)
 
@@ -305,6 +310,9 @@ type job struct {
 	action   Action
 	rec      state.Record
 	restarts int
+	// old is the output to remove once the new one is written
+	// (Change.PruneOld), as recorded when it was written.
+	old *state.File
 }
 
 func (j *job) put() error {

@@ -19,9 +19,17 @@ var symbols = map[Action]string{
 	Move: "->", Delete: "-", Blocked: "!", Error: "x", Noop: " ",
 }
 
+// effectSymbols and effectWords show a FileEffect in the human plan.
+var (
+	effectSymbols = map[Effect]string{Removed: "-", Overwritten: "!", Renamed: ">", LeftBehind: "="}
+	effectWords   = map[Effect]string{Removed: "will be removed", Overwritten: "will be overwritten",
+		Renamed: "will be renamed", LeftBehind: "will be left behind"}
+)
+
 // WriteText writes the plan for people: one block per report that
-// changes, is blocked or cannot be planned, with its reasons and the diff
-// of its spec, then a summary line. Up-to-date reports are only counted.
+// changes, is blocked or cannot be planned, with its reasons, the diff
+// of its spec and the files it removes, overwrites, renames or leaves
+// behind, then a summary line. Up-to-date reports are only counted.
 func (p *Plan) WriteText(w io.Writer) error {
 	var b strings.Builder
 	shown := 0
@@ -47,6 +55,13 @@ func (p *Plan) WriteText(w io.Writer) error {
 			default:
 				fmt.Fprintf(&b, "        ~ %s: %s -> %s\n", d.Path, old, new)
 			}
+		}
+		for _, e := range c.Effects {
+			words := effectWords[e.Effect]
+			if e.To != "" {
+				words += " to " + e.To
+			}
+			fmt.Fprintf(&b, "        %s file %s %s (%s)\n", effectSymbols[e.Effect], e.Path, words, e.Reason)
 		}
 	}
 	for _, w := range p.Warnings {
@@ -126,15 +141,20 @@ type jsonChange struct {
 	Action  Action         `json:"action"`
 	Reasons []string       `json:"reasons"`
 	Diff    []Difference   `json:"diff"`
+	Files   []FileEffect   `json:"files"`
 }
 
 // WriteJSON writes the plan as one JSON document: format_version,
 // changes[] (every report, up-to-date ones with action "noop") with
-// address, action, reasons and diff, and a summary count per action.
+// address, action, reasons, diff and files (path, effect: remove,
+// overwrite, rename or keep, and reason), and a summary count per action.
 func (p *Plan) WriteJSON(w io.Writer) error {
 	doc := jsonPlan{FormatVersion: PlanFormatVersion, Changes: []jsonChange{}, Summary: p.Summary(), Warnings: p.Warnings}
 	for _, c := range p.Changes {
-		jc := jsonChange{Address: c.Address, Action: c.Action, Reasons: c.Reasons, Diff: c.Diff}
+		jc := jsonChange{Address: c.Address, Action: c.Action, Reasons: c.Reasons, Diff: c.Diff, Files: c.Effects}
+		if jc.Files == nil {
+			jc.Files = []FileEffect{}
+		}
 		if jc.Reasons == nil {
 			jc.Reasons = []string{}
 		}

@@ -215,7 +215,25 @@ func (j *job) write(ctx context.Context, res *api.Result) error {
 		return j.fail(ctx, "write", &localError{code: CodeOutput, err: fmt.Errorf("output %s: %w", out, err)})
 	}
 	j.rec.Output, j.rec.Phase, j.rec.LastError = &f, state.Completed, nil
-	return j.recorded("write", out)
+	if err := j.recorded("write", out); err != nil {
+		return err
+	}
+	j.pruneOld()
+	return nil
+}
+
+// pruneOld removes the output the report wrote at its old path, now that
+// the new one is written and recorded, if it is still the file ledgerform
+// wrote. The record no longer names it, so a failure is only told of.
+func (j *job) pruneOld() {
+	if j.old == nil || !outputIntact(j.r.Dir, j.old.Path, j.old) {
+		return
+	}
+	e := Event{Address: j.rec.Address, Action: j.action, Step: "prune", Status: "ok", Output: j.old.Path}
+	if err := os.Remove(resolve(j.r.Dir, j.old.Path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		e.Status, e.Error = "failed", fmt.Sprintf("prune %s: %v", j.old.Path, err)
+	}
+	j.r.emit(e)
 }
 
 // recorded records the step just done, then tells of it, with the output
