@@ -9,6 +9,7 @@ import (
 
 	"github.com/ledgerform/ledgerform/internal/progress"
 	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/spec"
 )
 
 const applyUsage = `apply [--dir D] [--json] [--parallelism N] [--target ADDR]... [--replace ADDR]...
@@ -38,8 +39,8 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *parallelism < 0 {
-		return usageError{fmt.Errorf("apply: --parallelism %d: want at least 1", *parallelism)}
+	if err := checkParallelism("apply", *parallelism); err != nil {
+		return err
 	}
 	set, st, err := openWorkdir(*dir, true)
 	if err != nil {
@@ -89,10 +90,10 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	var failed, blocked []string
 	for _, o := range res.Outcomes {
 		switch {
-		case o.Err != nil:
-			failed = append(failed, o.Address.String())
 		case o.Verdict == reconcile.VerdictBlocked:
 			blocked = append(blocked, o.Address.String())
+		case o.Err != nil:
+			failed = append(failed, o.Address.String())
 		}
 	}
 	// A blocked report did nothing this run, but it is not what the
@@ -106,6 +107,15 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	}
 	if len(msgs) > 0 {
 		return exitError{code: 3, err: fmt.Errorf("%s; \"ledgerform state show ADDR\" tells why", strings.Join(msgs, "; "))}
+	}
+	return nil
+}
+
+// checkParallelism holds --parallelism to the bounds of
+// settings.parallelism; 0 means "not given".
+func checkParallelism(cmd string, n int) error {
+	if n < 0 || n > spec.MaxParallelism {
+		return usageError{fmt.Errorf("%s: --parallelism %d: want 1 to %d, as settings.parallelism", cmd, n, spec.MaxParallelism)}
 	}
 	return nil
 }

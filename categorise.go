@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/engine/statement"
+	"github.com/ledgerform/ledgerform/internal/fsutil"
 )
 
 const categoriseUsage = `categorise [--country uk] [--json] FILE...
@@ -37,9 +40,15 @@ func runCategorise(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	var files []statement.File
 	for _, name := range fs.Args() {
-		data, err := os.ReadFile(name)
+		// Statements are read as an upload is: regular files only (a
+		// FIFO or /dev/zero is refused unread), within the API's limit.
+		data, _, err := fsutil.ReadRegular(name, api.MaxUploadBytes)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		if err != nil {
-			return fmt.Errorf("categorise: %w", err)
+			return fmt.Errorf("categorise: %s: %w", name, err)
 		}
 		files = append(files, statement.File{Name: filepath.ToSlash(name), Data: data})
 	}

@@ -44,6 +44,17 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := checkParallelism("watch", *parallelism); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"resync", *resync}, {"grace", *grace}, {"quiet", *quiet}} {
+		if d.v <= 0 {
+			return usageError{fmt.Errorf("watch: --%s %s: want a duration above zero", d.name, d.v)}
+		}
+	}
 	var logger *slog.Logger
 	switch *logFormat {
 	case "text":

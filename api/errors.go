@@ -123,6 +123,11 @@ func (e *TransportError) Error() string {
 
 func (e *TransportError) Unwrap() error { return e.Err }
 
+// MaxUploadBytes is the documented limit of one upload: 10 MB for its
+// files together, taken as MiB. Statements over it are refused before
+// they are read.
+const MaxUploadBytes = 10 << 20
+
 // An UploadTooLargeError is an upload refused before any request: its files
 // total more than the API accepts. It is permanent.
 type UploadTooLargeError struct {

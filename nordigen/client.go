@@ -67,7 +67,7 @@ import (
 const (
 	DefaultBaseURL        = "https://api.nordigen.com"
 	DefaultAudience       = "https://nordigen/api"
-	DefaultMaxUploadBytes = 10 << 20
+	DefaultMaxUploadBytes = api.MaxUploadBytes
 	DefaultRateLimit      = 10 // requests per second
 	DefaultRetryMax       = 8
 	DefaultRetryWaitMin   = 500 * time.Millisecond

@@ -52,11 +52,11 @@ func noopTree(b *testing.B, n int) string {
 	var recs []state.Record
 	for _, d := range set.Reports {
 		s := SpecOf(d)
-		f, err := fingerprint(dir, d.Statements[0], nil)
+		f, err := fingerprint(dir, d.Statements[0], nil, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
-		out, err := fingerprint(dir, d.Output, nil)
+		out, err := fingerprint(dir, d.Output, nil, 0)
 		if err != nil {
 			b.Fatal(err)
 		}

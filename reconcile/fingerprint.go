@@ -12,8 +12,9 @@ import (
 // slash-separated, relative to dir or absolute). When prev describes the
 // same path with the same size, modification time and inode, the file is
 // not read again and prev's hash is reused: the stat cache that keeps a
-// no-op plan as cheap as a directory walk.
-func fingerprint(dir, path string, prev *state.File) (state.File, error) {
+// no-op plan as cheap as a directory walk. A file over limit bytes (when
+// limit > 0) is refused with a *fsutil.TooLargeError before it is read.
+func fingerprint(dir, path string, prev *state.File, limit int64) (state.File, error) {
 	name := resolve(dir, path)
 	fi, err := os.Stat(name)
 	if err != nil {
@@ -21,6 +22,9 @@ func fingerprint(dir, path string, prev *state.File) (state.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		return state.File{}, fsutil.ErrNotRegular
+	}
+	if limit > 0 && fi.Size() > limit {
+		return state.File{}, &fsutil.TooLargeError{Size: fi.Size(), Limit: limit}
 	}
 	f := fileOf(path, fsutil.StatOf(fi), "")
 	if prev != nil && prev.Path == f.Path && prev.Size == f.Size && prev.MTime == f.MTime && prev.Inode == f.Inode && prev.SHA256 != "" {

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ledgerform/ledgerform/api"
+	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
@@ -324,13 +326,15 @@ func planOne(dir string, d spec.Report, rec *state.Record, force bool) Change {
 			prev[rec.Files[i].Path] = &rec.Files[i]
 		}
 	}
+	var total int64 // the upload's size so far: over the API's limit, nothing is read
 	for _, p := range d.Statements {
-		f, err := fingerprint(dir, p, prev[p])
+		f, err := fingerprint(dir, p, prev[p], api.MaxUploadBytes-total)
 		if err != nil {
-			c.Action, c.Err = Error, statementError(p, err)
+			c.Action, c.Err = Error, statementError(p, tooLarge(err, total))
 			c.Reasons = []string{c.Err.Error()}
 			return c
 		}
+		total += f.Size
 		c.Files = append(c.Files, f)
 	}
 	if rec != nil && sameRequest(rec, want, c.Files) {
@@ -424,6 +428,21 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// tooLarge turns a statement over what is left of the upload limit (of
+// which before bytes are taken by the statements before it) into the
+// upload's own refusal, which blocks the report; other errors stay.
+func tooLarge(err error, before int64) error {
+	var tl *fsutil.TooLargeError
+	if !errors.As(err, &tl) {
+		return err
+	}
+	size := before + tl.Size
+	if tl.Size < 0 {
+		size = before + tl.Limit + 1
+	}
+	return &api.UploadTooLargeError{Size: size, Limit: api.MaxUploadBytes}
+}
+
 func statementError(path string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("statement %s: no such file", path)
@@ -445,7 +464,7 @@ func outputIntact(dir, path string, rec *state.File) bool {
 	if rec.Path == path {
 		prev = rec
 	}
-	f, err := fingerprint(dir, path, prev)
+	f, err := fingerprint(dir, path, prev, 0)
 	return err == nil && f.SHA256 == rec.SHA256
 }
 

@@ -143,6 +143,30 @@ func TestPlan_ProblemBlocks(t *testing.T) {
 	}
 }
 
+// TestPlan_StatementOverTheLimit: statements over the API's upload limit
+// are refused by their size, before they are read or sent, and block.
+func TestPlan_StatementOverTheLimit(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	writeFile(t, f.dir, "b.json", statement(2))
+	// Together over the limit: a sparse 1 GiB file costs no disk.
+	if err := os.Truncate(filepath.Join(f.dir, "b.json"), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	p, res := f.run(Options{}, desired("big", "a.json", "b.json"))
+	c := p.Changes[0]
+	var tl *api.UploadTooLargeError
+	if c.Action != Error || !errors.As(c.Err, &tl) || tl.Limit != api.MaxUploadBytes || tl.Size <= 1<<30 {
+		t.Fatalf("plan: %s %v, want an error refusing the upload's size", c.Action, c.Err)
+	}
+	if res.Outcomes[0].Verdict != VerdictBlocked {
+		t.Errorf("verdict %v, want blocked", res.Outcomes[0].Verdict)
+	}
+	if n := f.calls("upload"); n != 0 {
+		t.Errorf("%d uploads, want none", n)
+	}
+}
+
 func TestApply_RecordsEveryTransitionBeforeTheNextCall(t *testing.T) {
 	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: 30 * time.Millisecond}})
 	writeFile(t, f.dir, "a.json", statement(1))

@@ -59,11 +59,17 @@ func (j *job) upload(ctx context.Context) error {
 	}
 	files := make([]api.File, len(j.rec.Spec.Statements))
 	changed := false
+	var total int64
 	for i, p := range j.rec.Spec.Statements {
-		data, f, err := readStatement(j.r.Dir, p)
-		if err != nil {
+		data, f, err := readStatement(j.r.Dir, p, api.MaxUploadBytes-total)
+		var tl *fsutil.TooLargeError
+		switch {
+		case errors.As(err, &tl):
+			return j.fail(ctx, "upload", statementError(p, tooLarge(err, total)))
+		case err != nil:
 			return j.fail(ctx, "upload", &localError{code: CodeStatement, err: statementError(p, err)})
 		}
+		total += int64(len(data))
 		files[i] = api.File{Name: filepath.Base(filepath.FromSlash(p)), Data: data}
 		if i >= len(j.rec.Files) || j.rec.Files[i].SHA256 != f.SHA256 {
 			// Changed since the plan read it: record what is sent.
@@ -89,11 +95,11 @@ func (j *job) upload(ctx context.Context) error {
 	return j.recorded("upload", "")
 }
 
-// readStatement reads a statement through one open file, and returns its
-// bytes with a fingerprint whose stat was taken before the read (see
-// fsutil.ReadRegular).
-func readStatement(dir, path string) ([]byte, state.File, error) {
-	data, st, err := fsutil.ReadRegular(resolve(dir, path))
+// readStatement reads a statement of at most limit bytes through one
+// open file, and returns its bytes with a fingerprint whose stat was
+// taken before the read (see fsutil.ReadRegular).
+func readStatement(dir, path string, limit int64) ([]byte, state.File, error) {
+	data, st, err := fsutil.ReadRegular(resolve(dir, path), limit)
 	if err != nil {
 		return nil, state.File{}, err
 	}

@@ -28,7 +28,7 @@ const (
 	// the others.
 	maxErrorsPerFile = 50
 	// maxParallelism guards against a typo starting thousands of workers.
-	maxParallelism = 1024
+	maxParallelism = MaxParallelism
 	// maxPeriod matches the engine's limit (months).
 	maxPeriod = 1200
 )

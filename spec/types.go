@@ -55,6 +55,10 @@ func (s *Set) Lookup(address report.Address) (Report, bool) {
 	return s.Reports[i], true
 }
 
+// MaxParallelism bounds settings.parallelism, and the --parallelism flags
+// with it.
+const MaxParallelism = 1024
+
 // Settings is the settings block; at most one manifest has one.
 type Settings struct {
 	Endpoint    string // "" when unset, "embedded", or an http(s) URL

@@ -179,9 +179,10 @@ func StatOf(fi fs.FileInfo) Stat {
 	return s
 }
 
-// HashFile returns the hex SHA-256 of the file name's contents.
+// HashFile returns the hex SHA-256 of the regular file name's contents,
+// read as a stream; anything but a regular file is refused unread.
 func HashFile(name string) (string, error) {
-	fh, err := os.Open(name)
+	fh, _, err := openRegular(name)
 	if err != nil {
 		return "", err
 	}
@@ -199,30 +200,62 @@ func Hash(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// openRegular opens name for reading without blocking on a FIFO, and
+// refuses it unless the open handle is a regular file: what is read is
+// what was checked.
+func openRegular(name string) (*os.File, fs.FileInfo, error) {
+	fh, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		fh.Close()
+		return nil, nil, ErrNotRegular
+	}
+	return fh, fi, nil
+}
+
 // ReadRegular reads the regular file name through one open handle and
 // returns its bytes with the Stat taken from that handle before the read.
 // If the file changes while it is read, the Stat is older than the bytes,
 // so a later comparison reads the file again rather than trusting a stat
 // that goes with other bytes. Anything but a regular file is refused
-// without reading it (a FIFO would block, a device never end).
-func ReadRegular(name string) ([]byte, Stat, error) {
-	fh, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+// without reading it (a FIFO would block, a device never end), and so is
+// a file over limit bytes (a *TooLargeError): by its size before the
+// read, and by reading at most limit+1 bytes should it grow meanwhile.
+func ReadRegular(name string, limit int64) ([]byte, Stat, error) {
+	fh, fi, err := openRegular(name)
 	if err != nil {
 		return nil, Stat{}, err
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
+	if fi.Size() > limit {
+		return nil, Stat{}, &TooLargeError{Size: fi.Size(), Limit: limit}
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
 	if err != nil {
 		return nil, Stat{}, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, Stat{}, ErrNotRegular
-	}
-	data, err := io.ReadAll(fh)
-	if err != nil {
-		return nil, Stat{}, err
+	if int64(len(data)) > limit {
+		return nil, Stat{}, &TooLargeError{Size: -1, Limit: limit}
 	}
 	return data, StatOf(fi), nil
+}
+
+// A TooLargeError is a file over the size its reader accepts. Size is -1
+// when the file grew past the limit while it was read.
+type TooLargeError struct{ Size, Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	if e.Size < 0 {
+		return fmt.Sprintf("the file grew over the limit of %d bytes while it was read", e.Limit)
+	}
+	return fmt.Sprintf("the file is %d bytes, over the limit of %d", e.Size, e.Limit)
 }
 
 // ErrNotRegular is returned for a path that is not a regular file.

@@ -66,7 +66,7 @@ func TestReadRegular(t *testing.T) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "a.json")
 	os.WriteFile(name, []byte("data"), 0o600)
-	b, st, err := ReadRegular(name)
+	b, st, err := ReadRegular(name, 4)
 	if err != nil || string(b) != "data" || st.Size != 4 || st.MTime == 0 {
 		t.Fatalf("ReadRegular = %q, %+v, %v", b, st, err)
 	}
@@ -78,10 +78,20 @@ func TestReadRegular(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skip(err)
 	}
-	if _, _, err := ReadRegular(fifo); !errors.Is(err, ErrNotRegular) {
+	var tl *TooLargeError
+	if _, _, err := ReadRegular(name, 3); !errors.As(err, &tl) || tl.Size != 4 || tl.Limit != 3 {
+		t.Errorf("ReadRegular over the limit = %v, want a TooLargeError", err)
+	}
+	if _, _, err := ReadRegular("/dev/zero", 1<<20); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("ReadRegular(/dev/zero) = %v, want ErrNotRegular", err)
+	}
+	if _, _, err := ReadRegular(fifo, 10); !errors.Is(err, ErrNotRegular) {
 		t.Errorf("ReadRegular(fifo) = %v, want ErrNotRegular", err)
 	}
-	if _, _, err := ReadRegular(dir); !errors.Is(err, ErrNotRegular) {
+	if _, err := HashFile(fifo); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("HashFile(fifo) = %v, want ErrNotRegular", err)
+	}
+	if _, _, err := ReadRegular(dir, 10); !errors.Is(err, ErrNotRegular) {
 		t.Errorf("ReadRegular(dir) = %v, want ErrNotRegular", err)
 	}
 }

@@ -32,11 +32,13 @@ func IsTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// counts are what an apply did: per action done, the failures, and, when
-// it was stopped, the changes cut short and those never started.
+// counts are what an apply did, each outcome counted once: per action
+// done, the failures (transient: the next run tries again), the reports
+// blocked (found blocked, or refused for good in this run) and, when it
+// was stopped, the changes cut short and those never started.
 type counts struct {
-	done                            map[reconcile.Action]int
-	failed, interrupted, notStarted int
+	done                                     map[reconcile.Action]int
+	failed, blocked, interrupted, notStarted int
 }
 
 func summary(r *reconcile.Result) counts {
@@ -47,6 +49,8 @@ func summary(r *reconcile.Result) counts {
 			c.notStarted++
 		case o.Verdict == reconcile.VerdictInterrupted:
 			c.interrupted++
+		case o.Verdict == reconcile.VerdictBlocked:
+			c.blocked++
 		case o.Err != nil:
 			c.failed++
 		default:
@@ -72,6 +76,9 @@ func SummaryLine(r *reconcile.Result) string {
 		}
 	}
 	parts = append(parts, fmt.Sprintf("%d failed", c.failed))
+	if c.blocked > 0 {
+		parts = append(parts, fmt.Sprintf("%d blocked", c.blocked))
+	}
 	if c.interrupted+c.notStarted > 0 {
 		parts = append(parts, fmt.Sprintf("%d interrupted", c.interrupted), fmt.Sprintf("%d not started", c.notStarted))
 		return "Apply stopped: " + strings.Join(parts, ", ") + "."
@@ -93,14 +100,17 @@ func (j JSON) Summary(r *reconcile.Result) {
 	c := summary(r)
 	done := make(map[reconcile.Action]int, len(c.done))
 	for _, a := range reconcile.Actions {
-		done[a] = c.done[a]
+		if a != reconcile.Blocked && a != reconcile.Error { // counted as blocked or failed
+			done[a] = c.done[a]
+		}
 	}
 	b, _ := json.Marshal(struct {
 		Summary     map[reconcile.Action]int `json:"summary"`
 		Failed      int                      `json:"failed"`
+		Blocked     int                      `json:"blocked"`
 		Interrupted int                      `json:"interrupted,omitempty"`
 		NotStarted  int                      `json:"not_started,omitempty"`
-	}{done, c.failed, c.interrupted, c.notStarted})
+	}{done, c.failed, c.blocked, c.interrupted, c.notStarted})
 	j.W.Write(append(b, '\n'))
 }
 

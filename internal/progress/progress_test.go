@@ -99,22 +99,25 @@ func TestTTY(t *testing.T) {
 }
 
 // A stopped apply tells the reports it cut short from those it never
-// started, and from those that failed.
+// started, from those that failed and from those blocked (found so, or
+// refused for good in this run): each counted once.
 func TestSummaryLine_stopped(t *testing.T) {
 	stop := errors.New("interrupted")
 	res := &reconcile.Result{Outcomes: []reconcile.Outcome{
 		{Address: "report.a", Action: reconcile.Create, Verdict: reconcile.VerdictDone, Started: true},
 		{Address: "report.b", Action: reconcile.Create, Verdict: reconcile.VerdictTransient, Err: errors.New("503"), Started: true},
+		{Address: "report.f", Action: reconcile.Create, Verdict: reconcile.VerdictBlocked, Err: errors.New("400 NO_SUITABLE_PARSERS"), Started: true},
+		{Address: "report.g", Action: reconcile.Blocked, Verdict: reconcile.VerdictBlocked},
 		{Address: "report.c", Action: reconcile.Create, Verdict: reconcile.VerdictInterrupted, Err: stop, Started: true},
 		{Address: "report.d", Action: reconcile.Create, Verdict: reconcile.VerdictInterrupted, Err: stop},
 		{Address: "report.e", Action: reconcile.Create, Verdict: reconcile.VerdictInterrupted, Err: stop},
 	}}
-	if got, want := SummaryLine(res), "Apply stopped: 1 created, 1 failed, 1 interrupted, 2 not started."; got != want {
+	if got, want := SummaryLine(res), "Apply stopped: 1 created, 1 failed, 2 blocked, 1 interrupted, 2 not started."; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 	var b bytes.Buffer
 	JSON{W: &b}.Summary(res)
-	if got := b.String(); !strings.Contains(got, `"failed":1,"interrupted":1,"not_started":2`) {
+	if got := b.String(); !strings.Contains(got, `"failed":1,"blocked":2,"interrupted":1,"not_started":2`) {
 		t.Errorf("JSON summary %s", got)
 	}
 }
