@@ -17,9 +17,11 @@ spec. Reads statement files only when their size, mtime or inode changed.
 Makes no remote call and writes nothing; it reads the state without
 taking its lock, so it works while an apply or watch runs.
 
-Exit status: 0, or with --detailed-exitcode 0 for no changes and 2 for
-changes; 1 for an error, including a report that cannot be planned (a
-statement file is missing).`
+Exit status: 0, or with --detailed-exitcode 0 for no changes with
+nothing blocked, 2 for changes, and 3 for no changes while reports are
+blocked (what apply would exit with); 1 for an error, including a report
+that cannot be planned (a statement file is missing) and a directory
+without manifests.`
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("plan", planUsage, stderr)
@@ -65,8 +67,20 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(broken) > 0 {
 		return exitError{code: 1, err: fmt.Errorf("%d report(s) cannot be planned: %s", len(broken), strings.Join(broken, ", "))}
 	}
-	if *detailed && p.HasChanges() {
+	if !*detailed {
+		return nil
+	}
+	if p.HasChanges() {
 		return exitError{code: 2}
+	}
+	var blocked []string
+	for _, c := range p.Changes {
+		if c.Action == reconcile.Blocked {
+			blocked = append(blocked, c.Address.String())
+		}
+	}
+	if len(blocked) > 0 {
+		return exitError{code: 3, err: fmt.Errorf("no changes, but %d report(s) blocked: %s", len(blocked), strings.Join(blocked, ", "))}
 	}
 	return nil
 }

@@ -64,8 +64,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	default:
 		return usageError{fmt.Errorf("watch: --log-format %q: want text or json", *logFormat)}
 	}
-	if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
-		return hinted{fmt.Errorf("%s is not a directory", *dir), "give the directory that holds the manifests with --dir"}
+	if err := checkManifestDir(*dir); err != nil {
+		return err
 	}
 	st, err := openState(*dir)
 	if err != nil {

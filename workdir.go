@@ -66,14 +66,38 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 // loadManifests reads the manifests of dir; their errors are the whole
 // message, one per line with file:line:col.
 func loadManifests(dir string) (*spec.Set, error) {
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, hinted{fmt.Errorf("%s is not a directory", dir), "give the directory that holds the manifests with --dir"}
+	if err := checkManifestDir(dir); err != nil {
+		return nil, err
 	}
 	set, err := spec.Load(dir)
 	if err != nil {
 		return nil, hinted{err, "fix the manifests above; nothing was planned or applied"}
 	}
 	return set, nil
+}
+
+// checkManifestDir refuses a --dir that is not a directory or holds no
+// manifest: watch checks it at start too, before it creates a state.
+func checkManifestDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return hinted{fmt.Errorf("%s is not a directory", dir), "give the directory that holds the manifests with --dir"}
+	}
+	for _, e := range entries {
+		if !e.IsDir() && spec.IsManifest(e.Name()) {
+			return nil
+		}
+	}
+	return noManifests(dir)
+}
+
+// noManifests is the error of a directory without a manifest, which is
+// almost always the wrong directory (Terraform's "No configuration
+// files"). Nothing is planned, applied or created in it; to declare no
+// reports at all, a manifest says so.
+func noManifests(dir string) error {
+	return hinted{fmt.Errorf("no manifests in %s: no *.yaml or *.yml file", dir),
+		"give the directory that holds the manifests with --dir; to declare no reports, write a manifest with \"reports: []\""}
 }
 
 // openWorkdir loads the manifests of dir and opens its state: locked for
