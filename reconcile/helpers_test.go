@@ -26,6 +26,11 @@ type testStore struct {
 	mu      sync.Mutex
 	history []state.Record // every Put, in order, as stored
 	failPut bool
+	// together, when set, holds failing Puts until that many have come,
+	// so that they fail at once (changes recording side by side).
+	together int
+	arrived  int
+	release  chan struct{}
 }
 
 func newTestStore(t testing.TB) *testStore {
@@ -40,6 +45,16 @@ func newTestStore(t testing.TB) *testStore {
 
 func (m *testStore) Put(r state.Record) error {
 	m.mu.Lock()
+	if m.failPut && m.together > 0 {
+		m.arrived++
+		if m.arrived == m.together {
+			close(m.release)
+		}
+		release := m.release
+		m.mu.Unlock()
+		<-release
+		return fmt.Errorf("disk full")
+	}
 	defer m.mu.Unlock()
 	if m.failPut {
 		return fmt.Errorf("disk full")
@@ -50,6 +65,13 @@ func (m *testStore) Put(r state.Record) error {
 	got, _ := m.Store.Get(r.Address)
 	m.history = append(m.history, got)
 	return nil
+}
+
+// failTogether makes the next n Puts fail together, once all n came.
+func (m *testStore) failTogether(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failPut, m.together, m.arrived, m.release = true, n, 0, make(chan struct{})
 }
 
 func (m *testStore) setFailPut(v bool) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ledgerform/ledgerform/report"
@@ -60,6 +61,10 @@ type Reconciler struct {
 	mu     sync.Mutex // serialises Progress
 	connMu sync.Mutex // serialises Connect
 	conn   API        // what Connect returned
+	// storeFailed is set by the first transition the store could not
+	// record: the changes that fail to record after it are stopped by
+	// it (errFatalStop), so that the run tells its cause once.
+	storeFailed atomic.Bool
 }
 
 // An Event is one step of one report.
@@ -259,7 +264,7 @@ func verdict(ctx context.Context, err error) Verdict {
 		return VerdictDone
 	case errors.As(err, &se):
 		return VerdictFatal
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, errors.Is(err, errFatalStop):
 		return VerdictInterrupted
 	case Blocking(err):
 		return VerdictBlocked
@@ -298,6 +303,15 @@ func (r *Reconciler) emit(e Event) {
 	r.Progress(e)
 }
 
+// storeFailure is what a change returns when the store could not record
+// its transition: a storeError for the first, errFatalStop after it.
+func (r *Reconciler) storeFailure(err error) error {
+	if r.storeFailed.Swap(true) {
+		return errFatalStop
+	}
+	return &storeError{err}
+}
+
 // storeError is a failure to record a transition: fatal for the run.
 type storeError struct{ err error }
 
@@ -318,7 +332,7 @@ type job struct {
 func (j *job) put() error {
 	j.rec.Updated = time.Now().UTC()
 	if err := j.r.Store.Put(j.rec); err != nil {
-		return &storeError{fmt.Errorf("record %s: %w", j.rec.Address, err)}
+		return j.r.storeFailure(fmt.Errorf("record %s: %w", j.rec.Address, err))
 	}
 	return nil
 }

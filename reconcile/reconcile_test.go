@@ -361,14 +361,36 @@ func TestApply_CancelLeavesThePhase(t *testing.T) {
 // A store that cannot record stops the apply before the next remote call.
 func TestApply_StoreFailureStops(t *testing.T) {
 	f := newFixture(t, engine.Config{})
-	writeFile(t, f.dir, "a.json", statement(1))
-	f.store.setFailPut(true)
-	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
-	if _, err := f.applier().Apply(t.Context(), p); err == nil {
-		t.Fatal("no error from an apply whose state cannot be written")
+	var reports []spec.Report
+	for i := range 6 {
+		name := fmt.Sprintf("r%d", i)
+		writeFile(t, f.dir, name+".json", statement(i))
+		reports = append(reports, desired(name, name+".json"))
+	}
+	f.store.failTogether(len(reports)) // six changes fail to record at once
+	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: reports}, f.store, Options{})
+	rec := f.applier()
+	rec.Parallelism = len(reports)
+	res, err := rec.Apply(t.Context(), p)
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Apply: %v, want the store's failure", err)
 	}
 	if n := f.calls("upload"); n != 0 {
 		t.Errorf("%d uploads with a state that cannot record them", n)
+	}
+	// The cause is told once; every other change was stopped by it.
+	fatal := 0
+	for _, o := range res.Outcomes {
+		switch o.Verdict {
+		case VerdictFatal:
+			fatal++
+		case VerdictInterrupted:
+		default:
+			t.Errorf("%s: verdict %v, want fatal or interrupted", o.Address, o.Verdict)
+		}
+	}
+	if fatal != 1 {
+		t.Errorf("%d fatal outcomes, want 1", fatal)
 	}
 }
 

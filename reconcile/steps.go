@@ -327,7 +327,7 @@ func (j *job) delete(c Change) error {
 		j.r.emit(Event{Address: c.Address, Action: Delete, Step: "prune", Status: "ok", Output: r.Spec.Output})
 	}
 	if err := j.r.Store.Delete(c.Address); err != nil {
-		return &storeError{fmt.Errorf("forget %s: %w", c.Address, err)}
+		return j.r.storeFailure(fmt.Errorf("forget %s: %w", c.Address, err))
 	}
 	j.r.emit(Event{Address: c.Address, Action: Delete, Step: "delete", Status: "ok"})
 	return nil
