@@ -59,7 +59,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	case *asJSON:
 		r = progress.JSON{W: stdout}
 	case progress.IsTerminal(stdout):
-		r = &progress.TTY{W: stdout}
+		r = &progress.TTY{W: stdout, Total: progress.Work(p)}
 	default:
 		r = progress.Lines{W: stdout}
 	}
