@@ -13,7 +13,7 @@ import (
 	"github.com/ledgerform/ledgerform/engine"
 )
 
-const serveUsage = `serve [--listen 127.0.0.1:8787] [--client-id ID] [--client-secret S] [fault flags]
+const serveUsage = `serve
 
 Serves the embedded engine, a local implementation of the Nordigen
 Categorisation & Insights API (v2 /report), until SIGINT or SIGTERM.
@@ -25,7 +25,7 @@ With neither, a random pair is generated and printed once to stderr.
 Every fault flag is off by default.`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", serveUsage, stderr)
+	fs := newFlagSet("serve", serveUsage)
 	listen := fs.String("listen", "127.0.0.1:8787", "`address` to listen on; loopback unless you mean otherwise")
 	clientID := fs.String("client-id", "", "the client `id` that gets a token (default $LEDGERFORM_ENGINE_CLIENT_ID)")
 	clientSecret := fs.String("client-secret", "", "the client `secret` (default $LEDGERFORM_ENGINE_CLIENT_SECRET)")

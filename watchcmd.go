@@ -16,7 +16,7 @@ import (
 	"github.com/ledgerform/ledgerform/nordigen"
 )
 
-const watchUsage = `watch [--dir D] [--listen 127.0.0.1:9464] [--resync 10m] [--grace 30s] [--quiet 1s]
+const watchUsage = `watch
 
 Runs until SIGTERM or SIGINT as a GitOps daemon: it reconciles at start,
 then whenever a manifest, a statement or a drop folder changes (watched
@@ -36,7 +36,7 @@ SIGTERM/SIGINT: stop taking work, let the steps under way finish within
 is consistent at every instant.`
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := newFlagSet("watch", watchUsage, stderr)
+	fs := newFlagSet("watch", watchUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	listen := fs.String("listen", "127.0.0.1:9464", "`address` of /healthz, /readyz, /metrics and /status (\"\": none)")
 	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint)")
