@@ -12,11 +12,11 @@ import (
 	"github.com/ledgerform/ledgerform/spec"
 )
 
-const applyUsage = `apply [--dir D] [--json] [--parallelism N] [--target ADDR]... [--replace ADDR]...
+const applyUsage = `apply
 
 Plans, then does the missing work: uploads new or changed statements,
 requests their operations, polls, and writes each result to its output
-file. Every step is recorded in D/.ledgerform before the next remote call,
+file. Every step is recorded in --dir/.ledgerform before the next remote call,
 so an apply that is interrupted or killed resumes where it stopped.
 
 The endpoint is --endpoint, else settings.endpoint, else the embedded
@@ -27,7 +27,7 @@ Exit status: 0 when every report succeeded; 3 when apply finished but some
 reports failed (the state records why); 1 for an error.`
 
 func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := newFlagSet("apply", applyUsage, stderr)
+	fs := newFlagSet("apply", applyUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then a summary")
 	parallelism := fs.Int("parallelism", 0, "reports worked on at once (default settings.parallelism, else 4)")
@@ -60,7 +60,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	case *asJSON:
 		r = progress.JSON{W: stdout}
 	case progress.IsTerminal(stdout):
-		r = &progress.TTY{W: stdout}
+		r = &progress.TTY{W: stdout, Total: progress.Work(p)}
 	default:
 		r = progress.Lines{W: stdout}
 	}

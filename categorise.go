@@ -17,7 +17,7 @@ import (
 	"github.com/ledgerform/ledgerform/internal/fsutil"
 )
 
-const categoriseUsage = `categorise [--country uk] [--json] FILE...
+const categoriseUsage = `categorise FILE...
 
 Categorises statement files (Nordigen JSON) with the embedded engine's
 rules, offline, and prints one line per transaction: date, amount,
@@ -26,17 +26,14 @@ exactly as POST /v2/report and a categorisation request would read them.
 --json prints the categorisation product as the API answers it.`
 
 func runCategorise(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("categorise", categoriseUsage, stderr)
+	fs := newFlagSet("categorise", categoriseUsage)
 	country := fs.String("country", "uk", "country of the statements")
 	asJSON := fs.Bool("json", false, "print the categorisation product as JSON")
-	if err := fs.Parse(args); err != nil {
-		if err == flagErrHelp {
-			return err
-		}
-		return usageError{err}
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
-		return usageError{fmt.Errorf("categorise: name at least one statement file")}
+		return argError(fs, errors.New("name at least one statement file"), "usage")
 	}
 	var files []statement.File
 	for _, name := range fs.Args() {

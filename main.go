@@ -15,8 +15,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/ledgerform/ledgerform/internal/suggest"
 )
 
 // A command is one subcommand of ledgerform.
@@ -37,7 +40,7 @@ func init() {
 		{"watch", "run as a daemon: reconcile whenever manifests or files change", runWatch},
 		{"serve", "run the embedded engine: a local Nordigen report API", runServe},
 		{"categorise", "categorise statement files offline with the engine's rules", runCategorise},
-		{"version", "print the version", runVersion},
+		{"version", "print the version, the Go version and the platform", runVersion},
 	}
 }
 
@@ -51,21 +54,53 @@ func main() {
 	os.Exit(exitStatus(err, os.Stderr))
 }
 
-// run dispatches to the subcommand named by args[0].
+// run dispatches to the subcommand named by args[0]. Help asked for
+// (help, -h, --help, help CMD, CMD -h) goes to stdout; "ledgerform" alone
+// is a mistake, and gets the usage on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return usageError{errors.New("no command given")}
+		return usageError{errors.New("no command given")}
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		switch {
+		case len(args) == 1 || args[1] == "help":
+			usage(stdout)
+			return nil
+		case len(args) > 2:
+			return usageError{fmt.Errorf("help: unexpected argument %q; want at most one command", args[2])}
 		}
+		args = []string{args[1], "-h"} // a command's help is what its -h prints
+	case "-version", "--version":
+		args = append([]string{"version"}, args[1:]...)
+	}
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == args[0] })
+	if i < 0 {
+		return unknownCommand(args[0])
+	}
+	err := commands[i].run(ctx, args[1:], stdout, stderr)
+	var h helpRequest
+	if errors.As(err, &h) {
+		h.fs.SetOutput(stdout)
+		h.fs.Usage()
 		return nil
 	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdout, stderr)
-		}
+	return err
+}
+
+// unknownCommand is the error for a command that does not exist, with
+// the likely one it is a typo of.
+func unknownCommand(name string) error {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
 	}
-	return usageError{fmt.Errorf("unknown command %q; run \"ledgerform help\" for the list", args[0])}
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := suggest.Closest(name, names); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return hinted{errors.New(msg), "run \"ledgerform help\" for the list of commands"}
 }
 
 func usage(w io.Writer) {
@@ -74,7 +109,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun \"ledgerform <command> -h\" for a command's flags.")
+	fmt.Fprintln(w, "\nRun \"ledgerform help <command>\" or \"ledgerform <command> -h\" for a command's flags.")
 }
 
 // usageError is a mistake on the command line: exit code 1, and the
@@ -110,7 +145,7 @@ func (e hinted) Unwrap() error { return e.err }
 // exitStatus prints err as "ledgerform: error: …" (and a hint, if any) and
 // returns the exit code: the one place where errors become exit codes.
 func exitStatus(err error, stderr io.Writer) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
+	if err == nil {
 		return 0
 	}
 	var ee exitError
@@ -137,29 +172,128 @@ func printError(w io.Writer, err error) {
 }
 
 // newFlagSet returns a FlagSet that reports its errors instead of exiting;
-// both -flag and --flag work, as with every Go flag package.
-func newFlagSet(name, usageLine string, stderr io.Writer) *flag.FlagSet {
+// both -flag and --flag work, as with every Go flag package. doc is the
+// command's help: its first line is the command's name and its operands
+// ("state list | show ADDR..."), the rest describes it. The usage line is
+// made from the FlagSet itself, so that it lists every flag.
+//
+// The flag package prints an error and the whole usage on a mistake;
+// here it prints nothing (parse returns the error, which is printed once),
+// and the usage is printed only when asked for, on stdout, by run.
+func newFlagSet(name, doc string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ledgerform %s\n\nflags:\n", usageLine)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() { printUsage(fs.Output(), fs, doc) }
 	return fs
 }
 
-var flagErrHelp = flag.ErrHelp
+// helpRequest is what parsing -h returns: run prints the usage of fs on
+// stdout, and the exit status is 0.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h helpRequest) Error() string { return flag.ErrHelp.Error() }
+
+// parse parses args with fs: -h is a helpRequest, and a mistake is one
+// error, with "did you mean" for a mistyped flag name and a hint where
+// the flags are listed.
+func parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return helpRequest{fs}
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if s := suggest.Closest(name, names); s != "" {
+			msg += fmt.Sprintf("; did you mean --%s?", s)
+		}
+	}
+	return argError(fs, errors.New(msg), "flags")
+}
+
+// argError is a mistake in the arguments of fs's command, with the hint
+// of where its usage is shown: what is "flags" for a mistake in a flag,
+// "usage" for one in the operands.
+func argError(fs *flag.FlagSet, err error, what string) error {
+	return hinted{fmt.Errorf("%s: %w", fs.Name(), err), fmt.Sprintf("run \"ledgerform %s -h\" for its %s", fs.Name(), what)}
+}
 
 // parseFlags parses args and refuses positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+		return argError(fs, fmt.Errorf("unexpected argument %q", fs.Arg(0)), "usage")
 	}
 	return nil
+}
+
+// usageWidth is the width the usage line is wrapped at.
+const usageWidth = 80
+
+// printUsage writes the help of fs's command: the usage line with every
+// flag of fs, the description of doc (see newFlagSet), and the flags.
+func printUsage(w io.Writer, fs *flag.FlagSet, doc string) {
+	first, desc, _ := strings.Cut(doc, "\n")
+	name, operands, _ := strings.Cut(first, " ")
+	var flags []string
+	fs.VisitAll(func(f *flag.Flag) {
+		word := "[" + flagSynopsis(f) + "]"
+		if _, ok := f.Value.(*addrFlag); ok { // the one kind of flag that may be repeated
+			word += "..."
+		}
+		flags = append(flags, word)
+	})
+	words := flags
+	if operands != "" {
+		words = append(words, operands)
+	}
+	line := "usage: ledgerform " + name
+	indent := strings.Repeat(" ", len(line))
+	for i, word := range words {
+		if i > 0 && len(line)+1+len(word) > usageWidth {
+			fmt.Fprintln(w, line)
+			line = indent
+		}
+		line += " " + word
+	}
+	fmt.Fprintln(w, line)
+	if desc != "" {
+		fmt.Fprintln(w, desc)
+	}
+	if len(flags) > 0 {
+		fmt.Fprintln(w, "\nflags:")
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		_, text := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  %s\n        %s%s\n", flagSynopsis(f), text, defaultOf(f))
+	})
+}
+
+// flagSynopsis is "--name VALUE", or "--name" for a boolean flag.
+func flagSynopsis(f *flag.Flag) string {
+	if value, _ := flag.UnquoteUsage(f); value != "" {
+		return "--" + f.Name + " " + value
+	}
+	return "--" + f.Name
+}
+
+// defaultOf is " (default X)" for a flag whose default is not the zero
+// value, as flag.PrintDefaults writes it.
+func defaultOf(f *flag.Flag) string {
+	switch f.DefValue {
+	case "", "0", "false", "0s":
+		return ""
+	}
+	if g, ok := f.Value.(flag.Getter); ok {
+		if _, ok := g.Get().(string); ok {
+			return fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+	}
+	return " (default " + f.DefValue + ")"
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/ledgerform/ledgerform/reconcile"
 )
 
-const planUsage = `plan [--dir D] [--json] [--detailed-exitcode] [--target ADDR]... [--replace ADDR]...
+const planUsage = `plan
 
 Shows what apply would do: one action per report (create, replace, resume,
 retry, restore, move, delete, blocked) with the reasons and the diff of its
@@ -24,7 +24,7 @@ that cannot be planned (a statement file is missing) and a directory
 without manifests.`
 
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("plan", planUsage, stderr)
+	fs := newFlagSet("plan", planUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	asJSON := fs.Bool("json", false, "print the plan as one JSON document")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes")

@@ -13,7 +13,7 @@ import (
 	"github.com/ledgerform/ledgerform/engine"
 )
 
-const serveUsage = `serve [--listen 127.0.0.1:8787] [--client-id ID] [--client-secret S] [fault flags]
+const serveUsage = `serve
 
 Serves the embedded engine, a local implementation of the Nordigen
 Categorisation & Insights API (v2 /report), until SIGINT or SIGTERM.
@@ -25,7 +25,7 @@ With neither, a random pair is generated and printed once to stderr.
 Every fault flag is off by default.`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", serveUsage, stderr)
+	fs := newFlagSet("serve", serveUsage)
 	listen := fs.String("listen", "127.0.0.1:8787", "`address` to listen on; loopback unless you mean otherwise")
 	clientID := fs.String("client-id", "", "the client `id` that gets a token (default $LEDGERFORM_ENGINE_CLIENT_ID)")
 	clientSecret := fs.String("client-secret", "", "the client `secret` (default $LEDGERFORM_ENGINE_CLIENT_SECRET)")
@@ -52,20 +52,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.ClientID = firstNonEmpty(*clientID, os.Getenv("LEDGERFORM_ENGINE_CLIENT_ID"))
 	cfg.ClientSecret = firstNonEmpty(*clientSecret, os.Getenv("LEDGERFORM_ENGINE_CLIENT_SECRET"))
 	generated := cfg.ClientID == "" && cfg.ClientSecret == ""
-	switch *logFormat {
-	case "text":
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
-	case "json":
-		cfg.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
-	default:
-		return usageError{fmt.Errorf("serve: --log-format %q: want text or json", *logFormat)}
+	logger, err := newLogger("serve", *logFormat, stderr)
+	if err != nil {
+		return err
 	}
+	cfg.Logger = logger
 
 	e, err := engine.Start(cfg, *listen)
 	if err != nil {
 		return hinted{fmt.Errorf("serve: %w", err), "check --listen and the other flags; \"ledgerform serve -h\" lists them"}
 	}
-	warnBeyondLoopback(*listen, stderr)
+	if w := beyondLoopback(*listen); w != "" {
+		fmt.Fprintf(stderr, "ledgerform: warning: %s\n", w)
+	}
 	fmt.Fprintf(stderr, "ledgerform: engine serving the Nordigen report API on %s\n", e.URL)
 	if generated {
 		// Printed once, here, so that a reader can paste them; never logged.
@@ -95,11 +94,26 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// warnBeyondLoopback warns when a server listens beyond loopback.
-func warnBeyondLoopback(listen string, stderr io.Writer) {
-	if host, _, err := net.SplitHostPort(listen); err == nil {
-		if ip := net.ParseIP(host); (ip == nil && host != "localhost") || (ip != nil && !ip.IsLoopback()) {
-			fmt.Fprintf(stderr, "ledgerform: warning: listening on %s, beyond loopback: statements are personal data\n", listen)
-		}
+// beyondLoopback is the warning for a server listening on listen when
+// that is beyond loopback, or "".
+func beyondLoopback(listen string) string {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return ""
 	}
+	if ip := net.ParseIP(host); (ip == nil && host != "localhost") || (ip != nil && !ip.IsLoopback()) {
+		return fmt.Sprintf("listening on %s, beyond loopback: statements are personal data", listen)
+	}
+	return ""
+}
+
+// newLogger is the logger of --log-format: text or json, on w.
+func newLogger(cmd, format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, usageError{fmt.Errorf("%s: --log-format %q: want text or json", cmd, format)}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -11,7 +12,7 @@ import (
 	"github.com/ledgerform/ledgerform/state"
 )
 
-const stateUsage = `state list | show ADDR... | rm ADDR... [--dir D]
+const stateUsage = `state list | show ADDR... | rm ADDR...
 
 list  prints every recorded report: address, phase, last update, output.
 show  prints the records of the addresses as JSON.
@@ -20,15 +21,14 @@ rm    forgets the addresses: the next plan creates them again if they are
       state's lock.`
 
 func runState(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("state", stateUsage, stderr)
+	fs := newFlagSet("state", stateUsage)
 	dir := fs.String("dir", ".", "the working `directory`: the state is in .ledgerform/")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		fs.Usage()
-		return usageError{fmt.Errorf("state: want list, show or rm")}
+		return argError(fs, errors.New("want list, show or rm"), "usage")
 	}
 	sub, args := pos[0], pos[1:]
 	var addrs []report.Address

@@ -10,9 +10,9 @@ import (
 	"github.com/ledgerform/ledgerform/report"
 )
 
-const validateUsage = `validate [--dir D]
+const validateUsage = `validate
 
-Reads every manifest (*.yaml, *.yml) in D and checks it: strict keys and
+Reads every manifest (*.yaml, *.yml) in --dir and checks it: strict keys and
 types, unique names, operations, country, params, statement paths and
 globs, drop folders, and every output and drop path: none may lead into
 .ledgerform/ or onto a manifest, a statement, an existing directory, or a
@@ -22,7 +22,7 @@ though plan and apply go on with the other reports. Touches neither the
 state nor the network.`
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", validateUsage, stderr)
+	fs := newFlagSet("validate", validateUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	if err := parseFlags(fs, args); err != nil {
 		return err

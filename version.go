@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -11,8 +12,14 @@ import (
 // otherwise it comes from the module information.
 var version = ""
 
+const versionUsage = `version
+
+Prints the version of ledgerform, the Go version it was built with and
+the platform it runs on, as "ledgerform v1.2.3 go1.26.0 linux/amd64".
+"ledgerform --version" is the same.`
+
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("version", "version", stderr)
+	fs := newFlagSet("version", versionUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -23,6 +30,6 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			v = bi.Main.Version
 		}
 	}
-	fmt.Fprintf(stdout, "ledgerform %s\n", v)
+	fmt.Fprintf(stdout, "ledgerform %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }

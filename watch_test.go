@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -176,4 +179,84 @@ func TestWatch_SecondSignalExitsAtOnce(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
+}
+
+// With --log-format json every line watch writes is JSON: the embedded
+// engine's announcement, the warning of a listener beyond loopback, the
+// steps, and the error it ends with. The endpoint in use is logged, and
+// no credential.
+func TestWatch_JSONLogs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want map[string]string // attributes of the record that names the endpoint
+	}{
+		{"embedded", []string{"--endpoint", "embedded", "--listen", "0.0.0.0:0"}, map[string]string{"endpoint": "embedded"}},
+		{"endpoint", nil, nil}, // want is the engine's URL, known below
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, e, run := watchFixture(t, 2, 0)
+			want := tc.want
+			if want == nil {
+				want = map[string]string{"endpoint": e.URL}
+			}
+			cmd, out := run(append([]string{"--log-format", "json"}, tc.args...)...)
+			waitPhases(t, dir, 2, state.Completed, out)
+			cmd.Process.Signal(syscall.SIGTERM)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("watch after SIGTERM: %v\n%s", err, out.String())
+			}
+			records := jsonLines(t, out.String())
+			named := false
+			for _, r := range records {
+				if r["endpoint"] == nil {
+					continue
+				}
+				named = true
+				for k, v := range want {
+					if r[k] != v {
+						t.Errorf("the endpoint's record has %s=%v, want %s: %v", k, r[k], v, r)
+					}
+				}
+				if tc.name == "embedded" && !strings.HasPrefix(fmt.Sprint(r["url"]), "http://127.0.0.1:") {
+					t.Errorf("the embedded engine's record lacks its URL: %v", r)
+				}
+			}
+			if !named {
+				t.Errorf("no record names the endpoint:\n%s", out.String())
+			}
+			if strings.Contains(out.String(), e.ClientSecret) {
+				t.Errorf("the log holds the client secret:\n%s", out.String())
+			}
+			if tc.name == "embedded" && !strings.Contains(out.String(), `"level":"WARN","msg":"listening on 0.0.0.0:0, beyond loopback`) {
+				t.Errorf("no JSON warning of the listener beyond loopback:\n%s", out.String())
+			}
+		})
+	}
+	t.Run("error", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), []string{"watch", "--log-format", "json", "--dir", filepath.Join(t.TempDir(), "nope")}, &stdout, &stderr)
+		if code := exitStatus(err, &stderr); code != 1 {
+			t.Errorf("watch of a missing directory: exit %d, want 1", code)
+		}
+		records := jsonLines(t, stderr.String())
+		if len(records) != 1 || records[0]["level"] != "ERROR" || !strings.Contains(fmt.Sprint(records[0]["error"]), "is not a directory") || records[0]["hint"] == nil {
+			t.Errorf("stderr %q, want one ERROR record with the error and its hint", stderr.String())
+		}
+	})
+}
+
+// jsonLines parses every line of out as a JSON object.
+func jsonLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var records []map[string]any
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Errorf("a line that is not JSON: %q", line)
+			continue
+		}
+		records = append(records, r)
+	}
+	return records
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +16,7 @@ import (
 	"github.com/ledgerform/ledgerform/nordigen"
 )
 
-const watchUsage = `watch [--dir D] [--listen 127.0.0.1:9464] [--resync 10m] [--grace 30s] [--quiet 1s]
+const watchUsage = `watch
 
 Runs until SIGTERM or SIGINT as a GitOps daemon: it reconciles at start,
 then whenever a manifest, a statement or a drop folder changes (watched
@@ -25,14 +26,17 @@ folder are taken once complete: renamed in, or unchanged for --quiet.
 
 On --listen: /healthz, /readyz (after the first full reconcile),
 /metrics (Prometheus) and /status (JSON: every report's phase and last
-error). Logs go to stderr (--log-format text or json).
+error). Logs go to stderr (--log-format text or json; with json every
+line is JSON, the error watch ends with included). The endpoint in use is
+logged when it is first needed, at start if there is work: its URL, or
+"embedded" with the engine's URL; never a credential.
 
 SIGTERM/SIGINT: stop taking work, let the steps under way finish within
 --grace, save the state, exit 0. A second signal exits at once; the state
 is consistent at every instant.`
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := newFlagSet("watch", watchUsage, stderr)
+	fs := newFlagSet("watch", watchUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	listen := fs.String("listen", "127.0.0.1:9464", "`address` of /healthz, /readyz, /metrics and /status (\"\": none)")
 	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint)")
@@ -55,14 +59,12 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 			return usageError{fmt.Errorf("watch: --%s %s: want a duration above zero", d.name, d.v)}
 		}
 	}
-	var logger *slog.Logger
-	switch *logFormat {
-	case "text":
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
-	case "json":
-		logger = slog.New(slog.NewJSONHandler(stderr, nil))
-	default:
-		return usageError{fmt.Errorf("watch: --log-format %q: want text or json", *logFormat)}
+	logger, err := newLogger("watch", *logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	if *logFormat == "json" {
+		defer func() { err = logExit(logger, err) }()
 	}
 	if err := checkManifestDir(*dir); err != nil {
 		return err
@@ -71,14 +73,16 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err != nil {
 		return err
 	}
-	defer func() { err = closeState(st, err, stderr) }()
+	defer func() { err = closeState(st, err, slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer()) }()
 
 	var ln net.Listener
 	if *listen != "" {
 		if ln, err = net.Listen("tcp", *listen); err != nil {
 			return hinted{fmt.Errorf("watch: %w", err), "choose another --listen address, or --listen \"\" for none"}
 		}
-		warnBeyondLoopback(*listen, stderr)
+		if w := beyondLoopback(*listen); w != "" {
+			logger.Warn(w)
+		}
 		logger.Info("serving /healthz, /readyz, /metrics, /status", "addr", ln.Addr().String())
 	}
 	hup := make(chan os.Signal, 1)
@@ -88,7 +92,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	// The client reports each HTTP attempt to the daemon's metrics; the
 	// daemon itself knows nothing of HTTP clients.
 	metrics := daemon.NewMetrics()
-	conn := &connector{flagEndpoint: *endpoint, stderr: stderr,
+	conn := &connector{flagEndpoint: *endpoint, Log: logger.Info,
 		Observe: func(a nordigen.Attempt) { metrics.ObserveAPI(a.Op, a.Status, a.Duration) }}
 	defer conn.Close()
 	return daemon.Run(ctx, daemon.Config{
@@ -97,4 +101,22 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		Connect: conn.Connect,
 		PollMin: 250 * time.Millisecond,
 	})
+}
+
+// logExit logs the error watch ends with, and its hint, and returns an
+// error that makes the exit status without a message: under --log-format
+// json every line watch writes to stderr is JSON, its last one included.
+// (A mistake in the flags, found before the format is known, is still a
+// line of text.)
+func logExit(logger *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	attrs := []any{"error", err.Error()}
+	var h hinted
+	if errors.As(err, &h) {
+		attrs = append(attrs, "hint", h.hint)
+	}
+	logger.Error("watch failed", attrs...)
+	return exitError{code: 1}
 }

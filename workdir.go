@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,11 +50,8 @@ func (l *addrFlag) Set(s string) error {
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
+		if err := parse(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			return pos, nil
@@ -155,6 +153,11 @@ func stateHint(dir string, err error) error {
 type connector struct {
 	flagEndpoint string
 	stderr       io.Writer
+	// Log, if set, is told the endpoint of every client made, as a log
+	// record (slog.Logger.Info): the embedded engine with its URL, or the
+	// endpoint's URL, never a credential. Without it the embedded engine
+	// is announced in one line on stderr and a real endpoint is not.
+	Log func(msg string, args ...any)
 	// Observe, if set, is told of every HTTP attempt (the daemon's metrics).
 	Observe func(nordigen.Attempt)
 
@@ -186,7 +189,11 @@ func (c *connector) Connect(_ context.Context, s spec.Settings) (reconcile.API, 
 		if endpoint != "" {
 			why = "endpoint: embedded"
 		}
-		fmt.Fprintf(c.stderr, "ledgerform: using the embedded engine at %s (%s); its records last as long as this run\n", e.URL, why)
+		if c.Log != nil {
+			c.Log("using the embedded engine; its records last as long as this process", "endpoint", "embedded", "url", e.URL, "reason", why)
+		} else {
+			fmt.Fprintf(c.stderr, "ledgerform: using the embedded engine at %s (%s); its records last as long as this run\n", e.URL, why)
+		}
 		return cl, nil
 	}
 	id, secret := os.Getenv("NORDIGEN_CLIENT_ID"), os.Getenv("NORDIGEN_CLIENT_SECRET")
@@ -194,7 +201,22 @@ func (c *connector) Connect(_ context.Context, s spec.Settings) (reconcile.API, 
 		return nil, hinted{fmt.Errorf("endpoint %s needs credentials", endpoint),
 			"set NORDIGEN_CLIENT_ID and NORDIGEN_CLIENT_SECRET in the environment (never in a manifest or a flag)"}
 	}
-	return nordigen.New(nordigen.Config{BaseURL: endpoint, ClientID: id, ClientSecret: nordigen.NewSecret(secret), Observe: c.Observe})
+	cl, err := nordigen.New(nordigen.Config{BaseURL: endpoint, ClientID: id, ClientSecret: nordigen.NewSecret(secret), Observe: c.Observe})
+	if err == nil && c.Log != nil {
+		c.Log("using the API", "endpoint", withoutUserinfo(endpoint))
+	}
+	return cl, err
+}
+
+// withoutUserinfo is endpoint without the user and password a URL may
+// carry, which are credentials and must not be logged.
+func withoutUserinfo(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.User == nil {
+		return endpoint
+	}
+	u.User = nil
+	return u.String()
 }
 
 // Close stops the engines Connect started.

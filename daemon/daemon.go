@@ -192,7 +192,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var srv *http.Server
 	if cfg.Listener != nil {
-		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)} // not the log package's stderr
 		go srv.Serve(cfg.Listener)
 	}
 

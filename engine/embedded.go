@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -45,6 +46,7 @@ func Start(cfg Config, addr string) (*Running, error) {
 			WriteTimeout:      2 * time.Minute,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(srv.cfg.Logger.Handler(), slog.LevelWarn), // not the log package's stderr
 		},
 		done: make(chan struct{}),
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ledgerform/ledgerform/reconcile"
 )
 
@@ -153,13 +155,51 @@ func (l Lines) Event(e reconcile.Event) {
 // Summary implements Renderer.
 func (l Lines) Summary(r *reconcile.Result) { fmt.Fprintln(l.W, SummaryLine(r)) }
 
-// TTY is a live view for a terminal: a line per report in flight, showing
-// its current step, redrawn on every event; a report that ends leaves one
-// line above the live block.
+// Work is the number of changes of p that an apply works on, each of
+// which ends in one "done" event: those that change something, and those
+// that cannot be planned (they fail at once). It is the Total of a TTY.
+func Work(p *reconcile.Plan) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action.Changes() || c.Action == reconcile.Error {
+			n++
+		}
+	}
+	return n
+}
+
+// TTY is a live view for a terminal: above, a line per report that
+// finished; below, a live block of a line per report in flight (its
+// current step) and a last line "n of N done" with an estimate of the
+// time left, redrawn on every event. Its rules, so that the scrollback
+// reads as a log of what finished and nothing else:
+//
+//   - A finished report is written once, above the live block, and never
+//     redrawn.
+//   - The live block is never taller than the terminal's rows less one (the
+//     cursor's): a block that scrolls off the top cannot be erased, and
+//     would be left in the scrollback, stale, at every redraw. The reports
+//     in flight that do not fit are counted in a line "… and K more".
+//   - A live line is cut to the terminal's width less one, since a wrapped
+//     line takes rows the redraw would not count.
+//
+// The estimate extrapolates the rate at which changes finished so far. The
+// size is read at every redraw, so a resized terminal is followed. Event
+// and Summary must not be called concurrently (the Reconciler serialises
+// its Progress calls).
 type TTY struct {
-	W      io.Writer
-	active []row
-	drawn  int // lines of the live block on screen
+	W io.Writer
+	// Total is the number of changes the apply works on (Work of the
+	// plan); zero means unknown, and the last line says only "n done".
+	Total int
+	// Size returns the terminal's width and height; nil means those of W
+	// when it is a terminal, else 80×24.
+	Size func() (width, height int)
+
+	active       []row
+	drawn        int       // lines of the live block on screen
+	start        time.Time // of the first event: the estimate's origin
+	done, failed int       // changes finished, and those of them that failed
 }
 
 type row struct {
@@ -177,19 +217,22 @@ var doing = map[string]string{
 
 // Event implements Renderer.
 func (t *TTY) Event(e reconcile.Event) {
-	var out strings.Builder
-	if t.drawn > 0 {
-		fmt.Fprintf(&out, "\x1b[%dA\x1b[J", t.drawn)
+	if t.start.IsZero() {
+		t.start = e.Time
 	}
+	var out strings.Builder
+	t.erase(&out)
 	i := slices.IndexFunc(t.active, func(r row) bool { return r.address == e.Address.String() })
 	switch {
 	case e.Step == "done":
 		if i >= 0 {
 			t.active = slices.Delete(t.active, i, i+1)
 		}
+		t.done++
 		if e.Status == "ok" {
 			fmt.Fprintf(&out, "  ✓ %s %s (%s)\n", e.Address, pastTense[e.Action], e.Elapsed.Round(10*time.Millisecond))
 		} else {
+			t.failed++
 			fmt.Fprintf(&out, "  ✗ %s failed: %s\n", e.Address, e.Error)
 		}
 	case i < 0:
@@ -200,12 +243,83 @@ func (t *TTY) Event(e reconcile.Event) {
 			t.active[i].step = "restart"
 		}
 	}
-	for _, r := range t.active {
-		fmt.Fprintf(&out, "    %s (%s): %s… %s\n", r.address, r.action, doing[r.step], e.Time.Sub(r.start).Round(100*time.Millisecond))
-	}
-	t.drawn = len(t.active)
+	t.draw(&out, e.Time)
 	io.WriteString(t.W, out.String())
 }
 
-// Summary implements Renderer.
-func (t *TTY) Summary(r *reconcile.Result) { fmt.Fprintln(t.W, SummaryLine(r)) }
+// Summary implements Renderer: the live block gives way to the summary.
+func (t *TTY) Summary(r *reconcile.Result) {
+	var out strings.Builder
+	t.erase(&out)
+	fmt.Fprintln(&out, SummaryLine(r))
+	io.WriteString(t.W, out.String())
+}
+
+// erase moves the cursor to the top of the live block and clears it.
+func (t *TTY) erase(out *strings.Builder) {
+	if t.drawn > 0 {
+		fmt.Fprintf(out, "\x1b[%dA\x1b[J", t.drawn)
+	}
+	t.drawn = 0
+}
+
+// draw writes the live block as of now, within the terminal's size.
+func (t *TTY) draw(out *strings.Builder, now time.Time) {
+	width, height := t.size()
+	rows := height - 1 // the cursor's line stays free
+	if rows < 1 {
+		return
+	}
+	line := func(s string) {
+		if r := []rune(s); len(r) > width-1 {
+			s = string(r[:max(width-1, 0)])
+		}
+		out.WriteString(s + "\n")
+		t.drawn++
+	}
+	shown := t.active
+	if len(shown) > rows-1 {
+		shown = shown[:max(rows-2, 0)]
+	}
+	for _, r := range shown {
+		line(fmt.Sprintf("    %s (%s): %s… %s", r.address, r.action, doing[r.step], now.Sub(r.start).Round(100*time.Millisecond)))
+	}
+	if k := len(t.active) - len(shown); k > 0 && rows >= 2 {
+		line(fmt.Sprintf("    … and %d more", k))
+	}
+	line(t.status(now))
+}
+
+// status is the last line of the live block: "n of N done", the failures
+// among them, and the time left.
+func (t *TTY) status(now time.Time) string {
+	if t.Total <= 0 {
+		s := fmt.Sprintf("  %d done", t.done)
+		if t.failed > 0 {
+			s += fmt.Sprintf(", %d failed", t.failed)
+		}
+		return s
+	}
+	s := fmt.Sprintf("  %d of %d done", t.done, t.Total)
+	if t.failed > 0 {
+		s += fmt.Sprintf(", %d failed", t.failed)
+	}
+	if left := t.Total - t.done; t.done > 0 && left > 0 {
+		eta := now.Sub(t.start) * time.Duration(left) / time.Duration(t.done)
+		s += fmt.Sprintf(", about %s left", max(eta.Round(time.Second), time.Second))
+	}
+	return s
+}
+
+// size is the terminal's width and height, or 80×24 if unknown.
+func (t *TTY) size() (width, height int) {
+	if t.Size != nil {
+		return t.Size()
+	}
+	if f, ok := t.W.(*os.File); ok {
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Row > 0 && ws.Col > 0 {
+			return int(ws.Col), int(ws.Row)
+		}
+	}
+	return 80, 24
+}
