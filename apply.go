@@ -12,12 +12,17 @@ import (
 	"github.com/ledgerform/ledgerform/spec"
 )
 
-const applyUsage = `apply
+const applyUsage = `apply [FILE]
 
 Plans, then does the missing work: uploads new or changed statements,
 requests their operations, polls, and writes each result to its output
 file. Every step is recorded in --dir/.ledgerform before the next remote call,
 so an apply that is interrupted or killed resumes where it stopped.
+
+With FILE, a plan saved by "plan --out FILE", it carries out exactly that
+plan, with its targets: it plans again and refuses, doing nothing, if the
+new plan differs in any change or the state moved on since (the saved
+plan is stale).
 
 The endpoint is --endpoint, else settings.endpoint, else the embedded
 engine. A real endpoint takes its credentials from NORDIGEN_CLIENT_ID and
@@ -36,8 +41,17 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	var targets, replace addrFlag
 	fs.Var(&targets, "target", "apply only this `address` (repeatable; drop.NAME selects all its files)")
 	fs.Var(&replace, "replace", "redo this `address` from scratch even if nothing changed (repeatable)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
+	}
+	planFile := ""
+	switch {
+	case fs.NArg() > 1:
+		return argError(fs, fmt.Errorf("unexpected argument %q", fs.Arg(1)), "usage")
+	case fs.NArg() == 1 && (len(targets) > 0 || len(replace) > 0):
+		return argError(fs, errors.New("a saved plan has its own --target and --replace"), "usage")
+	case fs.NArg() == 1:
+		planFile = fs.Arg(0)
 	}
 	if err := checkParallelism("apply", *parallelism); err != nil {
 		return err
@@ -47,12 +61,18 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	defer func() { err = closeState(st, err, stderr) }()
-	if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
-		return usageError{err}
-	}
-	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace})
-	if err != nil {
-		return usageError{err}
+	var p *reconcile.Plan
+	if planFile != "" {
+		if p, err = planFromFile(planFile, set, st); err != nil {
+			return err
+		}
+	} else {
+		if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
+			return usageError{err}
+		}
+		if p, err = reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace}); err != nil {
+			return usageError{err}
+		}
 	}
 
 	var r progress.Renderer

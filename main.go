@@ -37,6 +37,7 @@ func init() {
 		{"plan", "show what apply would do, and why", runPlan},
 		{"apply", "do the missing work: upload, process, poll, write outputs", runApply},
 		{"state", "list, show or forget recorded reports", runState},
+		{"show", "print a saved plan file", runShow},
 		{"watch", "run as a daemon: reconcile whenever manifests or files change", runWatch},
 		{"serve", "run the embedded engine: a local Nordigen report API", runServe},
 		{"categorise", "categorise statement files offline with the engine's rules", runCategorise},

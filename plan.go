@@ -17,6 +17,11 @@ spec. Reads statement files only when their size, mtime or inode changed.
 Makes no remote call and writes nothing; it reads the state without
 taking its lock, so it works while an apply or watch runs.
 
+With --out FILE the plan is also saved, for "apply FILE" to carry out
+exactly that plan: apply refuses it as stale if the state or any input
+(a manifest, a statement, an output, a dropped file) changed since.
+"show FILE" prints it.
+
 Exit status: 0, or with --detailed-exitcode 0 for no changes with
 nothing blocked, 2 for changes, and 3 for no changes while reports are
 blocked (what apply would exit with); 1 for an error, including a report
@@ -27,7 +32,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("plan", planUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	asJSON := fs.Bool("json", false, "print the plan as one JSON document")
-	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes, 3 when none but reports are blocked")
+	out := fs.String("out", "", "also save the plan to this `file` (0600), for \"apply FILE\" to carry out exactly")
 	fs.String("endpoint", "", "accepted for symmetry with apply and watch; plan makes no remote call")
 	var targets, replace addrFlag
 	fs.Var(&targets, "target", "plan only this `address` (repeatable; drop.NAME selects all its files)")
@@ -43,9 +49,15 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
 		return usageError{err}
 	}
-	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace})
+	opts := reconcile.Options{Targets: targets, Replace: replace}
+	p, err := reconcile.NewPlan(set, st, opts)
 	if err != nil {
 		return usageError{err}
+	}
+	if *out != "" {
+		if err := savePlan(*out, p, set, st, opts); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		err = p.WriteJSON(stdout)
