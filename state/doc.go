@@ -52,19 +52,23 @@
 //
 //	1c291ca3 {"v":1,"lineage":"…","serial":43,"op":"put","address":"report.a","record":{…}}
 //	9e0f0b71 {"v":1,"lineage":"…","serial":44,"op":"delete","address":"report.b"}
+//	5d2a7c40 {"v":2,"lineage":"…","serial":45,"op":"move","address":"report.c","from":"report.a","record":{…}}
 //
 // The lineage is a random id chosen when the state is created (it is first
 // written with the first change) and never changed; the serial counts
-// changes. Each journal line carries both, and its format version (1: the
-// journal's lines have their own version, unchanged since the first), so
-// that a journal never continues the wrong snapshot and a newer format is
-// refused at its first line as well as in the snapshot (a *VersionError
-// asks for a newer ledgerform).
+// changes. Each journal line carries both, and its format version (the
+// journal's lines have their own), so that a journal never continues the
+// wrong snapshot and a newer format is refused at its first line as well
+// as in the snapshot (a *VersionError asks for a newer ledgerform). A line
+// is written at the oldest version that has its operation: put and delete
+// at 1, unchanged since the first ledgerform, which therefore still reads
+// such a journal; move (Store.Move: a put and a delete as one change) at
+// 2, so that an older ledgerform refuses it as newer.
 //
 // # Durability
 //
-// Put and Delete append one line to the journal and fsync it before they
-// return: O(1) disk work per change, whatever the size of the state. Writers
+// Put, Delete and Move append one line to the journal and fsync it before
+// they return: O(1) disk work per change, whatever the size of the state. Writers
 // from several goroutines append in turn while one of them fsyncs; the next
 // fsync then covers all of their lines (group commit).
 //

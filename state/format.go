@@ -22,11 +22,16 @@ import (
 // compaction writes the current version.
 const Version = 2
 
-// journalVersion is the format version of journal lines, which have their
-// own: their layout has not changed since version 1, so an older
-// ledgerform still reads a journal this one wrote (and what it writes on
-// top of it is a version 1 snapshot, which this one migrates).
-const journalVersion = 1
+// journalVersion is the newest format version of journal lines, which
+// have their own. Each line is written at the oldest version that has its
+// operation: put and delete at version 1, whose layout has not changed
+// since the first ledgerform, so that an older ledgerform still reads a
+// journal this one wrote (and what it writes on top of it is a version 1
+// snapshot, which this one migrates); move, added in version 2, at 2, so
+// that an older ledgerform refuses it as newer (a *VersionError) rather
+// than as an unknown operation. A compaction leaves no move in the
+// snapshot, whose format it does not change.
+const journalVersion = 2
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -83,24 +88,35 @@ type entry struct {
 	V       int            `json:"v"`
 	Lineage string         `json:"lineage"`
 	Serial  uint64         `json:"serial"`
-	Op      string         `json:"op"` // opPut or opDelete
+	Op      string         `json:"op"` // opPut, opDelete or opMove
 	Address report.Address `json:"address"`
-	Record  *Record        `json:"record,omitempty"` // for opPut
+	From    report.Address `json:"from,omitempty"`   // for opMove: the address the record leaves
+	Record  *Record        `json:"record,omitempty"` // for opPut and opMove
 }
 
 const (
 	opPut    = "put"
 	opDelete = "delete"
+	opMove   = "move" // the record of from, now under address: a put and a delete in one change
 )
 
-// appendLine appends one journal line. address and record are already
-// JSON (record is nil for a delete), so the caller can encode them outside
-// its lock; lineage is the JSON-quoted lineage.
-func appendLine(b []byte, lineage []byte, serial uint64, op string, address, record []byte) []byte {
+// lineVersion is the journal format version a line of op is written at.
+func lineVersion(op string) int {
+	if op == opMove {
+		return 2
+	}
+	return 1
+}
+
+// appendLine appends one journal line. address, from and record are
+// already JSON (from is nil but for a move, record nil for a delete), so
+// the caller can encode them outside its lock; lineage is the JSON-quoted
+// lineage.
+func appendLine(b []byte, lineage []byte, serial uint64, op string, address, from, record []byte) []byte {
 	start := len(b)
 	b = beginLine(b)
 	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, journalVersion, 10)
+	b = strconv.AppendInt(b, int64(lineVersion(op)), 10)
 	b = append(b, `,"lineage":`...)
 	b = append(b, lineage...)
 	b = append(b, `,"serial":`...)
@@ -109,6 +125,10 @@ func appendLine(b []byte, lineage []byte, serial uint64, op string, address, rec
 	b = append(b, op...)
 	b = append(b, `","address":`...)
 	b = append(b, address...)
+	if from != nil {
+		b = append(b, `,"from":`...)
+		b = append(b, from...)
+	}
 	if record != nil {
 		b = append(b, `,"record":`...)
 		b = append(b, record...)
@@ -260,6 +280,18 @@ func (ld *loaded) apply(e *entry) error {
 		ld.records[e.Address] = e.Record
 	case opDelete:
 		delete(ld.records, e.Address)
+	case opMove:
+		if e.Record == nil || e.Record.Address != e.Address || e.Address == "" {
+			return fmt.Errorf("move to %q without its record", e.Address)
+		}
+		if _, ok := ld.records[e.From]; !ok {
+			return fmt.Errorf("move of %q, which is not in the state", e.From)
+		}
+		if _, ok := ld.records[e.Address]; ok {
+			return fmt.Errorf("move of %q onto %q, which is in the state", e.From, e.Address)
+		}
+		delete(ld.records, e.From)
+		ld.records[e.Address] = e.Record
 	default:
 		return fmt.Errorf("unknown operation %q", e.Op)
 	}

@@ -259,7 +259,7 @@ func TestOpen_snapshotV1(t *testing.T) {
 		r.Updated = time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)
 		raw, _ := json.Marshal(&r)
 		writeFile(t, filepath.Join(dir, journalName),
-			appendLine(nil, quote("v1-lineage"), 8, opPut, quote(string(r.Address)), raw))
+			appendLine(nil, quote("v1-lineage"), 8, opPut, quote(string(r.Address)), nil, raw))
 		s := open(t, dir)
 		checkRecords(t, s, append(want, r))
 		if err := s.Close(); err != nil {

@@ -700,3 +700,62 @@ func TestOpenReadOnly_duringCompactions(t *testing.T) {
 		}
 	}
 }
+
+// TestStore_Move: a move is one journal line, at journal version 2 (so an
+// older ledgerform refuses it as newer), while puts and deletes stay at
+// version 1; it is replayed after a crash, and a crash that cuts its line
+// short leaves the record where it was.
+func TestStore_Move(t *testing.T) {
+	dir, want := crashed(t, 2)
+	jpath := filepath.Join(dir, journalName)
+	before := readFile(t, jpath)
+	s := open(t, dir)
+	to := report.ReportAddress("renamed")
+	if err := s.Move(want[0].Address, to); err != nil {
+		t.Fatalf("Move: %v", err)
+	}
+	moved, _ := s.Get(to)
+	crash(s)
+
+	line := bytes.TrimPrefix(readFile(t, jpath), before)
+	if n := bytes.Count(line, []byte("\n")); n != 1 {
+		t.Fatalf("Move appended %d journal lines, want 1: %q", n, line)
+	}
+	e, err := parseLine(line)
+	if err != nil || e.V != 2 || e.Op != opMove || e.From != want[0].Address || e.Address != to || e.Record == nil {
+		t.Errorf("the move's journal line = %q (%v), want a version 2 move from %s to %s with its record", line, err, want[0].Address, to)
+	}
+	for i, l := range bytes.SplitAfter(before, []byte("\n")) {
+		if e, err := parseLine(l); err == nil && e.V != 1 {
+			t.Errorf("journal line %d (a %s) has version %d, want 1", i+1, e.Op, e.V)
+		}
+	}
+
+	// Replayed after a crash.
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatalf("OpenReadOnly after the move: %v", err)
+	}
+	checkRecords(t, ro, []Record{want[1], moved})
+
+	// Cut short by a crash: not acknowledged, and nothing moved.
+	writeFile(t, jpath, append(bytes.Clone(before), line[:len(line)/2]...))
+	checkRecords(t, open(t, dir), want)
+}
+
+// TestStore_Move_refused: a move from a missing address, or onto a
+// recorded one, changes nothing, not even the journal.
+func TestStore_Move_refused(t *testing.T) {
+	dir, want := crashed(t, 2)
+	s := open(t, dir)
+	n := journalLines(t, dir)
+	for _, m := range [][2]report.Address{{"report.missing", "report.x"}, {want[0].Address, want[1].Address}, {want[0].Address, want[0].Address}, {want[0].Address, ""}} {
+		if err := s.Move(m[0], m[1]); err == nil {
+			t.Errorf("Move(%q, %q): no error", m[0], m[1])
+		}
+	}
+	checkRecords(t, s, want)
+	if got := journalLines(t, dir); got != n {
+		t.Errorf("refused moves appended %d journal lines", got-n)
+	}
+}

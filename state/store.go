@@ -257,7 +257,7 @@ func (s *Store) Put(r Record) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", r.Address, err)
 	}
-	if err := s.commit(opPut, &c, quote(string(c.Address)), raw); err != nil {
+	if err := s.commit(opPut, &c, quote(string(c.Address)), "", raw); err != nil {
 		return fmt.Errorf("put %s: %w", r.Address, err)
 	}
 	return nil
@@ -272,19 +272,59 @@ func (s *Store) Delete(address report.Address) error {
 	if !ok {
 		return nil
 	}
-	if err := s.commit(opDelete, &Record{Address: address}, quote(string(address)), nil); err != nil {
+	if err := s.commit(opDelete, &Record{Address: address}, quote(string(address)), "", nil); err != nil {
 		return fmt.Errorf("delete %s: %w", address, err)
 	}
 	return nil
 }
 
-// commit appends a change to the journal, applies it, and returns once it
-// is durable. Appends are serialised by mu; the fsync is not: while one
-// goroutine fsyncs, others append, then one fsync covers them all (group
-// commit).
-func (s *Store) commit(op string, r *Record, address, raw []byte) error {
+// Move records the record of from under to, and forgets from, in one
+// change (one journal line): a crash leaves the record under one address
+// or the other, never under both or neither. The record is otherwise
+// unchanged but for its Address and Updated (the current time, in UTC).
+// It is an error, and changes nothing, if from has no record or to has
+// one (to == from included). When it returns nil the move is durable.
+func (s *Store) Move(from, to report.Address) error {
+	if to == "" {
+		return fmt.Errorf("move %s: no address to move it to", from)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The checks and the change are under one hold of mu, so that no Put
+	// in between can make the move carry an old record or overwrite one.
+	r, ok := s.records[from]
+	if !ok {
+		return fmt.Errorf("move %s: it is not in the state", from)
+	}
+	if _, ok := s.records[to]; ok {
+		return fmt.Errorf("move %s to %s: %s is in the state already", from, to, to)
+	}
+	c := clone(r)
+	c.Address, c.Updated = to, time.Now().UTC()
+	raw, err := json.Marshal(&c)
+	if err != nil {
+		return fmt.Errorf("move %s: %w", from, err)
+	}
+	if err := s.commitLocked(opMove, &c, quote(string(to)), from, raw); err != nil {
+		return fmt.Errorf("move %s to %s: %w", from, to, err)
+	}
+	return nil
+}
+
+// commit appends a change to the journal, applies it, and returns once it
+// is durable: the change op of the record r. address is r.Address as
+// JSON and raw is r as JSON (nil for a delete), encoded by the caller
+// outside mu if it can; from is the address a move leaves ("" for a put
+// or a delete). Appends are serialised by mu; the fsync is not: while one goroutine
+// fsyncs, others append, then one fsync covers them all (group commit).
+func (s *Store) commit(op string, r *Record, address []byte, from report.Address, raw []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commitLocked(op, r, address, from, raw)
+}
+
+// commitLocked is commit with mu held.
+func (s *Store) commitLocked(op string, r *Record, address []byte, from report.Address, raw []byte) error {
 	switch {
 	case s.readOnly:
 		return fmt.Errorf("state %s: %w", s.dir, ErrReadOnly)
@@ -294,7 +334,11 @@ func (s *Store) commit(op string, r *Record, address, raw []byte) error {
 		return s.err
 	}
 	serial := s.serial + 1
-	s.buf = appendLine(s.buf[:0], s.qline, serial, op, address, raw)
+	var qfrom []byte
+	if op == opMove {
+		qfrom = quote(string(from))
+	}
+	s.buf = appendLine(s.buf[:0], s.qline, serial, op, address, qfrom, raw)
 	if s.jsize+int64(len(s.buf)) > maxFileSize {
 		// Compactions keep failing: a longer journal would be one that
 		// Open refuses. Refuse the change instead, saying why.
@@ -312,10 +356,14 @@ func (s *Store) commit(op string, r *Record, address, raw []byte) error {
 		s.buf = nil // do not keep a huge record's buffer for ever
 	}
 	s.serial = serial
-	if op == opPut {
+	switch op {
+	case opPut:
 		s.records[r.Address] = r
-	} else {
+	case opDelete:
 		delete(s.records, r.Address)
+	case opMove:
+		delete(s.records, from)
+		s.records[r.Address] = r
 	}
 	if err := s.waitDurable(serial); err != nil {
 		return err

@@ -45,9 +45,10 @@ import (
 	"github.com/ledgerform/ledgerform/state"
 )
 
-// Store is what the suite tests: the methods the reconciler uses. It
-// must be safe for concurrent use. Put and Delete must be durable when they
-// return nil, to the extent the store outlives its process at all.
+// Store is what the suite tests: the methods the reconciler uses, and
+// Move, which ledgerform state mv uses. It must be safe for concurrent
+// use. Put, Delete and Move must be durable when they return nil, to the
+// extent the store outlives its process at all.
 type Store interface {
 	// Get returns the record of address, and whether there is one. The
 	// record shares nothing with the store.
@@ -64,6 +65,12 @@ type Store interface {
 	Put(r state.Record) error
 	// Delete forgets the record of address; a missing one is no error.
 	Delete(address report.Address) error
+	// Move records the record of from under to (with Address to, and
+	// Updated set to the current time in UTC) and forgets from, as one
+	// change: durable, and after a crash either done or not, never half
+	// done (ledgerform state mv). A missing from, or a to that has a
+	// record (from itself included), is an error, and nothing changes.
+	Move(from, to report.Address) error
 }
 
 // Reopener is implemented by a Store whose records outlive it, in files
@@ -93,6 +100,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Sorted", testSorted},
 		{"Delete", testDelete},
 		{"Len", testLen},
+		{"Move", testMove},
 		{"Concurrent", testConcurrent},
 		{"Durable", testDurable},
 	}
@@ -389,6 +397,47 @@ func testLen(t *testing.T, s Store) {
 	}
 	if n, as, rs := s.Len(), len(s.Addresses()), len(s.Records()); n != as || n != rs {
 		t.Errorf("Len = %d, but Addresses has %d and Records %d", n, as, rs)
+	}
+}
+
+func testMove(t *testing.T, s Store) {
+	if err := s.Move("report.missing", "report.new"); err == nil {
+		t.Errorf("Move of a missing address: no error")
+	}
+	a, b := put(t, s, rec(1)), put(t, s, rec(2))
+	to := report.ReportAddress("moved")
+	before := time.Now()
+	if err := s.Move(a.Address, to); err != nil {
+		t.Fatalf("Move(%s, %s): %v", a.Address, to, err)
+	}
+	after := time.Now()
+	if r, ok := s.Get(a.Address); ok {
+		t.Errorf("Get(%s) after moving it = %+v, true; want nothing", a.Address, r)
+	}
+	got, ok := s.Get(to)
+	if !ok {
+		t.Fatalf("Get(%s) after moving a record there: missing", to)
+	}
+	if u := got.Updated; u.Location() != time.UTC || u.Before(before.Add(-time.Second)) || u.After(after.Add(time.Second)) {
+		t.Errorf("Move: Updated = %v, want the time of the Move (%v), in UTC", u, before.UTC())
+	}
+	moved := a
+	moved.Address, moved.Updated = to, got.Updated
+	diff(t, "Get of the address moved to", got, moved)
+	if n := s.Len(); n != 2 {
+		t.Errorf("Len after Move = %d, want 2", n)
+	}
+
+	// Refused: onto a record, onto itself, from a missing address.
+	for _, m := range [][2]report.Address{{b.Address, to}, {to, b.Address}, {b.Address, b.Address}, {a.Address, "report.other"}} {
+		if err := s.Move(m[0], m[1]); err == nil {
+			t.Errorf("Move(%s, %s): no error", m[0], m[1])
+		}
+	}
+	want := []state.Record{b, moved}
+	diff(t, "Records after the refused Moves", sorted(s.Records()), sorted(want))
+	if re, ok := s.(Reopener); ok {
+		diff(t, "Records after Move and reopening", sorted(re.Reopen(t).Records()), sorted(want))
 	}
 }
 

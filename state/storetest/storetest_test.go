@@ -119,6 +119,27 @@ func (m *memStore) Delete(a report.Address) error {
 	return nil
 }
 
+func (m *memStore) Move(from, to report.Address) error {
+	m.disk.mu.Lock()
+	defer m.disk.mu.Unlock()
+	b, ok := m.disk.records[from]
+	if _, taken := m.disk.records[to]; !ok || (taken && m.bug != "move overwrites") {
+		return errors.New("cannot move")
+	}
+	r := decode(b)
+	r.Address, r.Updated = to, time.Now().UTC()
+	nb, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	m.disk.records[to], m.disk.shared[to] = nb, &r
+	if m.bug != "move copies" {
+		delete(m.disk.records, from)
+		delete(m.disk.shared, from)
+	}
+	return nil
+}
+
 func (m *memStore) Reopen(t *testing.T) storetest.Store {
 	if m.bug == "forgets" {
 		return newMemStore(m.bug)
@@ -159,10 +180,12 @@ func TestRun_catchesBugs(t *testing.T) {
 		{"shares", []string{"PutIsolated", "GetIsolated", "RecordsIsolated"}},
 		{"unsorted", []string{"Sorted"}},
 		{"delete missing", []string{"Delete"}},
-		{"keeps Updated", []string{"RoundTrip", "PutIsolated", "GetIsolated", "RecordsIsolated", "Sorted", "Delete", "Len", "Durable"}},
+		{"keeps Updated", []string{"RoundTrip", "PutIsolated", "GetIsolated", "RecordsIsolated", "Sorted", "Delete", "Len", "Move", "Durable"}},
 		{"len", []string{"Len", "Concurrent"}},
 		{"empty address", []string{"PutWithoutAddress"}},
-		{"forgets", []string{"Durable"}},
+		{"forgets", []string{"Durable", "Move"}},
+		{"move copies", []string{"Move"}},
+		{"move overwrites", []string{"Move"}},
 	} {
 		t.Run(c.bug, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestRun_broken$", "-test.v")
@@ -172,7 +195,7 @@ func TestRun_catchesBugs(t *testing.T) {
 				t.Fatalf("the suite passed a store with the bug %q:\n%s", c.bug, out)
 			}
 			for _, name := range []string{"Record", "Empty", "RoundTrip", "PutWithoutAddress", "PutIsolated", "GetIsolated",
-				"RecordsIsolated", "Sorted", "Delete", "Len", "Concurrent", "Durable"} {
+				"RecordsIsolated", "Sorted", "Delete", "Len", "Move", "Concurrent", "Durable"} {
 				failed := strings.Contains(string(out), "--- FAIL: TestRun_broken/"+name+" ")
 				if want := slices.Contains(c.fail, name); failed != want {
 					t.Errorf("subtest %s failed: %v, want %v", name, failed, want)
