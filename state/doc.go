@@ -150,8 +150,11 @@
 // Open takes flock(LOCK_EX|LOCK_NB) on the lock file and holds it until
 // Close; a second Open, in this process or another, fails at once with a
 // *LockedError naming the holder's pid, host and start time, which the
-// holder writes into the lock file. The kernel releases a flock when its
-// process dies, so a lock left by a dead process never blocks. flock is not
+// holder writes into the lock file; OpenWait tries again, with a
+// short backoff, until the lock is free or the wait is over (flock has no
+// timeout of its own, and a blocking flock could not be given up). The
+// kernel releases a flock when its process dies, so a lock left by a dead
+// process never blocks. flock is not
 // reliable on network file systems: keep the working directory on a local
 // disk.
 //

@@ -10,18 +10,23 @@ import (
 // this process) holds the lock of the state. The holder's details come from
 // what it wrote into the lock file; PID is 0 if it had not written them yet.
 type LockedError struct {
-	PID   int
-	Host  string
-	Since time.Time
-	Path  string // the state directory
+	PID    int
+	Host   string
+	Since  time.Time
+	Path   string        // the state directory
+	Waited time.Duration // how long OpenWait waited for the lock; 0 if it did not
 }
 
 func (e *LockedError) Error() string {
-	if e.PID == 0 {
-		return fmt.Sprintf("state %s is locked by another process", e.Path)
+	msg := fmt.Sprintf("state %s is locked by another process", e.Path)
+	if e.PID != 0 {
+		msg = fmt.Sprintf("state %s is locked by pid %d on host %s since %s",
+			e.Path, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("state %s is locked by pid %d on host %s since %s",
-		e.Path, e.PID, e.Host, e.Since.UTC().Format(time.RFC3339))
+	if e.Waited > 0 {
+		msg += fmt.Sprintf(" (still, after waiting %s)", e.Waited)
+	}
+	return msg
 }
 
 // VersionError is returned when a state file has a format version newer than

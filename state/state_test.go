@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -758,4 +759,39 @@ func TestStore_Move_refused(t *testing.T) {
 	if got := journalLines(t, dir); got != n {
 		t.Errorf("refused moves appended %d journal lines", got-n)
 	}
+}
+
+// TestOpenWait: OpenWait takes the lock once its holder
+// lets it go within the wait, and otherwise fails as it would at once,
+// naming the holder and saying it waited.
+func TestOpenWait(t *testing.T) {
+	dir := t.TempDir()
+	holder := open(t, dir)
+
+	_, err := OpenWait(context.Background(), dir, 50*time.Millisecond)
+	var le *LockedError
+	if !errors.As(err, &le) || le.PID != os.Getpid() || le.Waited <= 0 {
+		t.Fatalf("OpenWait for a lock that stays held: %v, want a *LockedError naming pid %d with Waited set", err, os.Getpid())
+	}
+	if !strings.Contains(err.Error(), "after waiting") {
+		t.Errorf("error %q does not say it waited", err)
+	}
+
+	// A wait that ctx ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := OpenWait(ctx, dir, time.Hour); !errors.As(err, &le) {
+		t.Errorf("OpenWait with a context that ended: %v, want a *LockedError", err)
+	}
+
+	// The holder lets go while Open waits.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		holder.Close()
+	}()
+	s, err := OpenWait(context.Background(), dir, time.Minute)
+	if err != nil {
+		t.Fatalf("OpenWait for a lock its holder releases: %v", err)
+	}
+	s.Close()
 }

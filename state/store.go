@@ -2,6 +2,7 @@ package state
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledgerform/ledgerform/internal/backoff"
 	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/report"
 )
@@ -61,12 +63,23 @@ type Store struct {
 
 // Open opens the state in dir (for example "<workdir>/.ledgerform"),
 // creating dir (mode 0700) if needed. It takes the state's exclusive lock or
-// fails at once with a *LockedError naming the holder; removes the temp
-// files of snapshots a crash left; and loads the snapshot and the journal.
-// A journal tail torn by a crash is dropped and truncated away; any other
-// damage is a *CorruptError, and a newer format a *VersionError. The caller
-// must Close the Store to release the lock.
+// fails at once with a *LockedError naming the holder (OpenWait waits
+// for it); removes the temp files of snapshots a crash left; and loads the
+// snapshot and the journal. A journal tail torn by a crash is dropped and
+// truncated away; any other damage is a *CorruptError, and a newer format a
+// *VersionError. The caller must Close the Store to release the lock.
 func Open(dir string) (*Store, error) {
+	return OpenWait(context.Background(), dir, 0)
+}
+
+// OpenWait is Open, but waits up to timeout for a lock that another
+// process (or another Store) holds, trying again with a short jittered
+// backoff (10 ms doubling to 500 ms), instead of failing at once: a cron
+// apply then waits for the apply that is running. If the lock is still
+// held after timeout, or ctx ends first, it fails with the *LockedError
+// Open would have given at once, with Waited set. A timeout ≤ 0 does not
+// wait. ctx is used only for the wait.
+func OpenWait(ctx context.Context, dir string, timeout time.Duration) (*Store, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create state: %w", err)
@@ -79,7 +92,7 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("create state: %w", err)
 		}
 	}
-	lock, err := acquireLock(dir)
+	lock, err := waitLock(ctx, dir, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +102,31 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// The backoff between two tries of a lock that OpenWait waits for: short,
+// since the holder of a state gives it up within a few milliseconds of
+// finishing, and capped so that the lock is seen free soon after.
+const (
+	lockRetryMin = 10 * time.Millisecond
+	lockRetryMax = 500 * time.Millisecond
+)
+
+// waitLock takes the lock of dir, waiting up to timeout for it.
+func waitLock(ctx context.Context, dir string, timeout time.Duration) (*os.File, error) {
+	start := time.Now()
+	for n := 0; ; n++ {
+		lock, err := acquireLock(dir)
+		var le *LockedError
+		if err == nil || timeout <= 0 || !errors.As(err, &le) {
+			return lock, err
+		}
+		left := timeout - time.Since(start)
+		if left <= 0 || backoff.Sleep(ctx, min(backoff.Jitter(backoff.Exponential(lockRetryMin, lockRetryMax, n)), left)) != nil {
+			le.Waited = time.Since(start).Round(time.Millisecond)
+			return nil, le
+		}
+	}
 }
 
 func openLocked(dir string, lock *os.File) (*Store, error) {
