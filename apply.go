@@ -28,6 +28,10 @@ The endpoint is --endpoint, else settings.endpoint, else the embedded
 engine. A real endpoint takes its credentials from NORDIGEN_CLIENT_ID and
 NORDIGEN_CLIENT_SECRET.
 
+The state's lock is taken for the run. If another ledgerform holds it,
+apply fails at once naming its pid; --lock-timeout D waits up to D for it
+instead, so that a cron apply waits for an apply that is still running.
+
 Exit status: 0 when every report succeeded; 3 when apply finished but some
 reports failed (the state records why); 1 for an error.`
 
@@ -38,6 +42,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	parallelism := fs.Int("parallelism", 0, "reports worked on at once (default settings.parallelism, else 4)")
 	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint)")
 	allowMass := fs.Bool("allow-mass-delete", false, "allow a plan that deletes more than half of the recorded reports")
+	lockTimeout := lockTimeoutFlag(fs)
 	var targets, replace addrFlag
 	fs.Var(&targets, "target", "apply only this `address` (repeatable; drop.NAME selects all its files)")
 	fs.Var(&replace, "replace", "redo this `address` from scratch even if nothing changed (repeatable)")
@@ -56,7 +61,10 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkParallelism("apply", *parallelism); err != nil {
 		return err
 	}
-	set, st, err := openWorkdir(*dir, true)
+	if err := checkLockTimeout("apply", *lockTimeout); err != nil {
+		return err
+	}
+	set, st, err := openWorkdir(ctx, *dir, true, *lockTimeout)
 	if err != nil {
 		return err
 	}

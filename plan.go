@@ -41,7 +41,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	set, st, err := openWorkdir(*dir, false)
+	set, st, err := openWorkdir(ctx, *dir, false, 0)
 	if err != nil {
 		return err
 	}

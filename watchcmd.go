@@ -24,6 +24,10 @@ with fsnotify, debounced), every --resync, and on SIGHUP. A manifest that
 does not load keeps the last good one in force. Files dropped into a drop
 folder are taken once complete: renamed in, or unchanged for --quiet.
 
+It holds the state's lock for as long as it runs. If another ledgerform
+holds it, watch fails at once naming its pid; --lock-timeout D waits up
+to D for it instead (an apply still running when watch starts).
+
 On --listen: /healthz, /readyz (after the first full reconcile),
 /metrics (Prometheus) and /status (JSON: every report's phase and last
 error). Logs go to stderr (--log-format text or json; with json every
@@ -45,6 +49,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	quiet := fs.Duration("quiet", daemon.DefaultQuiet, "a dropped file is taken once unchanged this long")
 	parallelism := fs.Int("parallelism", 0, "reports worked on at once (default settings.parallelism, else 4)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	lockTimeout := lockTimeoutFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,7 +74,10 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkManifestDir(*dir); err != nil {
 		return err
 	}
-	st, err := openState(*dir)
+	if err := checkLockTimeout("watch", *lockTimeout); err != nil {
+		return err
+	}
+	st, err := openState(ctx, *dir, *lockTimeout)
 	if err != nil {
 		return err
 	}

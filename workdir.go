@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/nordigen"
@@ -99,26 +100,43 @@ func noManifests(dir string) error {
 }
 
 // openWorkdir loads the manifests of dir and opens its state: locked for
-// writing, or read-only (no lock, no write) for plan.
-func openWorkdir(dir string, write bool) (*spec.Set, *state.Store, error) {
+// writing (waiting up to lockTimeout for the lock), or, with write false,
+// read-only (no lock, no write) for plan.
+func openWorkdir(ctx context.Context, dir string, write bool, lockTimeout time.Duration) (*spec.Set, *state.Store, error) {
 	set, err := loadManifests(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	open := openStateReadOnly
+	var st *state.Store
 	if write {
-		open = openState
+		st, err = openState(ctx, dir, lockTimeout)
+	} else {
+		st, err = openStateReadOnly(dir)
 	}
-	st, err := open(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	return set, st, nil
 }
 
-// openState opens the state of dir for writing, or explains why not.
-func openState(dir string) (*state.Store, error) {
-	st, err := state.Open(stateDir(dir))
+// lockTimeoutFlag defines --lock-timeout, on every command that takes the
+// state's lock.
+func lockTimeoutFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("lock-timeout", 0, "wait up to `D` for the state's lock if another ledgerform holds it (a cron apply waiting for a running apply); 0 fails at once")
+}
+
+// checkLockTimeout refuses a negative --lock-timeout.
+func checkLockTimeout(cmd string, d time.Duration) error {
+	if d < 0 {
+		return usageError{fmt.Errorf("%s: --lock-timeout %s: want 0 or more", cmd, d)}
+	}
+	return nil
+}
+
+// openState opens the state of dir for writing, waiting up to lockTimeout
+// for its lock, or explains why not.
+func openState(ctx context.Context, dir string, lockTimeout time.Duration) (*state.Store, error) {
+	st, err := state.OpenWait(ctx, stateDir(dir), lockTimeout)
 	return st, stateHint(dir, err)
 }
 
@@ -136,8 +154,10 @@ func stateHint(dir string, err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &le) && le.Waited > 0:
+		return hinted{err, fmt.Sprintf("another ledgerform (pid %d) is still working on %s; wait longer with a larger --lock-timeout, or stop it", le.PID, dir)}
 	case errors.As(err, &le):
-		return hinted{err, fmt.Sprintf("another ledgerform (pid %d) is working on %s; wait for it, or stop it", le.PID, dir)}
+		return hinted{err, fmt.Sprintf("another ledgerform (pid %d) is working on %s; wait for it (--lock-timeout D waits up to D), or stop it", le.PID, dir)}
 	case errors.As(err, &ve):
 		return hinted{err, "use the newer ledgerform that wrote it; nothing was changed"}
 	case errors.As(err, &ce):
