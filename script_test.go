@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -8,12 +9,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
+	"github.com/ledgerform/ledgerform/nordigen"
 )
 
 // TestMain lets the test binary be the ledgerform command inside the
@@ -31,6 +35,11 @@ func TestMain(m *testing.M) {
 //	calls ENDPOINT N             assert N requests to ENDPOINT (upload, process, result, token, all) since calls-reset
 //	state-save NAME              remember the bytes of every file of .ledgerform
 //	state-same NAME              assert they are unchanged
+//	api-process VAR COUNTRY OPERATIONS FILE...
+//	                             do by hand what curl would, for ledgerform import: upload the
+//	                             files to $ENGINE and request OPERATIONS (comma-separated) for
+//	                             COUNTRY; set VAR to the processing request id, VAR_UPLOAD to
+//	                             the upload id
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
@@ -72,6 +81,7 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("%s calls since calls-reset: got %v, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
 				}
 			},
+			"api-process": apiProcess,
 			"state-save": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Setenv("STATE_"+args[0], stateHash(ts))
 			},
@@ -85,6 +95,30 @@ func TestScripts(t *testing.T) {
 }
 
 var endpoints = []string{"upload", "process", "result", "token"}
+
+// apiProcess is the script command api-process: an upload and a process
+// request made outside ledgerform, through the API client alone.
+func apiProcess(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 4 {
+		ts.Fatalf("usage: api-process VAR COUNTRY OPERATIONS FILE...")
+	}
+	cl, err := nordigen.New(nordigen.Config{BaseURL: ts.Getenv("ENGINE"), ClientID: ts.Getenv("NORDIGEN_CLIENT_ID"),
+		ClientSecret: nordigen.NewSecret(ts.Getenv("NORDIGEN_CLIENT_SECRET"))})
+	ts.Check(err)
+	var files []api.File
+	for _, name := range args[3:] {
+		b, err := os.ReadFile(ts.MkAbs(name))
+		ts.Check(err)
+		files = append(files, api.File{Name: filepath.Base(name), Data: b})
+	}
+	ctx := context.Background()
+	up, err := cl.Upload(ctx, files...)
+	ts.Check(err)
+	pr, err := cl.Process(ctx, up.RequestID, api.ProcessRequest{Country: args[1], Operations: strings.Split(args[2], ",")})
+	ts.Check(err)
+	ts.Setenv(args[0], pr.RequestID)
+	ts.Setenv(args[0]+"_UPLOAD", up.RequestID)
+}
 
 func engineCalls(ts *testscript.TestScript, endpoint string) float64 {
 	v, err := testutil.MetricSum(ts.Getenv("ENGINE")+"/metrics", "ledgerform_engine_requests_total", map[string]string{"endpoint": endpoint})
