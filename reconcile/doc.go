@@ -27,6 +27,9 @@
 // record stays in its phase) or fatal (the state cannot be written: stop).
 // Apply is a bounded pool of workers over Reconcile for a whole plan; the
 // daemon plans one address at a time and acts on the verdict alone.
+// Reconciler.Import adopts a processing request made outside ledgerform:
+// it records the report at step 3 with that request's id and goes on from
+// step 4, as Reconcile resumes a report.
 //
 // An upload whose processing was requested by a run that died before
 // recording the processing id answers ANALYSIS_ALREADY_REQUESTED; the
