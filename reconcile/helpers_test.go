@@ -25,9 +25,9 @@ type testStore struct {
 	*state.Store
 	mu      sync.Mutex
 	history []state.Record // every Put, in order, as stored
-	failPut bool
-	// together, when set, holds failing Puts until that many have come,
-	// so that they fail at once (changes recording side by side).
+	// together, when set, makes Puts fail, each held until that many
+	// have come, so that they fail at once (changes recording side by
+	// side).
 	together int
 	arrived  int
 	release  chan struct{}
@@ -45,7 +45,7 @@ func newTestStore(t testing.TB) *testStore {
 
 func (m *testStore) Put(r state.Record) error {
 	m.mu.Lock()
-	if m.failPut && m.together > 0 {
+	if m.together > 0 {
 		m.arrived++
 		if m.arrived == m.together {
 			close(m.release)
@@ -56,9 +56,6 @@ func (m *testStore) Put(r state.Record) error {
 		return fmt.Errorf("disk full")
 	}
 	defer m.mu.Unlock()
-	if m.failPut {
-		return fmt.Errorf("disk full")
-	}
 	if err := m.Store.Put(r); err != nil {
 		return err
 	}
@@ -71,13 +68,7 @@ func (m *testStore) Put(r state.Record) error {
 func (m *testStore) failTogether(n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.failPut, m.together, m.arrived, m.release = true, n, 0, make(chan struct{})
-}
-
-func (m *testStore) setFailPut(v bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.failPut = v
+	m.together, m.arrived, m.release = n, 0, make(chan struct{})
 }
 
 // statement returns a small valid statement whose content depends on n.
