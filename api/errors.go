@@ -31,7 +31,8 @@ import (
 //
 // IsProcessingFailed is the reconciler's third question, of a result: did
 // the processing of this id fail for good, so that only a new upload can
-// give a result?
+// give a result? IsUnreachable is the run's question: could a connection
+// be made at all, or is the endpoint wrong or down for every report alike?
 
 // The operations of a client: the Op of every error a client returns (and
 // of the attempts package nordigen reports). They are a small fixed set, fit for a metric label.
@@ -115,9 +116,18 @@ type TransportError struct {
 	Op       string
 	Attempts int
 	Err      error
+	// Unreachable says that no connection to the API could be made at
+	// all: the host name does not resolve, the connection is refused, the
+	// TLS handshake fails (a plain-HTTP server behind an https URL, a
+	// certificate that does not verify), or nothing answered a probe in
+	// its time. See IsUnreachable.
+	Unreachable bool
 }
 
 func (e *TransportError) Error() string {
+	if e.Unreachable {
+		return fmt.Sprintf("nordigen: %s: no connection after %d attempts: %v", e.Op, e.Attempts, e.Err)
+	}
 	return fmt.Sprintf("nordigen: %s: no answer after %d attempts: %v", e.Op, e.Attempts, e.Err)
 }
 
@@ -245,6 +255,18 @@ func IsGone(err error) bool { return idAnswer(err, http.StatusGone) }
 func idAnswer(err error, status int) bool {
 	var ae *Error
 	return errors.As(err, &ae) && ae.Status == status && (ae.Op == OpProcess || ae.Op == OpResult)
+}
+
+// IsUnreachable reports whether err says that no connection to the API
+// could be made at all (see TransportError.Unreachable): a wrong endpoint,
+// or a service that is down, rather than an API that answered with an
+// error or a connection that broke. Nothing a report asks for can succeed
+// until it is fixed, so it concerns the whole run, not one report; it is
+// transient all the same (a service comes back up), unless a certificate
+// does not verify (PermanentTransport).
+func IsUnreachable(err error) bool {
+	var te *TransportError
+	return errors.As(err, &te) && te.Unreachable
 }
 
 // IsAlreadyRequested reports whether operations were already requested for

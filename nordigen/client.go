@@ -12,6 +12,11 @@
 //     429, 500, 502, 503, 504 only, with a capped, jittered exponential
 //     backoff that honours Retry-After (seconds or HTTP-date) up to a cap,
 //     and a per-attempt timeout. Every other 4xx is final.
+//   - Reachability: Probe tells within seconds whether the API can be
+//     reached at all (a token request, tried a few times in quick
+//     succession), and names why not: a wrong endpoint or a service that is
+//     down (api.IsUnreachable) is one error for the run, not one per report.
+//     The retries of every other request stay as they are.
 //   - Throttling shared by every worker: a client-side rate limit
 //     (golang.org/x/time/rate), and after any 429 a pause of every request
 //     for its Retry-After and a halved rate that recovers with successes.
@@ -46,6 +51,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,6 +67,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ledgerform/ledgerform/api"
+	"github.com/ledgerform/ledgerform/internal/backoff"
 )
 
 // Defaults of a Config's zero fields.
@@ -130,6 +137,7 @@ type Client struct {
 	maxBytes int64
 	rc       *retryablehttp.Client
 	throttle *throttle
+	tokens   *tokenSource
 }
 
 // New returns a client for cfg.
@@ -209,7 +217,59 @@ func New(cfg Config) (*Client, error) {
 	tokens.rc = newRetrying(tokenTh, tokenErrorHandler)
 
 	th.next = &timeout{next: &auth{next: transport, scheme: base.Scheme, host: base.Host, tokens: tokens}, d: cfg.AttemptTimeout}
-	return &Client{base: base, maxBytes: cfg.MaxUploadBytes, rc: newRetrying(th, errorHandler), throttle: th}, nil
+	return &Client{base: base, maxBytes: cfg.MaxUploadBytes, rc: newRetrying(th, errorHandler), throttle: th, tokens: tokens}, nil
+}
+
+// Bounds of Client.Probe.
+const (
+	ProbeAttempts = 4                      // connections tried at most
+	ProbeBudget   = 10 * time.Second       // the whole probe, waits included
+	probeWait     = 500 * time.Millisecond // before the second attempt, doubling after (jittered)
+)
+
+// Probe tells quickly whether the API can be reached at all: it asks the
+// token endpoint for a new token (the first request of any work, so the
+// token serves what follows). When no connection can be made it tries
+// again, up to ProbeAttempts times within ProbeBudget in all, without the
+// long backoff of other requests: an endpoint that is wrong or down is
+// known within seconds.
+//
+// It returns nil once a token came. It returns an *api.TransportError
+// with Unreachable set (api.IsUnreachable) when no attempt could connect
+// (the name does not resolve, the connection is refused, the TLS
+// handshake fails) or nothing answered within ProbeBudget. Any other
+// error is what the token endpoint answered, or a connection that broke:
+// a permanent *api.Error is wrong credentials or a wrong token URL; a
+// transient one (429, 5xx) an outage that the retries of later requests
+// may outlast.
+func (c *Client) Probe(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, ProbeBudget)
+	defer cancel()
+	for n := 1; ; n++ {
+		err := c.tokens.refresh(pctx)
+		var te *api.TransportError
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case pctx.Err() != nil:
+			return &api.TransportError{Op: api.OpToken, Attempts: n, Unreachable: true,
+				Err: fmt.Errorf("no answer within %s: %w", ProbeBudget, err)}
+		case !errors.As(err, &te) || !te.Unreachable:
+			return err
+		}
+		te.Attempts = n
+		if n == ProbeAttempts || api.PermanentTransport(te) {
+			return te // a certificate that does not verify will not verify next time
+		}
+		if backoff.Sleep(pctx, backoff.Jitter(backoff.Exponential(probeWait, ProbeBudget, n-1))) != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return te // the budget ran out: nothing better to say than the last failure
+		}
+	}
 }
 
 // Upload sends statement files as one upload (POST /v2/report) and returns

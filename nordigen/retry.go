@@ -2,9 +2,11 @@ package nordigen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,6 +26,8 @@ import (
 //   - Every other answer, every 4xx among them, is final.
 //   - A request whose token could not be had for a permanent reason (wrong
 //     credentials) is not retried.
+//   - The token requests of Client.Probe are sent once each: the probe
+//     has a short retry loop of its own.
 //
 // A retried upload may have reached the API before its connection broke;
 // the API has no idempotency key, so the reconciler, not this client,
@@ -32,15 +36,20 @@ import (
 // reqState is what the policy knows of one request across its attempts.
 type reqState struct {
 	op           string
-	attempts     int // answers and failures seen so far
-	unauthorized int // 401 answers so far
-	sent         int // attempts that reached the base transport, for Observe
+	once         bool // one attempt only: Client.Probe does its own retrying
+	attempts     int  // answers and failures seen so far
+	unauthorized int  // 401 answers so far
+	sent         int  // attempts that reached the base transport, for Observe
 }
 
 type stateKey struct{}
 
 func withOp(ctx context.Context, op string) context.Context {
-	return context.WithValue(ctx, stateKey{}, &reqState{op: op})
+	return withState(ctx, &reqState{op: op})
+}
+
+func withState(ctx context.Context, st *reqState) context.Context {
+	return context.WithValue(ctx, stateKey{}, st)
 }
 
 func stateOf(ctx context.Context) *reqState {
@@ -51,9 +60,13 @@ func stateOf(ctx context.Context) *reqState {
 }
 
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	stateOf(ctx).attempts++
+	st := stateOf(ctx)
+	st.attempts++
 	if ctx.Err() != nil {
 		return false, ctx.Err()
+	}
+	if st.once {
+		return false, nil
 	}
 	if err != nil {
 		// The token source has retried already; a certificate that does not
@@ -70,7 +83,6 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true, nil
 	case http.StatusUnauthorized:
-		st := stateOf(ctx)
 		st.unauthorized++
 		return st.unauthorized == 1 && st.op != api.OpToken, nil
 	}
@@ -146,5 +158,26 @@ func handleError(resp *http.Response, err error, attempts int, op string) (*http
 	if errors.As(err, &pe) {
 		return nil, pe
 	}
-	return nil, &api.TransportError{Op: op, Attempts: attempts, Err: err}
+	return nil, &api.TransportError{Op: op, Attempts: attempts, Err: err, Unreachable: unreachable(err)}
+}
+
+// unreachable reports whether a request's failure means that no
+// connection could be made at all: the host name does not resolve, the
+// dial fails (refused, no route), the TLS handshake fails (a plain-HTTP
+// server behind an https URL, an alert from the server, a certificate
+// that does not verify), or the token the request needed could not be
+// had for one of these reasons. A connection that was made and then
+// broke, or timed out waiting for an answer, is not: the API may have
+// done the work.
+func unreachable(err error) bool {
+	var te *api.TransportError
+	if errors.As(err, &te) {
+		return te.Unreachable // the token request's, inside the transport
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	var rh tls.RecordHeaderError
+	var alert tls.AlertError
+	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial" || errors.As(err, &rh) ||
+		errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &alert) || api.PermanentTransport(err)
 }

@@ -38,16 +38,32 @@ func earlyRefresh(lifetime time.Duration) time.Duration { return min(lifetime/10
 
 // get returns a valid token.
 func (ts *tokenSource) get(ctx context.Context) (Secret, error) {
-	select {
-	case ts.sem <- struct{}{}:
-	case <-ctx.Done():
-		return Secret{}, ctx.Err()
+	if err := ts.lock(ctx); err != nil {
+		return Secret{}, err
 	}
-	defer func() { <-ts.sem }()
+	defer ts.unlock()
 	if !ts.token.IsZero() && time.Now().Before(ts.expiry) {
 		return ts.token, nil
 	}
-	tok, lifetime, err := ts.fetch(ctx)
+	return ts.renew(ctx, false)
+}
+
+// refresh fetches a new token in one attempt, whatever the cache holds,
+// and caches it: one step of Client.Probe, which must reach the token
+// endpoint, not the cache. The token serves the requests that follow.
+func (ts *tokenSource) refresh(ctx context.Context) error {
+	if err := ts.lock(ctx); err != nil {
+		return err
+	}
+	defer ts.unlock()
+	_, err := ts.renew(ctx, true)
+	return err
+}
+
+// renew fetches a token (once: in a single attempt) and caches it. The
+// caller holds the lock.
+func (ts *tokenSource) renew(ctx context.Context, once bool) (Secret, error) {
+	tok, lifetime, err := ts.fetch(ctx, once)
 	if err != nil {
 		return Secret{}, err
 	}
@@ -55,29 +71,41 @@ func (ts *tokenSource) get(ctx context.Context) (Secret, error) {
 	return tok, nil
 }
 
+// lock takes the cache and the right to fetch, or gives up when ctx ends.
+func (ts *tokenSource) lock(ctx context.Context) error {
+	select {
+	case ts.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (ts *tokenSource) unlock() { <-ts.sem }
+
 // invalidate forgets tok if it is the cached token, after a 401: the next
 // get fetches a new one.
 // If ctx ends first it gives up: the next get checks the token anyway.
 func (ts *tokenSource) invalidate(ctx context.Context, tok Secret) {
-	select {
-	case ts.sem <- struct{}{}:
-	case <-ctx.Done():
+	if ts.lock(ctx) != nil {
 		return
 	}
-	defer func() { <-ts.sem }()
+	defer ts.unlock()
 	if ts.token == tok {
 		ts.token = Secret{}
 	}
 }
 
-func (ts *tokenSource) fetch(ctx context.Context) (Secret, time.Duration, error) {
+// fetch asks the token endpoint for a token through the retry policy, or
+// (once) in a single attempt.
+func (ts *tokenSource) fetch(ctx context.Context, once bool) (Secret, time.Duration, error) {
 	body, _ := json.Marshal(map[string]string{
 		"grant_type":    "client_credentials",
 		"client_id":     ts.id,
 		"client_secret": ts.secret.Reveal(),
 		"audience":      ts.audience,
 	})
-	req, err := retryablehttp.NewRequestWithContext(withOp(ctx, api.OpToken), http.MethodPost, ts.url, body)
+	req, err := retryablehttp.NewRequestWithContext(withState(ctx, &reqState{op: api.OpToken, once: once}), http.MethodPost, ts.url, body)
 	if err != nil {
 		return Secret{}, 0, fmt.Errorf("nordigen: token: %w", err)
 	}
