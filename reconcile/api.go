@@ -14,6 +14,11 @@ type API interface {
 	Upload(ctx context.Context, files ...api.File) (*api.Upload, error)
 	Process(ctx context.Context, uploadID string, req api.ProcessRequest) (*api.Processing, error)
 	Result(ctx context.Context, processID string) (*api.Result, error)
+	// Probe tells within seconds whether the API can be used at all: nil;
+	// an error for which api.IsUnreachable holds when no connection can
+	// be made; or the API's answer (a permanent one when it refuses the
+	// client: wrong credentials). Reconciler.Reach asks it.
+	Probe(ctx context.Context) error
 }
 
 // Store is what the reconciler needs from the state: *state.Store

@@ -47,5 +47,9 @@
 // failure makes the report blocked until its statements or spec change or
 // it is replaced by force. The reconciler connects to the API only when a
 // change first needs it (Reconciler.Connect), so a run with no remote work
-// needs neither credentials nor an engine.
+// needs neither credentials nor an engine. Before the first change, Apply
+// checks that the API can be used at all (Reconciler.Reach): an endpoint
+// that is wrong or down, or credentials it refuses, stop the run with one
+// error before any report is started, instead of failing every report
+// alike after its retries.
 package reconcile

@@ -70,9 +70,11 @@ func errorCode(err error) string {
 	return ""
 }
 
-// ConnectError is a failure to get a client for the API: no credentials,
-// an engine that would not start. It is transient: it is fixed outside the
-// manifests, and the reports go on once it is.
+// ConnectError is a failure to get a client for the API (no credentials,
+// an engine that would not start), or to use it at all (Reconciler.Reach:
+// the endpoint cannot be reached, or refuses the credentials). It is
+// transient: it is fixed outside the manifests, and the reports go on once
+// it is.
 type ConnectError struct{ Err error }
 
 func (e *ConnectError) Error() string { return "connect to the API: " + e.Err.Error() }

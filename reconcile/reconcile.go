@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/state"
 )
@@ -143,16 +144,17 @@ func (r *Result) Failed() int {
 
 // Apply carries out every change of p on a pool of Parallelism workers.
 // It returns an error only when it could not start — the mass-delete stop,
-// or no connection to the API when the plan needs one — or when a
-// transition could not be recorded (then the remaining work is abandoned,
-// since a transition that cannot be recorded must not be made); how each
-// report ended is its Outcome.
+// or, when the plan needs the API, no connection to it (Reach: nothing is
+// started or recorded then, so the state does not get one identical
+// failure per report) — or when a transition could not be recorded (then
+// the remaining work is abandoned, since a transition that cannot be
+// recorded must not be made); how each report ended is its Outcome.
 func (r *Reconciler) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	if err := p.MassDelete(); err != nil && !r.AllowMassDelete {
 		return nil, err
 	}
 	if p.Remote() {
-		if _, err := r.client(ctx); err != nil {
+		if err := r.Reach(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -272,7 +274,28 @@ func verdict(ctx context.Context, err error) Verdict {
 	return VerdictTransient
 }
 
-// api returns the API, connecting on first use.
+// Reach connects to the API if need be, and checks that work can start
+// at all (API.Probe): that a connection can be made, and that the API does
+// not refuse the client. It returns a *ConnectError when either fails — an
+// endpoint that is wrong or down (api.IsUnreachable), credentials the
+// token endpoint refuses (api.IsPermanent) — since that concerns every
+// report alike: Apply stops before starting any, and the daemon holds its
+// work until Reach succeeds again. An answer that may pass (429, 5xx) is
+// not its concern: the reports' own retries outlast it, or record it.
+// Once work has started, a connection that fails is each report's
+// transient failure, retried as any other.
+func (r *Reconciler) Reach(ctx context.Context) error {
+	cl, err := r.client(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cl.Probe(ctx); api.IsUnreachable(err) || api.IsPermanent(err) {
+		return &ConnectError{Err: err}
+	}
+	return nil
+}
+
+// client returns the API, connecting on first use.
 func (r *Reconciler) client(ctx context.Context) (API, error) {
 	if r.API != nil {
 		return r.API, nil

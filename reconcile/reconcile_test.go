@@ -419,8 +419,12 @@ func TestApply_MassDeleteStop(t *testing.T) {
 	}
 }
 
-// Wrong credentials are not the statement's fault: the reports fail
-// transiently and go on once the credentials are right.
+// Wrong credentials are not the statement's fault. At the start of an
+// apply they stop the run before any report is started (Reach), with the
+// token endpoint's answer and nothing recorded; met by a report once work
+// has started (Reconcile alone, as the daemon calls it), they fail it
+// transiently. Either way the report goes on once the credentials are
+// right.
 func TestApply_WrongCredentialsDoNotBlock(t *testing.T) {
 	f := newFixture(t, engine.Config{})
 	writeFile(t, f.dir, "a.json", statement(1))
@@ -432,9 +436,25 @@ func TestApply_WrongCredentialsDoNotBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.client = bad
-	_, res := f.run(Options{}, d)
-	if res.Failed() != 1 {
-		t.Fatal("an apply with a wrong secret succeeded")
+	p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{d}}, f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *ConnectError
+	res, err := f.applier().Apply(t.Context(), p)
+	if !errors.As(err, &ce) || !api.IsPermanent(err) || res != nil {
+		t.Fatalf("Apply with a wrong secret = %v, %v; want the token endpoint's refusal and no result", res, err)
+	}
+	if strings.Contains(err.Error(), "Zq9x") {
+		t.Errorf("the secret reached the error: %q", err)
+	}
+	if n := f.store.Len(); n != 0 {
+		t.Fatalf("%d records after a run that could not start, want 0", n)
+	}
+
+	o := f.applier().Reconcile(t.Context(), p.Changes[0])
+	if o.Verdict != VerdictTransient {
+		t.Fatalf("Reconcile with a wrong secret: %v, want transient", o.Verdict)
 	}
 	r, _ := f.store.Get("report.a")
 	if r.LastError == nil || r.LastError.Permanent {
@@ -444,7 +464,7 @@ func TestApply_WrongCredentialsDoNotBlock(t *testing.T) {
 		t.Errorf("the secret reached the state: %q", r.LastError.Message)
 	}
 	f.client = good
-	p, res := f.run(Options{}, d)
+	p, res = f.run(Options{}, d)
 	if got, want := actions(p), "report.a=retry"; got != want || res.Failed() != 0 {
 		t.Fatalf("with the right secret: plan %s (want %s), %d failed", got, want, res.Failed())
 	}

@@ -1,0 +1,55 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ledgerform/ledgerform/api"
+	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/spec"
+)
+
+// An endpoint no connection can be made to stops Apply before any report
+// is started, with one error that says so: no report is recorded failed
+// (or recorded at all), and no report waits out the client's retries.
+func TestApply_UnreachableStopsTheRunBeforeAnyReport(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	// The client's own retries would take minutes: Apply must not wait for them.
+	f.client, err = nordigen.New(nordigen.Config{BaseURL: "http://" + l.Addr().String(), ClientID: "id", ClientSecret: nordigen.NewSecret("secret"),
+		RetryMax: 30, RetryWaitMin: time.Second, RetryWaitMax: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports []spec.Report
+	for i := range 8 {
+		writeFile(t, f.dir, fmt.Sprintf("s%d.json", i), statement(i))
+		reports = append(reports, desired(fmt.Sprintf("r%d", i), fmt.Sprintf("s%d.json", i)))
+	}
+	p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: reports}, f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []Event
+	a := f.applier()
+	a.Progress = func(e Event) { events = append(events, e) }
+	res, err := a.Apply(t.Context(), p)
+	var ce *ConnectError
+	if !errors.As(err, &ce) || !api.IsUnreachable(err) || res != nil {
+		t.Fatalf("Apply = %v, %v; want an unreachable ConnectError and no result", res, err)
+	}
+	if n := f.store.Len(); n != 0 {
+		t.Errorf("%d records after a run that could not start, want 0", n)
+	}
+	if len(events) != 0 {
+		t.Errorf("%d step events (the first %+v), want none: no report started", len(events), events[0])
+	}
+}
