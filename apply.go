@@ -64,6 +64,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkLockTimeout("apply", *lockTimeout); err != nil {
 		return err
 	}
+	if err := checkEndpointFlag("apply", *endpoint); err != nil {
+		return err
+	}
 	set, st, err := openWorkdir(ctx, *dir, true, *lockTimeout)
 	if err != nil {
 		return err
@@ -104,7 +107,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	case errors.As(err, &mde):
 		return hinted{err, "check the manifests; if the deletions are meant, run apply again with --allow-mass-delete"}
 	case errors.As(err, &le):
-		return le.Err // the connector's own error, with its hint
+		return conn.unusable(set.Settings, le.Err) // or the connector's own error, with its hint
 	}
 	if res != nil {
 		r.Summary(res)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,6 +41,9 @@ func TestMain(m *testing.M) {
 //	                             files to $ENGINE and request OPERATIONS (comma-separated) for
 //	                             COUNTRY; set VAR to the processing request id, VAR_UPLOAD to
 //	                             the upload id
+//	closed-port NAME             set $NAME to a loopback host:port that nothing listens on
+//
+// $ENGINE_ADDR is the engine's host:port, for URLs of another scheme.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
@@ -50,6 +54,7 @@ func TestScripts(t *testing.T) {
 			}
 			env.Defer(func() { e.Close() })
 			env.Setenv("ENGINE", e.URL)
+			env.Setenv("ENGINE_ADDR", strings.TrimPrefix(e.URL, "http://"))
 			env.Setenv("NORDIGEN_CLIENT_ID", e.ClientID)
 			env.Setenv("NORDIGEN_CLIENT_SECRET", e.ClientSecret)
 			return nil
@@ -82,6 +87,12 @@ func TestScripts(t *testing.T) {
 				}
 			},
 			"api-process": apiProcess,
+			"closed-port": func(ts *testscript.TestScript, neg bool, args []string) {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				ts.Check(err)
+				ts.Check(l.Close())
+				ts.Setenv(args[0], l.Addr().String())
+			},
 			"state-save": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Setenv("STATE_"+args[0], stateHash(ts))
 			},

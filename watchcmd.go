@@ -56,6 +56,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkParallelism("watch", *parallelism); err != nil {
 		return err
 	}
+	if err := checkEndpointFlag("watch", *endpoint); err != nil {
+		return err
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration

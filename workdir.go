@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/reconcile"
@@ -185,12 +186,18 @@ type connector struct {
 	engines []*engine.Running
 }
 
+// endpoint is the endpoint in use with the settings s, and where it was
+// given.
+func (c *connector) endpoint(s spec.Settings) (endpoint, source string) {
+	if c.flagEndpoint != "" {
+		return c.flagEndpoint, "--endpoint"
+	}
+	return s.Endpoint, "settings.endpoint"
+}
+
 // Connect returns a client for the settings.
 func (c *connector) Connect(_ context.Context, s spec.Settings) (reconcile.API, error) {
-	endpoint := c.flagEndpoint
-	if endpoint == "" {
-		endpoint = s.Endpoint
-	}
+	endpoint, _ := c.endpoint(s)
 	if endpoint == "" || endpoint == "embedded" {
 		e, err := engine.StartEmbedded(engine.Config{})
 		if err != nil {
@@ -237,6 +244,34 @@ func withoutUserinfo(endpoint string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// unusable is the run's error for a failure of Reconciler.Reach, which
+// comes before any report is started: it names the endpoint, the cause and
+// what to check. Other errors are returned as they are.
+func (c *connector) unusable(s spec.Settings, err error) error {
+	endpoint, source := c.endpoint(s)
+	switch {
+	case api.IsUnreachable(err):
+		return hinted{fmt.Errorf("cannot reach the API at %s: %w", endpoint, err),
+			fmt.Sprintf("check %s, or that the service is up; no report was started", source)}
+	case api.IsPermanent(err):
+		return hinted{fmt.Errorf("the API at %s refused the client: %w", endpoint, err),
+			fmt.Sprintf("check NORDIGEN_CLIENT_ID and NORDIGEN_CLIENT_SECRET, and that %s is the API's; no report was started", source)}
+	}
+	return err
+}
+
+// checkEndpointFlag refuses an --endpoint that could never be connected
+// to, before any work, by the rules of settings.endpoint.
+func checkEndpointFlag(cmd, endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	if err := spec.CheckEndpoint(endpoint); err != nil {
+		return usageError{fmt.Errorf("%s: --endpoint: %w", cmd, err)}
+	}
+	return nil
 }
 
 // Close stops the engines Connect started.

@@ -410,6 +410,17 @@ func (d *decoder) settings(k, v *yaml.Node) *Settings {
 	return s
 }
 
+// CheckEndpoint returns what is wrong with an endpoint given outside the
+// manifests (--endpoint) by the rules of settings.endpoint, or nil: it
+// must be "embedded" or an http(s) URL with a host, and no credentials,
+// query or fragment.
+func CheckEndpoint(e string) error {
+	if msg := checkEndpoint(e); msg != "" {
+		return errors.New(msg)
+	}
+	return nil
+}
+
 // checkEndpoint returns what is wrong with an endpoint, or "".
 func checkEndpoint(e string) string {
 	if e == "embedded" {
