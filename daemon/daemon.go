@@ -40,7 +40,25 @@
 // apply, and acts on its verdict alone: done or blocked forgets the
 // address (a blocked one waits for its statement or spec to change),
 // transient puts it back with a per-key exponential backoff (jittered,
-// capped), interrupted leaves it for the next start.
+// capped), interrupted leaves it for the next start. A report that cannot
+// be planned (a statement missing or unreadable) is not tried again until
+// its files change; its error is on /status, its record untouched.
+//
+// # The API
+//
+// The first change that needs the API finds out whether it can be used
+// at all (reconcile.Reconciler.Reach: a connection and a token, within
+// seconds). If it cannot — the endpoint is wrong or down, or refuses the
+// credentials — or a report's request later could make no connection
+// (api.IsUnreachable), that is an outage of the daemon, not a failure of
+// each report: it is logged once at WARN, shown on /status (endpoint) and
+// as a /readyz reason, the workers take no work (the reports due stay
+// queued; none is failed by it, and nothing is recorded for them), and
+// one goroutine probes the API with backoff (1 s doubling to a minute).
+// The first probe that succeeds is logged once ("endpoint reachable
+// again") and the workers go on. The reports that were in flight when the
+// outage began fail by it, transiently, and keep that cause on their
+// records until they are tried again.
 //
 // # Settings
 //
@@ -78,6 +96,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/internal/queue"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/report"
@@ -101,9 +120,8 @@ type Config struct {
 	Store reconcile.Store // the state, opened (and locked) by the caller, who closes it after Run
 	// Connect returns the API for the settings of the manifests in force.
 	// It is called when a report first needs the API, and again after a
-	// failed connection (by the next report that needs it, after that
-	// report's backoff). Whatever it starts, the caller releases after Run
-	// returns.
+	// failed connection, by the probes of the outage (see "The API").
+	// Whatever it starts, the caller releases after Run returns.
 	Connect func(ctx context.Context, s spec.Settings) (reconcile.API, error)
 	// Metrics are the daemon's Prometheus series; nil: a new set. Make it
 	// with NewMetrics to hand Metrics.ObserveAPI to the API client.
@@ -132,18 +150,17 @@ type Config struct {
 // Daemon is a running ledgerform watch. Its methods are safe for
 // concurrent use.
 type Daemon struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *Metrics
-	q       *queue.Queue
-	w       *watch.Watcher
-	rec     *reconcile.Reconciler
+	cfg      Config
+	log      *slog.Logger
+	metrics  *Metrics
+	q        *queue.Queue
+	w        *watch.Watcher
+	rec      *reconcile.Reconciler
+	endpoint *endpoint
 
-	connMu      sync.Mutex
-	connLastErr string                        // the last connection error logged, so it is logged once
-	connected   atomic.Pointer[spec.Settings] // the settings of the connection in force
-	workers     int                           // how many workers run
-	warned      map[string]bool               // restart warnings given (under mu)
+	connected atomic.Pointer[spec.Settings] // the settings of the connection in force
+	workers   int                           // how many workers run
+	warned    map[string]bool               // restart warnings given (under mu)
 
 	fatalOnce sync.Once
 	fatal     chan struct{} // closed when the state cannot record a transition
@@ -156,6 +173,7 @@ type Daemon struct {
 	dropFiles map[report.Address]string // address → file of every drop report of set
 	settled   map[string]fileStat       // drop files the watcher reported complete, as they were then
 	initial   map[report.Address]bool   // the first full resync's work not yet done
+	unplanned map[report.Address]error  // why a report cannot be planned (a statement missing), for /status
 	ready     bool
 	lastSync  time.Time
 }
@@ -179,9 +197,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{}, fatal: make(chan struct{})}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{},
+		unplanned: map[report.Address]error{}, fatal: make(chan struct{})}
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
 		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
+	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
 	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Logger: cfg.Logger.With("component", "watch")})
 	if err != nil {
@@ -198,9 +218,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	// The workers get a context of their own: the stop does not cancel
-	// their steps at once, the grace period does.
+	// their steps at once, the grace period does. The intake (the probes
+	// of an outage, and the workers' wait for its end) stops at once.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	intake, stopIntake := context.WithCancel(ctx)
+	defer stopIntake()
+	var prober sync.WaitGroup
+	prober.Go(func() { d.endpoint.run(intake) })
 	d.resync(ctx, "start")
 	n := d.parallelism()
 	d.mu.Lock()
@@ -208,7 +233,7 @@ func Run(ctx context.Context, cfg Config) error {
 	d.mu.Unlock()
 	var workers sync.WaitGroup
 	for range n {
-		workers.Go(func() { d.work(workCtx) })
+		workers.Go(func() { d.work(intake, workCtx) })
 	}
 	d.log.Info("watching", "dir", cfg.Dir, "parallelism", n, "resync", cfg.Resync.String())
 
@@ -239,6 +264,7 @@ loop:
 
 	// Stop: no more intake; the steps under way get the grace period.
 	d.log.Info("stopping", "in_flight", d.q.InFlight(), "grace", cfg.Grace.String())
+	stopIntake()
 	w.Close()
 	d.q.ShutDown()
 	done := make(chan struct{})
@@ -250,6 +276,7 @@ loop:
 		cancelWork()
 		<-done
 	}
+	prober.Wait()
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -304,6 +331,11 @@ func (d *Daemon) load() (now, before *spec.Set) {
 	d.loadErr = nil
 	d.metrics.manifestsOK.Set(1)
 	d.set, d.dropFiles = set, dropFilesOf(set)
+	for a := range d.unplanned {
+		if !slices.ContainsFunc(set.Reports, func(r spec.Report) bool { return r.Address == a }) {
+			delete(d.unplanned, a) // no longer desired: nothing to plan
+		}
+	}
 	return set, before
 }
 
@@ -530,6 +562,7 @@ func (d *Daemon) enqueue(p *reconcile.Plan, full bool) []report.Address {
 	d.mu.Unlock()
 	var queued []report.Address
 	for _, c := range p.Changes {
+		d.noteUnplanned(c)
 		if !c.Action.Changes() && c.Action != reconcile.Error {
 			continue
 		}
@@ -543,9 +576,12 @@ func (d *Daemon) enqueue(p *reconcile.Plan, full bool) []report.Address {
 }
 
 // work is one worker: it takes addresses from the queue until it shuts
-// down.
-func (d *Daemon) work(ctx context.Context) {
+// down, none while the API cannot be used, or until intake ends.
+func (d *Daemon) work(intake, ctx context.Context) {
 	for {
+		if !d.endpoint.wait(intake) {
+			return
+		}
 		key, ok := d.q.Get(ctx)
 		if !ok {
 			return
@@ -583,10 +619,25 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
 		d.q.Forget(key) // held back with the others; a full resync queues it again
 		return
 	}
+	if c.Action.Remote() && d.endpoint.usable(ctx) != nil {
+		// Not failed: it waits, queued, for the end of the outage.
+		d.q.Add(key)
+		return
+	}
+	d.noteUnplanned(c)
 	start := time.Now()
 	o := d.rec.Reconcile(ctx, c)
 	d.metrics.reconciles.WithLabelValues(string(c.Action), outcomeLabel(o)).Inc()
 	d.metrics.duration.WithLabelValues(string(c.Action)).Observe(time.Since(start).Seconds())
+	switch {
+	case c.Action == reconcile.Error:
+		// A statement missing or unreadable: trying again is pointless
+		// until it changes, which the watcher sees (and a resync finds).
+		d.q.Forget(key)
+		return
+	case o.Verdict == reconcile.VerdictTransient && api.IsUnreachable(o.Err):
+		d.endpoint.lost(o.Err) // the report is retried after the outage, with its backoff
+	}
 	switch o.Verdict {
 	case reconcile.VerdictDone, reconcile.VerdictBlocked:
 		d.q.Forget(key)
@@ -601,6 +652,20 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
 		})
 	case reconcile.VerdictInterrupted:
 		// Stopping: the record stays in its phase, resumed at the next start.
+	}
+}
+
+// noteUnplanned keeps, for /status, why a report cannot be planned (its
+// statement is missing or unreadable), or forgets it once it can: the
+// record does not say it, since a statement that comes back unchanged
+// must find its report as it was.
+func (d *Daemon) noteUnplanned(c reconcile.Change) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c.Action == reconcile.Error {
+		d.unplanned[c.Address] = c.Err
+	} else {
+		delete(d.unplanned, c.Address)
 	}
 }
 
@@ -619,8 +684,8 @@ func outcomeLabel(o reconcile.Outcome) string {
 }
 
 // connect is the reconciler's Connect: the API for the settings in force,
-// through Config.Connect. A failure is logged once per distinct error; the
-// report that needed the API fails transiently and retries with backoff.
+// through Config.Connect. The reconciler serialises the calls; a failure
+// is an outage of the API (endpoint), logged and probed there.
 func (d *Daemon) connect(ctx context.Context) (reconcile.API, error) {
 	d.mu.Lock()
 	set := d.set
@@ -628,20 +693,13 @@ func (d *Daemon) connect(ctx context.Context) (reconcile.API, error) {
 	if set == nil {
 		return nil, errors.New("no manifest has loaded")
 	}
-	d.connMu.Lock()
-	defer d.connMu.Unlock()
-	api, err := d.cfg.Connect(ctx, set.Settings)
+	cl, err := d.cfg.Connect(ctx, set.Settings)
 	if err != nil {
-		if err.Error() != d.connLastErr {
-			d.log.Error("cannot connect to the API; reports wait with backoff", "error", err)
-			d.connLastErr = err.Error()
-		}
 		return nil, err
 	}
 	s := set.Settings
 	d.connected.Store(&s)
-	d.connLastErr = ""
-	return api, nil
+	return cl, nil
 }
 
 // warnRestart logs, once per value, a change of the settings that are

@@ -10,15 +10,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/state"
 )
 
 // Handler serves the daemon's endpoints:
 //
 //	/healthz  200 while the daemon runs (it does not depend on the API)
-//	/readyz   200 after the first full reconcile; 503 with the reasons before
+//	/readyz   200 after the first full reconcile while the API can be used; 503 with the reasons otherwise
 //	/metrics  Prometheus
-//	/status   JSON: readiness, the manifests' errors, the queue, and every report's phase and last error
+//	/status   JSON: readiness, the manifests' errors, the API's reachability, the queue, and every report's phase and last error
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -57,16 +58,30 @@ func (d *Daemon) readiness() (bool, []string) {
 	if !d.ready {
 		reasons = append(reasons, "the first full reconcile is not done")
 	}
+	if err := d.endpoint.outage(); err != nil {
+		reasons = append(reasons, "the API cannot be used: "+err.Error())
+	}
 	return len(reasons) == 0, reasons
 }
 
 // Status is the document of /status.
 type Status struct {
-	Ready       bool           `json:"ready"`
-	LastSuccess *time.Time     `json:"last_success,omitempty"`
-	Manifests   ManifestStatus `json:"manifests"`
-	Queue       QueueStatus    `json:"queue"`
-	Reports     []ReportStatus `json:"reports"`
+	Ready       bool            `json:"ready"`
+	LastSuccess *time.Time      `json:"last_success,omitempty"`
+	Manifests   ManifestStatus  `json:"manifests"`
+	Endpoint    *EndpointStatus `json:"endpoint,omitempty"` // nil until remote work first needed the API
+	Queue       QueueStatus     `json:"queue"`
+	Reports     []ReportStatus  `json:"reports"`
+}
+
+// EndpointStatus says whether the API can be used. While it cannot, the
+// workers take no work and the API is probed with backoff.
+type EndpointStatus struct {
+	// Reachable is false during an outage: no connection could be made,
+	// or the API refused the client.
+	Reachable bool       `json:"reachable"`
+	Error     string     `json:"error,omitempty"` // the outage's latest cause
+	Since     *time.Time `json:"since,omitempty"` // when the outage began
 }
 
 // ManifestStatus says whether the manifests on disk load.
@@ -88,9 +103,13 @@ type QueueStatus struct {
 
 // ReportStatus is one report.
 type ReportStatus struct {
-	Address   string         `json:"address"`
-	Phase     state.Phase    `json:"phase"`
-	Work      string         `json:"work,omitempty"` // queued, backoff or in-flight
+	Address string      `json:"address"`
+	Phase   state.Phase `json:"phase"`
+	Work    string      `json:"work,omitempty"` // queued, backoff or in-flight
+	// LastError is the record's last failure, or why the report cannot be
+	// planned (a statement missing or unreadable: code
+	// STATEMENT_UNREADABLE, step plan), which is not recorded: the record
+	// stays as it was until the statement is back.
 	LastError *state.Failure `json:"last_error,omitempty"`
 	Updated   time.Time      `json:"updated"`
 }
@@ -123,15 +142,31 @@ func (d *Daemon) Status() Status {
 	if d.holdErr != nil {
 		s.Manifests.Held = d.holdErr.Error()
 	}
-	d.mu.Unlock()
-	for _, r := range d.cfg.Store.Records() {
-		s.Reports = append(s.Reports, ReportStatus{Address: r.Address.String(), Phase: r.Phase, Work: work[string(r.Address)],
-			LastError: r.LastError, Updated: r.Updated})
-		delete(work, string(r.Address))
+	unplanned := map[string]*state.Failure{}
+	for a, err := range d.unplanned {
+		unplanned[string(a)] = &state.Failure{Message: err.Error(), Code: reconcile.CodeStatement, Step: "plan"}
 	}
-	// Queued reports not recorded yet (new ones) show as pending.
+	d.mu.Unlock()
+	s.Endpoint = d.endpoint.status()
+	for _, r := range d.cfg.Store.Records() {
+		a := string(r.Address)
+		rs := ReportStatus{Address: a, Phase: r.Phase, Work: work[a], LastError: r.LastError, Updated: r.Updated}
+		if f := unplanned[a]; f != nil {
+			rs.LastError = f
+		}
+		s.Reports = append(s.Reports, rs)
+		delete(work, a)
+		delete(unplanned, a)
+	}
+	// Reports not recorded yet show as pending: new ones queued, and new
+	// ones that cannot be planned.
+	for a := range unplanned {
+		if _, ok := work[a]; !ok {
+			work[a] = ""
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(work)) {
-		s.Reports = append(s.Reports, ReportStatus{Address: k, Phase: state.Pending, Work: work[k]})
+		s.Reports = append(s.Reports, ReportStatus{Address: k, Phase: state.Pending, Work: work[k], LastError: unplanned[k]})
 	}
 	return s
 }
