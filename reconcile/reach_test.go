@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/spec"
+	"github.com/ledgerform/ledgerform/state"
 )
 
 // An endpoint no connection can be made to stops Apply before any report
@@ -51,5 +53,53 @@ func TestApply_UnreachableStopsTheRunBeforeAnyReport(t *testing.T) {
 	}
 	if len(events) != 0 {
 		t.Errorf("%d step events (the first %+v), want none: no report started", len(events), events[0])
+	}
+}
+
+// A report interrupted because the API cannot be reached (the daemon
+// stopping during an outage cancels with the outage as the cause) keeps
+// that cause as its record's last error, in its phase, to be resumed; one
+// interrupted for any other reason records nothing.
+func TestReconcile_InterruptedByAnOutageKeepsTheCause(t *testing.T) {
+	outage := &api.TransportError{Op: api.OpUpload, Attempts: 3, Unreachable: true, Err: errors.New("dial tcp: connection refused")}
+	for _, tc := range []struct {
+		name  string
+		cause error
+		want  string // the record's last error, "" for none
+	}{
+		{"by an outage", fmt.Errorf("stopped during an outage: %w", outage), "stopped during an outage: nordigen: upload: no connection after 3 attempts: dial tcp: connection refused"},
+		{"by a stop", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, engine.Config{})
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
+			f.client, err = nordigen.New(nordigen.Config{BaseURL: "http://" + l.Addr().String(), ClientID: "id", ClientSecret: nordigen.NewSecret("secret"),
+				RetryMax: 30, RetryWaitMin: time.Second, RetryWaitMax: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, f.dir, "a.json", statement(1))
+			p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancelCause(t.Context())
+			time.AfterFunc(100*time.Millisecond, func() { cancel(tc.cause) })
+			if o := f.applier().Reconcile(ctx, p.Changes[0]); o.Verdict != VerdictInterrupted {
+				t.Fatalf("verdict %v, want interrupted", o.Verdict)
+			}
+			r, _ := f.store.Get("report.a")
+			got := ""
+			if r.LastError != nil {
+				got = r.LastError.Message
+			}
+			if r.Phase != state.Pending || got != tc.want {
+				t.Errorf("record %s, last error %q; want pending, %q", r.Phase, got, tc.want)
+			}
+		})
 	}
 }

@@ -270,9 +270,20 @@ func (j *job) restart(ctx context.Context, step string, cause error) error {
 
 // fail records a failed step. A cancelled context is not a failure of
 // the report: the phase stays where it was, for the next run to resume.
+// But when the cancellation's cause is an API that cannot be reached (the
+// daemon stopping during an outage), the record keeps that cause as its
+// last error, in the same phase: the state then says why the report got
+// no further.
 func (j *job) fail(ctx context.Context, step string, err error) error {
 	if ctx.Err() != nil {
-		return context.Cause(ctx)
+		cause := context.Cause(ctx)
+		if api.IsUnreachable(cause) {
+			j.rec.LastError = &state.Failure{Message: cause.Error(), Step: step, Code: errorCode(cause)}
+			if perr := j.put(); perr != nil {
+				return perr
+			}
+		}
+		return cause
 	}
 	f := &state.Failure{Message: err.Error(), Permanent: Blocking(err), Step: step, Code: errorCode(err)}
 	j.rec.Phase, j.rec.LastError = state.Failed, f
