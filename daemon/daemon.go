@@ -56,9 +56,14 @@
 // queued; none is failed by it, and nothing is recorded for them), and
 // one goroutine probes the API with backoff (1 s doubling to a minute).
 // The first probe that succeeds is logged once ("endpoint reachable
-// again") and the workers go on. The reports that were in flight when the
-// outage began fail by it, transiently, and keep that cause on their
-// records until they are tried again.
+// again") and the workers go on. An attempt of the client that gets no
+// answer (Metrics.ObserveAPI) has the daemon check the API at once, so an
+// outage that begins while reports are in flight shows within seconds,
+// not after their requests' retries. Those reports show the outage on
+// /status as their last error; if their requests fail by it, they fail
+// transiently, as any report, and keep the cause on their records; if the
+// daemon stops first, they keep it as their records' last error, in their
+// phase, to be resumed.
 //
 // # Settings
 //
@@ -220,12 +225,12 @@ func Run(ctx context.Context, cfg Config) error {
 	// The workers get a context of their own: the stop does not cancel
 	// their steps at once, the grace period does. The intake (the probes
 	// of an outage, and the workers' wait for its end) stops at once.
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
+	workCtx, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelWork(nil)
 	intake, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
 	var prober sync.WaitGroup
-	prober.Go(func() { d.endpoint.run(intake) })
+	prober.Go(func() { d.endpoint.run(intake, cfg.Metrics.noAnswer) })
 	d.resync(ctx, "start")
 	n := d.parallelism()
 	d.mu.Lock()
@@ -273,7 +278,13 @@ loop:
 	case <-done:
 	case <-time.After(cfg.Grace):
 		d.log.Warn("grace period over: cancelling the steps under way; they resume at the next start")
-		cancelWork()
+		var cause error
+		if err := d.endpoint.outage(); err != nil {
+			// The steps wait for an API that cannot be reached: their
+			// records keep that cause (see reconcile).
+			cause = fmt.Errorf("stopped while the API could not be used: %w", err)
+		}
+		cancelWork(cause)
 		<-done
 	}
 	prober.Wait()

@@ -119,12 +119,21 @@ func (e *endpoint) wait(ctx context.Context) bool {
 
 // run probes the API during every outage, with backoff (probeMin doubling
 // to probeMax, jittered), until reach succeeds; then it logs the end of the
-// outage and lets the workers go. It returns when ctx ends.
-func (e *endpoint) run(ctx context.Context) {
+// outage and lets the workers go. Between outages, a receive on doubts (a
+// request got no answer) has it check the API at once, at most once every
+// probeMin, so that an outage shows within seconds, not after the
+// retries of the requests under way. It returns when ctx ends.
+func (e *endpoint) run(ctx context.Context, doubts <-chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-doubts:
+			e.check(ctx)
+			if backoff.Sleep(ctx, probeMin) != nil {
+				return
+			}
+			continue
 		case <-e.kick:
 		}
 		for n := 0; ; n++ {
@@ -143,6 +152,23 @@ func (e *endpoint) run(ctx context.Context) {
 			}
 			e.lost(err)
 		}
+	}
+}
+
+// check probes the API, unless its state is not known yet (the first
+// remote work finds it out) or an outage is being probed already.
+func (e *endpoint) check(ctx context.Context) {
+	e.mu.Lock()
+	skip := !e.known || e.err != nil
+	e.mu.Unlock()
+	if skip {
+		return
+	}
+	e.probing.Lock()
+	err := e.reach(ctx)
+	e.probing.Unlock()
+	if err != nil && ctx.Err() == nil {
+		e.lost(err)
 	}
 }
 

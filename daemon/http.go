@@ -106,10 +106,11 @@ type ReportStatus struct {
 	Address string      `json:"address"`
 	Phase   state.Phase `json:"phase"`
 	Work    string      `json:"work,omitempty"` // queued, backoff or in-flight
-	// LastError is the record's last failure, or why the report cannot be
-	// planned (a statement missing or unreadable: code
-	// STATEMENT_UNREADABLE, step plan), which is not recorded: the record
-	// stays as it was until the statement is back.
+	// LastError is the record's last failure; or, not recorded, why the
+	// report cannot be planned (a statement missing or unreadable: code
+	// STATEMENT_UNREADABLE, step plan; the record stays as it was until
+	// the statement is back); or, for a report in flight during an outage
+	// of the API, the outage (code NO_CONNECTION): what it waits on.
 	LastError *state.Failure `json:"last_error,omitempty"`
 	Updated   time.Time      `json:"updated"`
 }
@@ -148,11 +149,18 @@ func (d *Daemon) Status() Status {
 	}
 	d.mu.Unlock()
 	s.Endpoint = d.endpoint.status()
+	var waiting *state.Failure
+	if err := d.endpoint.outage(); err != nil {
+		waiting = &state.Failure{Message: err.Error(), Code: reconcile.CodeConnect}
+	}
 	for _, r := range d.cfg.Store.Records() {
 		a := string(r.Address)
 		rs := ReportStatus{Address: a, Phase: r.Phase, Work: work[a], LastError: r.LastError, Updated: r.Updated}
-		if f := unplanned[a]; f != nil {
-			rs.LastError = f
+		switch {
+		case unplanned[a] != nil:
+			rs.LastError = unplanned[a]
+		case rs.Work == "in-flight" && waiting != nil:
+			rs.LastError = waiting
 		}
 		s.Reports = append(s.Reports, rs)
 		delete(work, a)

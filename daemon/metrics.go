@@ -27,12 +27,15 @@ type Metrics struct {
 	manifestsOK prometheus.Gauge
 	resyncs     *prometheus.CounterVec // {reason}
 	reports     *prometheus.GaugeVec   // {phase}
+
+	noAnswer chan struct{} // an attempt got no answer: the daemon checks the API (endpoint.run)
 }
 
 // NewMetrics returns the daemon's series, registered in a new registry.
 func NewMetrics() *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:      prometheus.NewRegistry(),
+		noAnswer: make(chan struct{}, 1),
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledgerform_reconcile_total",
 			Help: "Reconciles of one report, by planned action and outcome (success, error, requeue, blocked)."}, []string{"action", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ledgerform_reconcile_duration_seconds",
@@ -82,11 +85,19 @@ func (m *Metrics) queueHooks() *queue.Metrics {
 // ObserveAPI counts one HTTP attempt of the API client, retries
 // included: its operation (token, upload, process, result, …), its HTTP
 // status (0 when no answer came) and how long it took. Hand it to the
-// client's per-attempt hook; it is safe for concurrent use.
+// client's per-attempt hook; it is safe for concurrent use, and never
+// blocks. An attempt without an answer also has the daemon check at once
+// whether the API can still be reached, rather than after the request's
+// retries.
 func (m *Metrics) ObserveAPI(op string, status int, d time.Duration) {
 	code := "error"
 	if status > 0 {
 		code = strconv.Itoa(status)
+	} else {
+		select {
+		case m.noAnswer <- struct{}{}:
+		default: // a check is due already
+		}
 	}
 	m.apiCalls.WithLabelValues(op, code).Inc()
 	m.apiDuration.WithLabelValues(op).Observe(d.Seconds())

@@ -30,11 +30,13 @@ func reservedPort(t *testing.T) string {
 }
 
 // at returns a wrap for start that makes the daemon's client talk to
-// addr, with the credentials of an engine to be started there.
-func at(t *testing.T, addr string) func(reconcile.API) reconcile.API {
+// addr, with the credentials of an engine to be started there, its
+// attempts observed by m, and its retries waiting at least retryWait.
+func at(t *testing.T, addr string, m *Metrics, retryWait time.Duration) func(reconcile.API) reconcile.API {
 	return func(reconcile.API) reconcile.API {
 		c, err := nordigen.New(nordigen.Config{BaseURL: "http://" + addr, ClientID: "id", ClientSecret: nordigen.NewSecret("secret"),
-			RateLimit: 1000, RetryWaitMin: time.Millisecond, RetryWaitMax: 20 * time.Millisecond})
+			RateLimit: 1000, RetryWaitMin: retryWait, RetryWaitMax: 20 * retryWait,
+			Observe: func(a nordigen.Attempt) { m.ObserveAPI(a.Op, a.Status, a.Duration) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +77,8 @@ func TestWatch_EndpointUnreachableAtStart(t *testing.T) {
 	}
 	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation"), reportYAML("b", "categorisation"), reportYAML("c", "categorisation")))
 	addr := reservedPort(t)
-	h := start(t, dir, Config{}, engine.Config{}, at(t, addr))
+	m := NewMetrics()
+	h := start(t, dir, Config{Metrics: m}, engine.Config{}, at(t, addr, m, time.Millisecond))
 
 	h.eventually("the outage on /status", func() bool {
 		s := h.status()
@@ -180,7 +183,9 @@ func TestWatch_EndpointLostMidRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := start(t, dir, Config{BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond}, engine.Config{}, at(t, addr))
+	m := NewMetrics()
+	h := start(t, dir, Config{Metrics: m, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond}, engine.Config{},
+		at(t, addr, m, time.Millisecond))
 	h.eventually("ready", h.settled)
 
 	e.Close()
@@ -210,5 +215,49 @@ func TestWatch_EndpointLostMidRun(t *testing.T) {
 	rec, _ := st.Get("report.a")
 	if rec.Phase != state.Failed || rec.LastError == nil || !strings.Contains(rec.LastError.Message, "connection refused") {
 		t.Errorf("the record after the stop = %s %+v, want failed with the outage's cause", rec.Phase, rec.LastError)
+	}
+}
+
+// An endpoint lost while a report's request is being retried shows at
+// once, not after the retries: one WARN line, the outage on /status and
+// as the in-flight report's last error. Stopped then, the report keeps
+// the outage as its record's last error, in its phase.
+func TestWatch_EndpointLostDuringRetries(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "s/a.json", statement(1))
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation")))
+	addr := reservedPort(t)
+	e, err := engine.Start(engine.Config{ClientID: "id", ClientSecret: "secret"}, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics()
+	// The upload's own retries would take minutes.
+	h := start(t, dir, Config{Metrics: m, Grace: 100 * time.Millisecond}, engine.Config{}, at(t, addr, m, 10*time.Second))
+	h.eventually("ready", h.settled)
+
+	e.Close()
+	write(t, dir, "s/a.json", statement(2))
+	h.eventually("the outage on /status", func() bool {
+		s := h.status()
+		return s.Endpoint != nil && !s.Endpoint.Reachable
+	})
+	r := h.status().Reports[0]
+	if r.Work != "in-flight" || r.LastError == nil || !strings.Contains(r.LastError.Message, "connection refused") {
+		t.Errorf("/status of the report = %+v, want in flight with the outage as its last error", r)
+	}
+	if warns := h.lines("level=WARN"); len(warns) != 1 || !strings.Contains(warns[0], "endpoint unreachable") {
+		t.Errorf("WARN lines, want the outage's alone:\n%s", strings.Join(warns, "\n"))
+	}
+
+	h.stop()
+	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rec, _ := st.Get("report.a")
+	if rec.Phase != state.Pending || rec.LastError == nil || !strings.Contains(rec.LastError.Message, "connection refused") {
+		t.Errorf("the record after the stop = %s %+v, want pending (resumable) with the outage's cause", rec.Phase, rec.LastError)
 	}
 }
