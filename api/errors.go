@@ -17,8 +17,9 @@ import (
 //     request again succeed? The retry policy of this client asks it, and
 //     so does any caller that wonders whether to try again at all. A wrong
 //     secret (401 from the token endpoint), a 403, a 404 or 410, a
-//     certificate that does not verify and an answer the client cannot read
-//     are all permanent: the same request gets the same answer.
+//     certificate that does not verify, a plain-HTTP server behind an https
+//     URL and an answer the client cannot read are all permanent: the same
+//     request gets the same answer.
 //   - IsRejected: did the API refuse what the request asks — the
 //     statements' content or size, the operations, the country, the params
 //     — so that only a different request can succeed? The reconciler asks
@@ -275,11 +276,14 @@ func IsUnreachable(err error) bool {
 func IsAlreadyRequested(err error) bool { return hasCode(err, CodeAlreadyRequested) }
 
 // PermanentTransport reports whether a failure to get an answer will recur
-// however often it is tried: the server's TLS certificate does not verify.
+// however often it is tried: the server's TLS certificate does not verify,
+// or the server does not speak TLS at all (a plain-HTTP server behind an
+// https URL).
 func PermanentTransport(err error) bool {
 	var cv *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
-	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
+		errors.Is(err, http.ErrSchemeMismatch)
 }

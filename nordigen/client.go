@@ -27,8 +27,8 @@
 //     API refused what the request asks (the statements, operations,
 //     country or params), so that only a changed statement or spec can
 //     succeed: the reconciler's question, to block a report. A wrong
-//     secret, a 403, a 404 or an untrusted certificate is permanent but
-//     not rejected. IsProcessingFailed (a result's TIMEOUT_PROCESSING),
+//     secret, a 403, a 404, an untrusted certificate or a plain-HTTP
+//     server behind an https URL is permanent but not rejected. IsProcessingFailed (a result's TIMEOUT_PROCESSING),
 //     IsNotFound, IsGone and IsAlreadyRequested are the reconciler's too.
 //   - Secrets: the client secret and tokens are Secret values, which print
 //     as [redacted] through fmt, slog and encoding/json, and are sent only
@@ -261,7 +261,7 @@ func (c *Client) Probe(ctx context.Context) error {
 		}
 		te.Attempts = n
 		if n == ProbeAttempts || api.PermanentTransport(te) {
-			return te // a certificate that does not verify will not verify next time
+			return te // a certificate that does not verify, or no TLS, will be so next time
 		}
 		if backoff.Sleep(pctx, backoff.Jitter(backoff.Exponential(probeWait, ProbeBudget, n-1))) != nil {
 			if ctx.Err() != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestClient_Probe_Unreachable(t *testing.T) {
 		attempts          int
 	}{
 		{"connection refused", closedPort(t), "connection refused", nordigen.ProbeAttempts},
-		{"https to a plain-HTTP server", "https://" + strings.TrimPrefix(e.URL, "http://"), "HTTP response to HTTPS client", nordigen.ProbeAttempts},
+		{"https to a plain-HTTP server", "https://" + strings.TrimPrefix(e.URL, "http://"), "HTTP response to HTTPS client", 1},
 		{"a name that does not resolve", "http://nosuch.invalid", "lookup nosuch.invalid", nordigen.ProbeAttempts},
 		{"a certificate that does not verify", untrusted.URL, "certificate", 1},
 	} {
@@ -129,6 +130,26 @@ func TestIsUnreachable_Requests(t *testing.T) {
 		c := newClient(t, e, refused, short)
 		if _, err := c.CategoryTree(context.Background(), "uk"); !api.IsUnreachable(err) {
 			t.Errorf("CategoryTree = %v, want unreachable", err)
+		}
+	})
+	t.Run("https to a plain-HTTP server, not retried", func(t *testing.T) {
+		var conns atomic.Int32
+		plain := httptest.NewUnstartedServer(http.NotFoundHandler())
+		plain.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}
+		plain.Start()
+		t.Cleanup(plain.Close)
+		https := "https://" + strings.TrimPrefix(plain.URL, "http://")
+		c := newClient(t, e, https, func(cfg *nordigen.Config) { cfg.TokenURL = e.URL + "/oauth/token" })
+		_, err := c.CategoryTree(context.Background(), "uk")
+		if !api.IsUnreachable(err) || !api.IsPermanent(err) || api.IsRejected(err) {
+			t.Errorf("CategoryTree = %v, want unreachable and permanent, not rejected", err)
+		}
+		if n := conns.Load(); n != 1 {
+			t.Errorf("%d connections, want 1", n)
 		}
 	})
 	t.Run("reset connections", func(t *testing.T) {

@@ -70,7 +70,7 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 	}
 	if err != nil {
 		// The token source has retried already; a certificate that does not
-		// verify will not verify next time either.
+		// verify, or a server without TLS, will be so next time too.
 		var ae *api.Error
 		var te *api.TransportError
 		if errors.As(err, &ae) || errors.As(err, &te) || api.PermanentTransport(err) {
@@ -179,5 +179,5 @@ func unreachable(err error) bool {
 	var rh tls.RecordHeaderError
 	var alert tls.AlertError
 	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial" || errors.As(err, &rh) ||
-		errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &alert) || api.PermanentTransport(err)
+		errors.As(err, &alert) || api.PermanentTransport(err)
 }
