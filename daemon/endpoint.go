@@ -88,11 +88,16 @@ func (e *endpoint) lost(err error) {
 		return
 	}
 	e.err, e.since, e.up = err, time.Now(), make(chan struct{})
-	msg, hint := "cannot use the API; the reports due wait until it can", "check the endpoint's credentials (NORDIGEN_CLIENT_ID, NORDIGEN_CLIENT_SECRET)"
-	if api.IsUnreachable(err) {
-		msg, hint = "endpoint unreachable; the reports due wait until it answers", "check --endpoint or settings.endpoint, or that the service is up"
+	switch {
+	case api.IsUnreachable(err):
+		e.log.Warn("endpoint unreachable; the reports due wait until it answers", "error", err,
+			"hint", "check --endpoint or settings.endpoint, or that the service is up")
+	case api.IsPermanent(err): // the token endpoint's refusal
+		e.log.Warn("the API refuses the client; the reports due wait until it accepts it", "error", err,
+			"hint", "check NORDIGEN_CLIENT_ID and NORDIGEN_CLIENT_SECRET")
+	default: // no client at all: the error says why
+		e.log.Warn("cannot connect to the API; the reports due wait until it can", "error", err)
 	}
-	e.log.Warn(msg, "error", err, "hint", hint)
 	select {
 	case e.kick <- struct{}{}:
 	default:

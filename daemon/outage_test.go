@@ -261,3 +261,33 @@ func TestWatch_EndpointLostDuringRetries(t *testing.T) {
 		t.Errorf("the record after the stop = %s %+v, want pending (resumable) with the outage's cause", rec.Phase, rec.LastError)
 	}
 }
+
+// Credentials the token endpoint refuses are an outage too, not a failure
+// of each report: one WARN line with a hint, the reports queued.
+func TestWatch_CredentialsRefused(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "s/a.json", statement(1))
+	write(t, dir, "s/b.json", statement(2))
+	write(t, dir, "m.yaml", manifest(reportYAML("a", "categorisation"), reportYAML("b", "categorisation")))
+	addr := reservedPort(t)
+	e, err := engine.Start(engine.Config{ClientID: "id", ClientSecret: "another-secret"}, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	m := NewMetrics()
+	h := start(t, dir, Config{Metrics: m}, engine.Config{}, at(t, addr, m, time.Millisecond))
+	h.eventually("the outage on /status", func() bool {
+		s := h.status()
+		return s.Endpoint != nil && !s.Endpoint.Reachable
+	})
+	if s := h.status(); !strings.Contains(s.Endpoint.Error, "401") || len(s.Reports) != 2 || s.Reports[0].Work != "queued" || s.Reports[0].LastError != nil {
+		t.Errorf("/status = %+v, want the 401 as the outage and both reports queued, not failed", s)
+	}
+	if warns := h.lines("level=WARN"); len(warns) != 1 || !strings.Contains(warns[0], "refuses the client") || !strings.Contains(warns[0], "NORDIGEN_CLIENT_SECRET") {
+		t.Errorf("WARN lines, want one for the refusal with a hint:\n%s", strings.Join(warns, "\n"))
+	}
+	if n := h.metric("ledgerform_reconcile_total", nil); n != 0 {
+		t.Errorf("%d reconciles, want none during the outage", n)
+	}
+}
