@@ -64,6 +64,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err := checkLockTimeout("import", *lockTimeout); err != nil {
 		return err
 	}
+	if err := checkEndpointFlag("import", *endpoint); err != nil {
+		return err
+	}
 	set, st, err := openWorkdir(ctx, *dir, true, *lockTimeout)
 	if err != nil {
 		return err
@@ -95,7 +98,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	}
 	var ce *reconcile.ConnectError
 	if errors.As(o.Err, &ce) {
-		return ce.Err // the connector's own error, with its hint
+		return conn.unusable(set.Settings, ce.Err) // or the connector's own error, with its hint
 	}
 	_, recorded := st.Get(addr)
 	switch {

@@ -27,6 +27,8 @@ const Import Action = "import"
 // made from: Import trusts that processID was requested for the report's
 // statements as they are now, with its operations, country and params.
 //
+// First the API must be usable at all (Reach: an endpoint that cannot
+// be reached, or refuses the client, is a *ConnectError within seconds).
 // The id is checked with one GET of its result before anything is
 // recorded: an id the API does not know (404: a mistyped id, or an upload
 // id) or no longer has (410), a processing that failed, or no answer at
@@ -50,6 +52,9 @@ func (r *Reconciler) adopt(ctx context.Context, c Change, processID string) erro
 		return fmt.Errorf("import %s: it is in the state already (planned: %s)", c.Address, c.Action)
 	case processID == "":
 		return errors.New("import: no request id")
+	}
+	if err := r.Reach(ctx); err != nil {
+		return err
 	}
 	cl, err := r.client(ctx)
 	if err != nil {
