@@ -246,6 +246,26 @@ func TestWatch_JSONLogs(t *testing.T) {
 	})
 }
 
+// An idle watch (no report to work) still says at start which endpoint
+// it uses, having checked that it can be used.
+func TestWatch_LogsEndpointAtStart(t *testing.T) {
+	_, e, run := watchFixture(t, 0, 0)
+	cmd, out := run()
+	want := `msg="using the API" endpoint=` + e.URL
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), want); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no line %q:\n%s", want, out.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("watch after SIGTERM: %v\n%s", err, out.String())
+	}
+	if n := engineCount(t, e, "token"); n != 1 {
+		t.Errorf("%d token requests, want the one check at start", n)
+	}
+}
+
 // jsonLines parses every line of out as a JSON object.
 func jsonLines(t *testing.T, out string) []map[string]any {
 	t.Helper()

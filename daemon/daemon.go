@@ -232,6 +232,9 @@ func Run(ctx context.Context, cfg Config) error {
 	var prober sync.WaitGroup
 	prober.Go(func() { d.endpoint.run(intake, cfg.Metrics.noAnswer) })
 	d.resync(ctx, "start")
+	// Find out at start whether the API can be used, work or none: the
+	// endpoint in use is logged, and an outage shows at once.
+	prober.Go(func() { d.endpoint.usable(intake) })
 	n := d.parallelism()
 	d.mu.Lock()
 	d.workers = n
