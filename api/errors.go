@@ -225,6 +225,15 @@ func IsRejected(err error) bool {
 	return true
 }
 
+// IsQuota reports whether err is the API's answer that its quota of
+// processing records is used up (EXCEEDED_LIMIT). It is not the request's
+// fault and frees as older records expire: worth trying again, but only
+// after minutes, not seconds.
+func IsQuota(err error) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.Code == CodeExceededLimit
+}
+
 // IsProcessingFailed reports whether the result request said that the
 // processing of its id failed for good (400 TIMEOUT_PROCESSING): polling
 // again will not help, and a result needs a new upload. A 500

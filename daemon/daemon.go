@@ -656,6 +656,10 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
 	case reconcile.VerdictDone, reconcile.VerdictBlocked:
 		d.q.Forget(key)
 	case reconcile.VerdictTransient:
+		if o.RetryAfter > 0 { // the quota: minutes, whatever the backoff says
+			d.q.AddAfter(key, o.RetryAfter)
+			break
+		}
 		d.q.AddRateLimited(key)
 	case reconcile.VerdictFatal:
 		// No further remote call may be made: stop, and say why. The

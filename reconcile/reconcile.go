@@ -124,7 +124,16 @@ type Outcome struct {
 	Verdict Verdict
 	Err     error // nil for VerdictDone, and for a Blocked or Noop change that did nothing
 	Started bool  // false for a change Apply never started (the run stopped first)
+	// RetryAfter, for a transient outcome, is the soonest another attempt
+	// is worth making: QuotaBackoff after the API's quota answer; zero
+	// when the caller's own backoff decides.
+	RetryAfter time.Duration
 }
+
+// QuotaBackoff is how long a report waits after the API said its quota
+// of processing records is used up (EXCEEDED_LIMIT): records expire over
+// hours, so seconds of backoff would only spend requests.
+const QuotaBackoff = 10 * time.Minute
 
 // Result is what an apply did.
 type Result struct {
@@ -235,6 +244,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
 	}
 	err := j.run(ctx, c)
 	o.Err, o.Verdict = err, verdict(ctx, err)
+	if o.Verdict == VerdictTransient && api.IsQuota(err) {
+		o.RetryAfter = QuotaBackoff
+	}
 
 	status := "ok"
 	if err != nil {

@@ -167,6 +167,36 @@ func TestPlan_StatementOverTheLimit(t *testing.T) {
 	}
 }
 
+// TestApply_QuotaIsTransient: the API's quota answer (EXCEEDED_LIMIT) is
+// no fault of the report: it is retried, after QuotaBackoff, never blocked.
+func TestApply_QuotaIsTransient(t *testing.T) {
+	f := newFixture(t, engine.Config{MaxRecords: 1})
+	writeFile(t, f.dir, "a.json", statement(1))
+	writeFile(t, f.dir, "b.json", statement(2))
+	a, b := desired("a", "a.json"), desired("b", "b.json")
+	rec := f.applier()
+	rec.Parallelism = 1
+	p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a, b}}, f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rec.Apply(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := res.Outcomes[1]
+	if !api.IsQuota(o.Err) || o.Verdict != VerdictTransient || o.RetryAfter != QuotaBackoff {
+		t.Fatalf("report.b: %v, verdict %v, retry after %v; want the quota, transient, after %v", o.Err, o.Verdict, o.RetryAfter, QuotaBackoff)
+	}
+	if r, _ := f.store.Get("report.b"); r.LastError == nil || r.LastError.Permanent || r.LastError.Code != api.CodeExceededLimit {
+		t.Errorf("record %+v, want a transient EXCEEDED_LIMIT", r.LastError)
+	}
+	p, _ = NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{a, b}}, f.store, Options{})
+	if got, want := actions(p), "report.a=noop report.b=retry"; got != want {
+		t.Errorf("plan: %s, want %s", got, want)
+	}
+}
+
 func TestApply_RecordsEveryTransitionBeforeTheNextCall(t *testing.T) {
 	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: 30 * time.Millisecond}})
 	writeFile(t, f.dir, "a.json", statement(1))
