@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ledgerform/ledgerform/internal/progress"
 	"github.com/ledgerform/ledgerform/reconcile"
@@ -100,7 +101,10 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	rec := &reconcile.Reconciler{Dir: *dir, Store: st, Progress: r.Event, AllowMassDelete: *allowMass,
 		Parallelism: firstPositive(*parallelism, set.Settings.Parallelism),
 		Connect:     func(ctx context.Context) (reconcile.API, error) { return conn.Connect(ctx, set.Settings) }}
+	start := time.Now()
 	res, err := rec.Apply(ctx, p)
+	workers := min(firstPositive(rec.Parallelism, reconcile.DefaultParallelism), max(1, progress.Work(p)))
+	defer func() { noteThrottle(stderr, conn.held(), time.Since(start), workers, set.Settings.RateLimit) }()
 	var mde *reconcile.MassDeleteError
 	var le *reconcile.ConnectError
 	switch {
@@ -140,6 +144,22 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return exitError{code: 3, err: fmt.Errorf("%s; \"ledgerform state show ADDR\" tells why", strings.Join(msgs, "; "))}
 	}
 	return nil
+}
+
+// noteThrottle says when the client's own throttle, not the API, set the
+// pace of an apply: its requests waited for a quarter or more of the
+// workers' time (held, over elapsed times the workers).
+func noteThrottle(stderr io.Writer, held, elapsed time.Duration, workers int, limit float64) {
+	if workers <= 0 || elapsed <= 0 || held < elapsed*time.Duration(workers)/4 {
+		return
+	}
+	share := 100 * held / (elapsed * time.Duration(workers))
+	why := "after the API's 429 answers (rate limited)"
+	if limit > 0 {
+		why = fmt.Sprintf("by settings.rate_limit (%g requests per second); raise it if the API allows more", limit)
+	}
+	fmt.Fprintf(stderr, "ledgerform: note: the client held its requests back %s in all, %d%% of the workers' time, %s\n",
+		held.Round(time.Second), share, why)
 }
 
 // checkParallelism holds --parallelism to the bounds of

@@ -184,6 +184,26 @@ type connector struct {
 
 	mu      sync.Mutex
 	engines []*engine.Running
+	clients []*nordigen.Client
+}
+
+// held is how long the throttles of the clients made so far held their
+// requests back, all together (nordigen.Client.Held).
+func (c *connector) held() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var d time.Duration
+	for _, cl := range c.clients {
+		d += cl.Held()
+	}
+	return d
+}
+
+// made notes a client made, for held.
+func (c *connector) made(cl *nordigen.Client) {
+	c.mu.Lock()
+	c.clients = append(c.clients, cl)
+	c.mu.Unlock()
 }
 
 // endpoint is the endpoint in use with the settings s, and where it was
@@ -204,11 +224,12 @@ func (c *connector) Connect(_ context.Context, s spec.Settings) (reconcile.API, 
 			return nil, fmt.Errorf("start the embedded engine: %w", err)
 		}
 		cl, err := nordigen.New(nordigen.Config{BaseURL: e.URL, ClientID: e.ClientID, ClientSecret: nordigen.NewSecret(e.ClientSecret),
-			RateLimit: 1000, Observe: c.Observe})
+			RateLimit: s.RateLimit, Observe: c.Observe})
 		if err != nil {
 			e.Close()
 			return nil, err
 		}
+		c.made(cl)
 		c.mu.Lock()
 		c.engines = append(c.engines, e)
 		c.mu.Unlock()
@@ -228,11 +249,16 @@ func (c *connector) Connect(_ context.Context, s spec.Settings) (reconcile.API, 
 		return nil, hinted{fmt.Errorf("endpoint %s needs credentials", endpoint),
 			"set NORDIGEN_CLIENT_ID and NORDIGEN_CLIENT_SECRET in the environment (never in a manifest or a flag)"}
 	}
-	cl, err := nordigen.New(nordigen.Config{BaseURL: endpoint, ClientID: id, ClientSecret: nordigen.NewSecret(secret), Observe: c.Observe})
-	if err == nil && c.Log != nil {
+	cl, err := nordigen.New(nordigen.Config{BaseURL: endpoint, ClientID: id, ClientSecret: nordigen.NewSecret(secret),
+		RateLimit: s.RateLimit, Observe: c.Observe})
+	if err != nil {
+		return nil, err
+	}
+	c.made(cl)
+	if c.Log != nil {
 		c.Log("using the API", "endpoint", withoutUserinfo(endpoint))
 	}
-	return cl, err
+	return cl, nil
 }
 
 // withoutUserinfo is endpoint without the user and password a URL may

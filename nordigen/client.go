@@ -17,9 +17,11 @@
 //     succession), and names why not: a wrong endpoint or a service that is
 //     down (api.IsUnreachable) is one error for the run, not one per report.
 //     The retries of every other request stay as they are.
-//   - Throttling shared by every worker: a client-side rate limit
-//     (golang.org/x/time/rate), and after any 429 a pause of every request
-//     for its Retry-After and a halved rate that recovers with successes.
+//   - Throttling shared by every worker: an optional client-side rate
+//     limit (golang.org/x/time/rate; none by default). A 429 makes its
+//     own request wait for its Retry-After; only when 429s come together
+//     (a limit, not noise) does every request pause and the rate halve,
+//     recovering with successes. See throttle.
 //   - Errors are typed (*api.Error, *api.TransportError, *api.UploadTooLargeError,
 //     *api.ProtocolError) and classified two ways, for two callers.
 //     IsPermanent / IsTransient say whether the same request can succeed if
@@ -75,7 +77,7 @@ const (
 	DefaultBaseURL        = "https://api.nordigen.com"
 	DefaultAudience       = "https://nordigen/api"
 	DefaultMaxUploadBytes = api.MaxUploadBytes
-	DefaultRateLimit      = 10 // requests per second
+	DefaultBurst          = 8
 	DefaultRetryMax       = 8
 	DefaultRetryWaitMin   = 500 * time.Millisecond
 	DefaultRetryWaitMax   = 30 * time.Second
@@ -90,8 +92,11 @@ type Config struct {
 	Audience     string // default DefaultAudience
 	ClientID     string
 	ClientSecret Secret
-	// RateLimit is the requests per second all the client's workers may send
-	// together; Burst how many may go at once. Default 10 and 10.
+	// RateLimit is the requests per second all the client's workers may
+	// send together; 0 is no client-side limit (the client then slows down
+	// only when the API answers 429). Burst is how many may go at once
+	// under a limit, the rate's own or one a 429 set; default the rate,
+	// at least DefaultBurst.
 	RateLimit float64
 	Burst     int
 	// RetryMax is the number of retries after the first attempt.
@@ -158,8 +163,11 @@ func New(cfg Config) (*Client, error) {
 	cfg.Audience = cmp.Or(cfg.Audience, DefaultAudience)
 	// A zero or negative rate, count or duration takes its default: max
 	// makes a negative one zero, and cmp.Or replaces a zero.
-	cfg.RateLimit = cmp.Or(max(cfg.RateLimit, 0), DefaultRateLimit)
-	cfg.Burst = cmp.Or(max(cfg.Burst, 0), max(1, int(cfg.RateLimit)))
+	limit := rate.Inf
+	if cfg.RateLimit > 0 {
+		limit = rate.Limit(cfg.RateLimit)
+	}
+	cfg.Burst = cmp.Or(max(cfg.Burst, 0), max(DefaultBurst, int(cfg.RateLimit)))
 	cfg.RetryMax = cmp.Or(max(cfg.RetryMax, 0), DefaultRetryMax)
 	cfg.RetryWaitMin = cmp.Or(max(cfg.RetryWaitMin, 0), DefaultRetryWaitMin)
 	cfg.RetryWaitMax = cmp.Or(max(cfg.RetryWaitMax, 0), DefaultRetryWaitMax)
@@ -183,8 +191,8 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	th := &throttle{
-		limiter: rate.NewLimiter(rate.Limit(cfg.RateLimit), cfg.Burst),
-		max:     rate.Limit(cfg.RateLimit),
+		limiter: rate.NewLimiter(limit, cfg.Burst),
+		max:     limit,
 		cap:     cfg.RetryWaitMax,
 	}
 	newRetrying := func(rt http.RoundTripper, eh retryablehttp.ErrorHandler) *retryablehttp.Client {
@@ -466,3 +474,8 @@ func withOpName(err error, op string) error {
 
 // Paused reports whether a 429 has paused every request of the client.
 func (c *Client) Paused() bool { return c.throttle.pauseLeft() > 0 }
+
+// Held is how long the client's own throttle (the rate limit, and the
+// pauses after 429s) has held requests back, all of them together: when
+// it is a large share of a run, the client, not the API, set the pace.
+func (c *Client) Held() time.Duration { return c.throttle.held() }

@@ -3,6 +3,7 @@ package nordigen
 import (
 	"context"
 	"io"
+	"math/bits"
 	"net/http"
 	"sync"
 	"time"
@@ -28,32 +29,55 @@ import (
 // timeout, and carries the token current at that moment.
 
 // throttle holds every request until the shared pause is over and the rate
-// limiter lets it go. A 429 anywhere pauses every worker for its
-// Retry-After (at least a second, at most the cap) and lowers the shared
-// rate to 90 % of the rate of successes over the two seconds before it
-// (what the server evidently allows; half the current rate when there were
-// none), so that the workers do not meet the limit again one by one. Each
-// success raises the rate by 10 %, back up to the configured one. Safe for
+// limiter lets it go, and tells a rate limit from noise.
+//
+// A 429 always makes its own request wait for its Retry-After (the retry
+// layer's backoff). Whether it also slows every worker depends on what the
+// answers around it say:
+//
+//   - A limit: at least limitHits of the last limitWindow answers, all
+//     workers together, were 429s. Every request pauses for the
+//     Retry-After (at least a second, at most the cap) and the shared rate
+//     drops to 90 % of the rate of successes over the two seconds before
+//     (what the server evidently allows; half the current rate when there
+//     were none), so that the workers do not meet the limit one by one.
+//   - Noise: a 429 among successes (an API that answers some requests 429
+//     whatever the rate). Only its own request waits; the shared rate is
+//     lowered by a tenth, never below what the server evidently allows.
+//
+// Each success raises the rate by a tenth, back up to the configured one
+// (or, with none configured, until it no longer binds). Safe for
 // concurrent use.
 type throttle struct {
 	next    http.RoundTripper
 	limiter *rate.Limiter
-	max     rate.Limit
+	max     rate.Limit    // rate.Inf: no client-side limit
 	cap     time.Duration // the longest pause a Retry-After can impose
 
 	mu        sync.Mutex
 	until     time.Time   // the pause, on the monotonic clock
 	successes []time.Time // the recent ones, oldest first, at most 256
+	recent    uint64      // the last limitWindow answers, newest in bit 0: 1 for a 429
+	waited    time.Duration
 }
 
 // window is how far back successes count towards the observed rate.
 const window = 2 * time.Second
+
+// A limit is taken to be hit when limitHits of the last limitWindow
+// answers were 429s: random 429s at 15 % do that for about one 429 in a
+// hundred, a real limit at once.
+const (
+	limitWindow = 4
+	limitHits   = 3
+)
 
 func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	// Wait for the pause, then for the limiter; a pause that began while
 	// waiting for the limiter holds the request too. Without a pause Sleep
 	// returns at once, and a done ctx is the limiter's Wait to report.
+	start := time.Now()
 	for {
 		if err := backoff.Sleep(ctx, t.pauseLeft()); err != nil {
 			return nil, err
@@ -65,24 +89,31 @@ func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 			break
 		}
 	}
+	if w := time.Since(start); w > time.Millisecond {
+		t.mu.Lock()
+		t.waited += w
+		t.mu.Unlock()
+	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		t.pause(retryAfter(resp))
+		t.tooMany(retryAfter(resp))
 	case resp.StatusCode < 400:
 		t.succeeded()
 	}
 	return resp, nil
 }
 
-// pause stops every request for d, bounded, and lowers the rate.
-func (t *throttle) pause(d time.Duration) {
+// tooMany takes a 429 whose Retry-After is d: a pause of every request
+// and a lower rate for a limit, a gentler rate for noise.
+func (t *throttle) tooMany(d time.Duration) {
 	d = min(max(d, time.Second), t.cap)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.answer(true)
 	now := time.Now()
 	if now.Before(t.until) {
 		// Already paused: this 429 answers a request sent before the pause,
@@ -90,28 +121,60 @@ func (t *throttle) pause(d time.Duration) {
 		t.until = maxTime(t.until, now.Add(d))
 		return
 	}
-	t.until = now.Add(d)
 	n := 0
 	for _, s := range t.successes {
 		if now.Sub(s) <= window {
 			n++
 		}
 	}
-	next := t.limiter.Limit() / 2
-	if n > 0 {
-		next = min(next, rate.Limit(0.9*float64(n)/window.Seconds()))
+	allowed := rate.Limit(float64(n) / window.Seconds()) // what the server evidently allows
+	cur := t.limiter.Limit()
+	if cur == rate.Inf {
+		cur = max(2*allowed, 1)
 	}
-	t.limiter.SetLimit(max(next, t.max/1000, 0.1))
+	if bits.OnesCount64(t.recent) < limitHits {
+		t.limiter.SetLimit(max(cur*0.9, allowed, t.floor()))
+		return
+	}
+	t.until = now.Add(d)
+	next := cur / 2
+	if n > 0 {
+		next = min(next, 0.9*allowed)
+	}
+	t.limiter.SetLimit(max(next, t.floor()))
+}
+
+// floor is the lowest rate a 429 can bring the limiter to.
+func (t *throttle) floor() rate.Limit {
+	if t.max == rate.Inf {
+		return 0.1
+	}
+	return max(t.max/1000, 0.1)
+}
+
+// answer notes an answer in recent: a 429 or not.
+func (t *throttle) answer(tooMany bool) {
+	t.recent <<= 1
+	if tooMany {
+		t.recent |= 1
+	}
+	t.recent &= 1<<limitWindow - 1
 }
 
 func (t *throttle) succeeded() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.answer(false)
 	if len(t.successes) == 256 {
 		t.successes = append(t.successes[:0], t.successes[1:]...)
 	}
 	t.successes = append(t.successes, time.Now())
-	if l := t.limiter.Limit(); l < t.max {
+	l := t.limiter.Limit()
+	switch {
+	case l >= t.max:
+	case t.max == rate.Inf && l > 10000: // no longer binding: no limit, as configured
+		t.limiter.SetLimit(rate.Inf)
+	default:
 		t.limiter.SetLimit(min(l*1.1, t.max))
 	}
 }
@@ -121,6 +184,14 @@ func (t *throttle) pauseLeft() time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return time.Until(t.until)
+}
+
+// held is how long requests have waited for the pause and the rate limit,
+// all of them together.
+func (t *throttle) held() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.waited
 }
 
 // timeout bounds one attempt, until its response body is closed.

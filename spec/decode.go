@@ -41,7 +41,7 @@ var nameRE = report.NameRE
 // The keys allowed at each level.
 var (
 	topKeys      = []string{"settings", "reports", "drops"}
-	settingsKeys = []string{"endpoint", "parallelism", "prune"}
+	settingsKeys = []string{"endpoint", "parallelism", "prune", "rate_limit"}
 	reportKeys   = []string{"name", "statements", "operations", "country", "params", "output"}
 	dropKeys     = []string{"name", "dir", "pattern", "operations", "country", "params", "output_dir"}
 	paramsKeys   = report.ParamKeys()
@@ -337,6 +337,20 @@ func (d *decoder) integer(n *yaml.Node, what string, min, max int) (int, bool) {
 	return int(i), true
 }
 
+// number decodes a whole or decimal number from min to max.
+func (d *decoder) number(n *yaml.Node, what string, min, max float64) (float64, bool) {
+	var f float64
+	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&f) != nil || f != f {
+		d.errorf(n, "%s must be a number from %g to %g, not %s", what, min, max, describe(n))
+		return 0, false
+	}
+	if f < min || f > max {
+		d.errorf(n, "%s must be from %g to %g, not %s", what, min, max, n.Value)
+		return 0, false
+	}
+	return f, true
+}
+
 func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 	var b bool
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
@@ -405,6 +419,8 @@ func (d *decoder) settings(k, v *yaml.Node) *Settings {
 			s.Parallelism, _ = d.integer(v, "parallelism", 1, maxParallelism)
 		case "prune":
 			s.Prune, _ = d.boolean(v, "prune")
+		case "rate_limit":
+			s.RateLimit, _ = d.number(v, "rate_limit", 0, MaxRateLimit)
 		}
 	})
 	return s

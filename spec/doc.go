@@ -29,6 +29,7 @@
 //	  endpoint: embedded       # or an http(s) URL with a host
 //	  parallelism: 8           # 1 to 1024
 //	  prune: false
+//	  rate_limit: 20           # requests per second; default none
 //	reports:
 //	  - name: alex-watson-2019-08
 //	    statements: [statements/alex-2019-08.json, statements/more-*.json]
@@ -62,6 +63,11 @@
 //     and no credentials, query or fragment. Credentials never go in a
 //     manifest (NORDIGEN_CLIENT_ID, NORDIGEN_CLIENT_SECRET).
 //   - settings.parallelism: a whole number from 1 to 1024.
+//   - settings.rate_limit: requests per second the API client may send,
+//     all workers together, a number from 0 to 100000 (decimals allowed:
+//     0.5 is one request every two seconds). Unset or 0 is no client-side
+//     limit: the client slows down only when the API answers 429, so the
+//     default never throttles a run the API itself does not.
 //   - name (required): 1 to 100 characters of a-z, 0-9, '.', '_' and '-',
 //     starting with a letter or digit, so that it is safe in an address,
 //     a file name and a log line. Names are unique across every manifest,

@@ -87,6 +87,16 @@ func TestLoad_errors(t *testing.T) {
 			want:  []string{`a.yaml:1:25: parallelism must be from 1 to 1024, not 0`},
 		},
 		{
+			name:  "rate_limit negative",
+			files: tree{"a.yaml": "settings: {rate_limit: -1}\n"},
+			want:  []string{`a.yaml:1:24: rate_limit must be from 0 to 100000, not -1`},
+		},
+		{
+			name:  "rate_limit as a string",
+			files: tree{"a.yaml": "settings:\n  rate_limit: fast\n"},
+			want:  []string{`a.yaml:2:15: rate_limit must be a number from 0 to 100000, not the string "fast"`},
+		},
+		{
 			name:  "prune yes is not a boolean",
 			files: tree{"a.yaml": "settings:\n  prune: yes\n"},
 			want:  []string{`a.yaml:2:10: prune must be true or false, not the string "yes"`},

@@ -465,3 +465,15 @@ func TestDrop_Matches(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_rateLimit(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want float64
+	}{{"settings: {rate_limit: 2.5}\n", 2.5}, {"settings: {rate_limit: 40}\n", 40}, {"settings: {prune: true}\n", 0}} {
+		set, _ := mustLoad(t, tree{"a.yaml": tc.yaml})
+		if got := set.Settings.RateLimit; got != tc.want {
+			t.Errorf("%q: rate limit %v, want %v", tc.yaml, got, tc.want)
+		}
+	}
+}

@@ -59,12 +59,19 @@ func (s *Set) Lookup(address report.Address) (Report, bool) {
 // with it.
 const MaxParallelism = 1024
 
+// MaxRateLimit bounds settings.rate_limit.
+const MaxRateLimit = 100_000
+
 // Settings is the settings block; at most one manifest has one.
 type Settings struct {
 	Endpoint    string // "" when unset, "embedded", or an http(s) URL
 	Parallelism int    // 0 when unset
 	Prune       bool
-	Pos         Pos // where the block is; zero when no manifest has one
+	// RateLimit is the requests per second the client may send, all
+	// workers together; 0 (unset) is no client-side limit: the client
+	// then slows down only when the API answers 429.
+	RateLimit float64
+	Pos       Pos // where the block is; zero when no manifest has one
 }
 
 // Report is one desired report: statements to upload together and the
