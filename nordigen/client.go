@@ -95,8 +95,8 @@ type Config struct {
 	// RateLimit is the requests per second all the client's workers may
 	// send together; 0 is no client-side limit (the client then slows down
 	// only when the API answers 429). Burst is how many may go at once
-	// under a limit, the rate's own or one a 429 set; default the rate,
-	// at least DefaultBurst.
+	// under a limit: default one second's worth of RateLimit (at least
+	// one), or DefaultBurst under the limits a 429 sets.
 	RateLimit float64
 	Burst     int
 	// RetryMax is the number of retries after the first attempt.
@@ -167,7 +167,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RateLimit > 0 {
 		limit = rate.Limit(cfg.RateLimit)
 	}
-	cfg.Burst = cmp.Or(max(cfg.Burst, 0), max(DefaultBurst, int(cfg.RateLimit)))
+	burst := DefaultBurst // for the limits a 429 sets
+	if cfg.RateLimit > 0 {
+		burst = max(1, int(cfg.RateLimit))
+	}
+	cfg.Burst = cmp.Or(max(cfg.Burst, 0), burst)
 	cfg.RetryMax = cmp.Or(max(cfg.RetryMax, 0), DefaultRetryMax)
 	cfg.RetryWaitMin = cmp.Or(max(cfg.RetryWaitMin, 0), DefaultRetryWaitMin)
 	cfg.RetryWaitMax = cmp.Or(max(cfg.RetryWaitMax, 0), DefaultRetryWaitMax)
