@@ -1,6 +1,10 @@
 package api
 
-import "github.com/ledgerform/ledgerform/report"
+import (
+	"time"
+
+	"github.com/ledgerform/ledgerform/report"
+)
 
 // The typed requests and answers of the API (docs/api.md: Upload, Process,
 // Params, Result, Products). Keys that the documentation lists as optional
@@ -54,6 +58,9 @@ type Result struct {
 	SimpleScore    *int
 	// Raw is the whole body of the answer, byte for byte.
 	Raw []byte
+	// RetryAfter is the answer's Retry-After, if it had one: for a result
+	// not ready yet, when the API suggests asking again.
+	RetryAfter time.Duration
 }
 
 // Done reports whether the products are ready.

@@ -319,7 +319,7 @@ func (c *Client) Upload(ctx context.Context, files ...api.File) (*api.Upload, er
 			} `json:"attributes"`
 		} `json:"data"`
 	}
-	raw, err := c.do(ctx, api.OpUpload, http.MethodPost, "/v2/report", mw.FormDataContentType(), body.Bytes())
+	raw, _, err := c.do(ctx, api.OpUpload, http.MethodPost, "/v2/report", mw.FormDataContentType(), body.Bytes())
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +357,7 @@ func (c *Client) Process(ctx context.Context, uploadID string, req api.ProcessRe
 			} `json:"relationships"`
 		} `json:"data"`
 	}
-	if _, err := c.call(ctx, api.OpProcess, http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body, &out); err != nil {
+	if _, _, err := c.call(ctx, api.OpProcess, http.MethodPut, "/v2/report/process/"+url.PathEscape(uploadID), "application/json", body, &out); err != nil {
 		return nil, err
 	}
 	id := out.Data.Attributes.RequestID
@@ -390,13 +390,13 @@ func (c *Client) Result(ctx context.Context, processID string) (*api.Result, err
 			} `json:"attributes"`
 		} `json:"data"`
 	}
-	raw, err := c.call(ctx, api.OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil, &out)
+	raw, wait, err := c.call(ctx, api.OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil, &out)
 	if err != nil {
 		return nil, err
 	}
 	a := out.Data.Attributes
 	return &api.Result{Status: a.Status, Categorisation: a.Categorisation, Income: a.Insights.Income,
-		Loans: a.Insights.Loans, Risk: a.Insights.Risk, SimpleScore: a.SimpleScore, Raw: raw}, nil
+		Loans: a.Insights.Loans, Risk: a.Insights.Risk, SimpleScore: a.SimpleScore, Raw: raw, RetryAfter: wait}, nil
 }
 
 // CategoryTree fetches a country's category tree.
@@ -406,7 +406,7 @@ func (c *Client) CategoryTree(ctx context.Context, country string) (*api.Categor
 			Attributes api.CategoryTree `json:"attributes"`
 		} `json:"data"`
 	}
-	if _, err := c.call(ctx, api.OpCategoryTree, http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil, &out); err != nil {
+	if _, _, err := c.call(ctx, api.OpCategoryTree, http.MethodGet, "/v2/category-tree/"+url.PathEscape(country), "", nil, &out); err != nil {
 		return nil, err
 	}
 	return &out.Data.Attributes, nil
@@ -414,20 +414,20 @@ func (c *Client) CategoryTree(ctx context.Context, country string) (*api.Categor
 
 // call is do, then the answer's body decoded into out; a body that does
 // not decode is an *api.ProtocolError. It returns the body too.
-func (c *Client) call(ctx context.Context, op, method, p, contentType string, body []byte, out any) ([]byte, error) {
-	raw, err := c.do(ctx, op, method, p, contentType, body)
+func (c *Client) call(ctx context.Context, op, method, p, contentType string, body []byte, out any) ([]byte, time.Duration, error) {
+	raw, wait, err := c.do(ctx, op, method, p, contentType, body)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return nil, &api.ProtocolError{Op: op, Err: err}
+		return nil, 0, &api.ProtocolError{Op: op, Err: err}
 	}
-	return raw, nil
+	return raw, wait, nil
 }
 
 // do sends one request through the retry layer and returns the body of a
-// 2xx answer, or a typed error.
-func (c *Client) do(ctx context.Context, op, method, p, contentType string, body []byte) ([]byte, error) {
+// 2xx answer, with its Retry-After (0 without one), or a typed error.
+func (c *Client) do(ctx context.Context, op, method, p, contentType string, body []byte) ([]byte, time.Duration, error) {
 	var rawBody any
 	if body != nil {
 		rawBody = body // re-read from memory on every attempt
@@ -435,7 +435,7 @@ func (c *Client) do(ctx context.Context, op, method, p, contentType string, body
 	ctx = withOp(ctx, op)
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, c.base.String()+p, rawBody)
 	if err != nil {
-		return nil, fmt.Errorf("nordigen: %s: %w", op, err)
+		return nil, 0, fmt.Errorf("nordigen: %s: %w", op, err)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -443,17 +443,17 @@ func (c *Client) do(ctx context.Context, op, method, p, contentType string, body
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.rc.Do(req)
 	if err != nil {
-		return nil, withOpName(err, op)
+		return nil, 0, withOpName(err, op)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResultBytes))
 	if err != nil {
-		return nil, &api.TransportError{Op: op, Attempts: stateOf(ctx).attempts, Err: err}
+		return nil, 0, &api.TransportError{Op: op, Attempts: stateOf(ctx).attempts, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, apiError(resp, raw, op, stateOf(ctx).attempts)
+		return nil, 0, apiError(resp, raw, op, stateOf(ctx).attempts)
 	}
-	return raw, nil
+	return raw, retryAfter(resp), nil
 }
 
 // withOpName names the operation in a typed error made below do, unless

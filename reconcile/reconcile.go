@@ -62,6 +62,8 @@ type Reconciler struct {
 	mu     sync.Mutex // serialises Progress
 	connMu sync.Mutex // serialises Connect
 	conn   API        // what Connect returned
+	// polls learns how long processing takes (see pollTimes).
+	polls pollTimes
 	// storeFailed is set by the first transition the store could not
 	// record: the changes that fail to record after it are stopped by
 	// it (errFatalStop), so that the run tells its cause once.
@@ -362,6 +364,10 @@ type job struct {
 	// old is the output to remove once the new one is written
 	// (Change.PruneOld), as recorded when it was written.
 	old *state.File
+	// requested is when this job's processing request was accepted; zero
+	// when the job resumed a request made before (its start is unknown,
+	// so it teaches pollTimes nothing).
+	requested time.Time
 }
 
 func (j *job) put() error {

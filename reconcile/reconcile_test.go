@@ -792,3 +792,44 @@ func actionsOf(t *testing.T, f *fixture) string {
 	}
 	return actions(p)
 }
+
+// TestPoll_LearnsProcessingTime: once a few reports have shown how long
+// this endpoint takes, the first poll of the next comes when its result
+// is ready: about one result GET a report, where the fixed schedule (10 ms
+// doubling to 50 ms here) takes nine for a 300 ms processing.
+func TestPoll_LearnsProcessingTime(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: 300 * time.Millisecond}})
+	rec := f.applier()
+	rec.Parallelism = 1
+	run := func(from, to int) int { // applies r<from>…r<to-1>, the earlier ones up to date
+		var ds []spec.Report
+		for i := range to {
+			name := fmt.Sprintf("r%02d", i)
+			writeFile(t, f.dir, name+".json", statement(i))
+			ds = append(ds, desired(name, name+".json"))
+		}
+		p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: ds}, f.store, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := f.calls("result")
+		res, err := rec.Apply(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := res.Failed(); n > 0 {
+			t.Fatalf("%d of reports %d to %d failed", n, from, to)
+		}
+		return f.calls("result") - before
+	}
+	cold := run(0, 1)
+	run(1, 6) // learning
+	warm := run(6, 12)
+	t.Logf("result GETs: %d for the first report, %d for the last 6", cold, warm)
+	if cold < 4 {
+		t.Errorf("the first report took %d GETs: the fixed schedule is not what this test thinks", cold)
+	}
+	if warm > 2*6 {
+		t.Errorf("%d result GETs for 6 reports once learned, want at most 2 each", warm)
+	}
+}

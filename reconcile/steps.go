@@ -125,6 +125,7 @@ func (j *job) process(ctx context.Context) error {
 		return j.fail(ctx, "process", err)
 	}
 	j.rec.ProcessID, j.rec.Phase = pr.RequestID, state.Processing
+	j.requested = time.Now()
 	return j.recorded("process", "")
 }
 
@@ -161,26 +162,59 @@ func (j *job) poll(ctx context.Context) error {
 	return j.write(ctx, res)
 }
 
-// waitResult polls the recorded processing id with a doubling, jittered
-// backoff until the result is done, the API gives a final answer, or the
-// deadline passes.
+// waitResult polls the recorded processing id until the result is done,
+// the API gives a final answer, or the deadline passes.
+//
+// The schedule: for a request made in this run, once pollTimes knows how
+// long this endpoint's reports of the same operations take, the first
+// poll comes a twentieth after that, and each "not yet" is asked again
+// after a tenth of the time since the request (at least 200 ms, or
+// PollMin if lower): about one GET a result, seen at most a tenth (or
+// 200 ms) late. Otherwise, and through outages, the polls start at once
+// and back off from PollMin, doubling, jittered, to PollMax. A "not yet"
+// with a Retry-After is asked again after that, whatever the schedule.
 func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 	lo := cmp.Or(max(j.r.PollMin, 0), DefaultPollMin)
 	hi := cmp.Or(max(j.r.PollMax, 0), DefaultPollMax)
 	limit := cmp.Or(max(j.r.PollDeadline, 0), DefaultPollDeadline)
 	id := j.rec.ProcessID
 	deadline := time.Now().Add(limit)
+	key := opsKey(j.rec.Spec.Operations)
+	est, learned := j.r.polls.estimate(key)
+	learned = learned && !j.requested.IsZero()
+	if learned {
+		if err := backoff.Sleep(ctx, min(time.Until(j.requested.Add(est+est/20)), time.Until(deadline))); err != nil {
+			return nil, context.Cause(ctx)
+		}
+	}
 	wait := lo
-	var last error  // the answer of the last poll, if it was an error
-	status := ""    // the last status the API gave, "" while it gave none
-	outage := false // an outage event was emitted for the current run of errors
+	var last error           // the answer of the last poll, if it was an error
+	status := ""             // the last status the API gave, "" while it gave none
+	outage := false          // an outage event was emitted for the current run of errors
+	polls := 0               // the polls that got an answer
+	troubled := false        // an outage came between: the timing says nothing
+	var notYet time.Duration // since the request, when the last "not yet" came
 	for {
 		res, err := cl.Result(ctx, id)
+		var next time.Duration // the schedule's own wait before the next poll, when it has one
 		switch {
 		case err == nil && res.Done():
+			if !troubled {
+				j.learn(key, polls, notYet)
+			}
 			return res, nil
 		case err == nil:
 			last, status, outage = nil, cmp.Or(res.Status, "unknown"), false
+			polls++
+			if !j.requested.IsZero() {
+				notYet = time.Since(j.requested)
+			}
+			switch {
+			case res.RetryAfter > 0:
+				next = res.RetryAfter
+			case learned:
+				next = max(notYet/10, min(lo, 200*time.Millisecond))
+			}
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
 		case api.IsProcessingFailed(err) || !api.IsTransient(err):
@@ -188,7 +222,7 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 		default:
 			// An outage: the client's own retries are spent, the id is
 			// still good. Say so once per run of errors.
-			last = err
+			last, troubled = err, true
 			if !outage {
 				e := j.event("poll", "retry")
 				e.Error = err.Error()
@@ -196,22 +230,39 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 				outage = true
 			}
 		}
-		if time.Now().Add(wait).After(deadline) {
+		d := backoff.Jitter(wait)
+		if next > 0 {
+			d = next
+		}
+		if time.Now().Add(d).After(deadline) {
 			pd := &pollDeadlineError{id: id, limit: limit, status: status}
 			if status == "" {
 				pd.last = last // nothing but errors: the id is given up
 			}
 			return nil, pd
 		}
-		t := time.NewTimer(backoff.Jitter(wait))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if err := backoff.Sleep(ctx, d); err != nil {
 			return nil, context.Cause(ctx)
-		case <-t.C:
 		}
-		wait = min(2*wait, hi)
+		if next == 0 {
+			wait = min(2*wait, hi)
+		}
 	}
+}
+
+// learn adds what a finished poll says of the processing time to
+// pollTimes: for a request made in this run, ready at the first poll or
+// after notYet (since the request) and polls "not yet" answers.
+func (j *job) learn(key string, polls int, notYet time.Duration) {
+	if j.requested.IsZero() {
+		return
+	}
+	done := time.Since(j.requested)
+	if polls == 0 {
+		j.r.polls.observe(key, done-done/20)
+		return
+	}
+	j.r.polls.observe(key, (notYet+done)/2)
 }
 
 func (j *job) write(ctx context.Context, res *api.Result) error {
