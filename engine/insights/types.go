@@ -7,7 +7,7 @@ import "github.com/ledgerform/ledgerform/engine/statement"
 type Ledger struct {
 	Currency      string // ISO 4217 code; "" is the country's main currency
 	Joint, Shared bool   // ownership as package statement detects it
-	PeriodStart   *statement.Date
+	PeriodStart   *statement.Date // the period the statement declares, if any
 	PeriodEnd     *statement.Date
 	StartBalance  *statement.Money
 	EndBalance    *statement.Money
