@@ -89,3 +89,21 @@ func TestToken_OAuthErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCategorise_QuickStartExample: the seed's example statement gets the
+// categories the README's quick start shows: 84 (under 26 Groceries), 85,
+// 23, 44 for the "Gas Station" purchase, and 5239 (under 97 Mortgage and 79
+// Loans; 81 would also do) for the mortgage line.
+func TestCategorise_QuickStartExample(t *testing.T) {
+	cat, err := Categorise("uk", []statement.File{{Name: "example.json", Data: readTestdata(t, "alex-watson-2019-08.json")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tx := range cat.Accounts[0].Currencies[0].Transactions {
+		got = append(got, fmt.Sprint(tx.CategoryID))
+	}
+	if g, want := strings.Join(got, " "), "84 85 23 44 5239"; g != want {
+		t.Errorf("categories = %s, want %s", g, want)
+	}
+}
