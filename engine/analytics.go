@@ -71,7 +71,7 @@ func ledgers(cat *Categorisation) []insights.Ledger {
 		for _, c := range a.Currencies {
 			l := insights.Ledger{
 				Joint: isTrue(a.IsJointOwnership), Shared: isTrue(a.IsSharedOwnership),
-				PeriodStart: a.PeriodStart, PeriodEnd: a.PeriodEnd,
+				PeriodStart: a.declaredStart, PeriodEnd: a.declaredEnd,
 				StartBalance: c.StartBalance, EndBalance: c.EndBalance,
 				Transactions: make([]insights.Transaction, len(c.Transactions)),
 			}

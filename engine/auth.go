@@ -93,7 +93,11 @@ type tokenRequest struct {
 	Audience     string `json:"audience"`
 }
 
-// token answers POST /oauth/token: the client-credentials grant.
+// token answers POST /oauth/token: the client-credentials grant. Its errors
+// are written in the OAuth form (writeOAuthError): a body that does not
+// parse or lacks a field is 400 invalid_request, another grant 400
+// unsupported_grant_type, a wrong client id or secret 401 invalid_client,
+// a wrong audience 401 access_denied.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) *apiError {
 	var req tokenRequest
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
@@ -127,7 +131,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) *apiError {
 		return fail(http.StatusBadRequest, CodeParamsMissing, "missing "+strings.Join(missing, ", "), missing...)
 	}
 	if req.GrantType != "client_credentials" {
-		return fail(http.StatusBadRequest, CodeParamsMissing, "grant_type must be client_credentials", "grant_type")
+		e := fail(http.StatusBadRequest, CodeParamsMissing, "grant_type must be client_credentials", "grant_type")
+		e.oauth = oauthUnsupportedGrant
+		return e
 	}
 	idOK := subtle.ConstantTimeCompare([]byte(req.ClientID), []byte(s.cfg.ClientID))
 	secretOK := subtle.ConstantTimeCompare([]byte(req.ClientSecret), []byte(s.cfg.ClientSecret))
@@ -135,7 +141,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) *apiError {
 		return unauthorized("wrong client_id or client_secret")
 	}
 	if req.Audience != s.cfg.Audience {
-		return unauthorized("audience must be " + s.cfg.Audience)
+		e := unauthorized("audience must be " + s.cfg.Audience)
+		e.oauth = oauthAccessDenied
+		return e
 	}
 	writeJSON(w, http.StatusOK, struct {
 		AccessToken string `json:"access_token"`

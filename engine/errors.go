@@ -36,6 +36,9 @@ type apiError struct {
 	ErrorCode string   `json:"error-code"`
 	Source    []string `json:"source"`
 	status    int
+	// oauth is the OAuth error code to answer at the token endpoint; when
+	// empty, writeOAuthError derives one from the status.
+	oauth string
 	// retryAfter, when positive, is sent as Retry-After in seconds.
 	retryAfter int
 }
@@ -59,6 +62,43 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ledgerform-engine"`)
 	}
 	writeJSON(w, e.status, []*apiError{e})
+}
+
+// The OAuth error codes of RFC 6749 §5.2 (and §4.1.2.1 for the two the
+// token endpoint borrows for an outage) that the token endpoint answers.
+const (
+	oauthInvalidRequest     = "invalid_request"
+	oauthInvalidClient      = "invalid_client"
+	oauthUnsupportedGrant   = "unsupported_grant_type"
+	oauthAccessDenied       = "access_denied"
+	oauthServerError        = "server_error"
+	oauthTemporarilyUnavail = "temporarily_unavailable"
+)
+
+// writeOAuthError writes e in the OAuth form the token endpoint answers:
+// {"error": code, "error_description": detail}, with e's status and
+// Retry-After.
+func writeOAuthError(w http.ResponseWriter, e *apiError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
+	code := e.oauth
+	if code == "" {
+		switch {
+		case e.status == http.StatusUnauthorized:
+			code = oauthInvalidClient
+		case e.status == http.StatusTooManyRequests, e.status == http.StatusServiceUnavailable:
+			code = oauthTemporarilyUnavail
+		case e.status >= 500:
+			code = oauthServerError
+		default:
+			code = oauthInvalidRequest
+		}
+	}
+	writeJSON(w, e.status, struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}{code, e.Detail})
 }
 
 // writeJSON writes v as the response body with the given status.

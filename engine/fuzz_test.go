@@ -42,6 +42,28 @@ func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder, allowed ...int) {
 		}
 		return
 	}
+	checkSuccess(t, rec)
+}
+
+// checkTokenAnswer is checkAnswer for the token endpoint, whose errors
+// are in the OAuth form.
+func checkTokenAnswer(t *testing.T, rec *httptest.ResponseRecorder, allowed ...int) {
+	t.Helper()
+	if !containsInt(allowed, rec.Code) {
+		t.Fatalf("status %d, want one of %v; body:\n%s", rec.Code, allowed, rec.Body)
+	}
+	if rec.Code >= 400 {
+		var e oauthError
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" || e.ErrorDescription == "" {
+			t.Fatalf("error answer is not the OAuth form (%v):\n%s", err, rec.Body)
+		}
+		return
+	}
+	checkSuccess(t, rec)
+}
+
+func checkSuccess(t *testing.T, rec *httptest.ResponseRecorder) {
+	t.Helper()
 	var ok struct {
 		Data        map[string]json.RawMessage `json:"data"`
 		AccessToken string                     `json:"access_token"`
@@ -139,7 +161,7 @@ func FuzzToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType, body string) {
 		req := httptest.NewRequest("POST", "/oauth/token", bytes.NewReader([]byte(body)))
 		req.Header.Set("Content-Type", contentType)
-		checkAnswer(t, serve(s, req), 200, 400, 401)
+		checkTokenAnswer(t, serve(s, req), 200, 400, 401)
 	})
 }
 
@@ -165,7 +187,10 @@ func FuzzRoutes(f *testing.F) {
 		if rec.Code >= 500 {
 			t.Fatalf("%s %q: status %d:\n%s", method, path, rec.Code, rec.Body)
 		}
-		if rec.Code >= 400 {
+		switch {
+		case rec.Code >= 400 && req.URL.Path == "/oauth/token":
+			checkTokenAnswer(t, rec, rec.Code)
+		case rec.Code >= 400:
 			checkAnswer(t, rec, rec.Code)
 		}
 	})

@@ -62,6 +62,29 @@ func (a answer) apiError(t testing.TB) apiError {
 	return e
 }
 
+// oauthError is an error answer of the token endpoint.
+type oauthError struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
+// expectOAuthError asserts that a is the given error of the token endpoint,
+// in the OAuth form, and returns it.
+func expectOAuthError(t testing.TB, a answer, status int, code string) oauthError {
+	t.Helper()
+	if a.status != status {
+		t.Fatalf("status = %d, want %d; body:\n%s", a.status, status, a.body)
+	}
+	var e oauthError
+	if err := json.Unmarshal(a.body, &e); err != nil || e.ErrorDescription == "" {
+		t.Fatalf("answer %d is not an OAuth error with a description (%v):\n%s", a.status, err, a.body)
+	}
+	if e.Error != code {
+		t.Fatalf("error = %s, want %s (description %q)", e.Error, code, e.ErrorDescription)
+	}
+	return e
+}
+
 // expectError asserts that a is the given error and returns it.
 func expectError(t testing.TB, a answer, status int, code string) apiError {
 	t.Helper()

@@ -120,6 +120,10 @@ type Account struct {
 	PeriodEnd         *statement.Date `json:"period_end"`
 	PeriodStart       *statement.Date `json:"period_start"`
 	entries           []*statement.Account
+	// The period the statement declares (its period_start and period_end,
+	// widened by the transactions): the span the insights measure months
+	// over, which may be longer than the transactions' own.
+	declaredStart, declaredEnd *statement.Date
 }
 
 // A Holder is one holder of an account.
@@ -154,8 +158,11 @@ type Transaction struct {
 // currency are one currency, their transactions in file order, the opening
 // balance of the first and the closing balance of the last.
 //
-// An account's period is the statement's period_start and period_end where
-// given, else the dates of its first and last transaction. A currency's
+// An account's period_start and period_end are the dates of its first and
+// last transaction, as the reference defines them ("Date of the first
+// parsed transaction", "Date of the last parsed transaction"), whatever
+// the statement declares; null for an account without transactions. The
+// declared period is kept apart, for the insights. A currency's
 // end_balance, when the statement leaves it out but gives start_balance,
 // is start_balance + credit_turnover − debit_turnover.
 func categoriseStatement(c *categorise.Categoriser, stmt *statement.Statement, country string) *Categorisation {
@@ -189,17 +196,15 @@ func categoriseStatement(c *categorise.Categoriser, stmt *statement.Statement, c
 	for i := range out.Accounts {
 		oa := &out.Accounts[i]
 		for _, a := range oa.entries {
-			oa.PeriodStart = minDate(oa.PeriodStart, a.PeriodStart)
-			oa.PeriodEnd = maxDate(oa.PeriodEnd, a.PeriodEnd)
-			for _, t := range a.Transactions {
-				if a.PeriodStart == nil {
-					oa.PeriodStart = minDate(oa.PeriodStart, &t.Date)
-				}
-				if a.PeriodEnd == nil {
-					oa.PeriodEnd = maxDate(oa.PeriodEnd, &t.Date)
-				}
+			for j := range a.Transactions {
+				d := &a.Transactions[j].Date
+				oa.PeriodStart, oa.PeriodEnd = minDate(oa.PeriodStart, d), maxDate(oa.PeriodEnd, d)
 			}
+			oa.declaredStart = minDate(oa.declaredStart, a.PeriodStart)
+			oa.declaredEnd = maxDate(oa.declaredEnd, a.PeriodEnd)
 		}
+		oa.declaredStart = minDate(oa.declaredStart, oa.PeriodStart)
+		oa.declaredEnd = maxDate(oa.declaredEnd, oa.PeriodEnd)
 		for j := range oa.Currencies {
 			cur := &oa.Currencies[j]
 			if cur.EndBalance == nil && cur.StartBalance != nil {

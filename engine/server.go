@@ -45,6 +45,10 @@
 //     client's idempotency.
 //   - A wrong method on a known path answers 405 METHOD_NOT_ALLOWED with
 //     the error array and an Allow header.
+//   - The token endpoint answers every error, injected faults included,
+//     in the OAuth form {"error", "error_description"} of RFC 6749 §5.2
+//     that the reference expects of the real service, never the report
+//     API's error array (docs/engine-contract.md, row 13).
 //
 // A Server is safe for concurrent use. It owns its worker and sweeper
 // goroutines: New starts them and Close stops them.
@@ -165,13 +169,13 @@ type handler func(w http.ResponseWriter, r *http.Request) *apiError
 
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
-	s.mux.Handle("/oauth/token", s.endpoint("token", false, map[string]handler{"POST": s.token}))
-	s.mux.Handle("/v2/report", s.endpoint("upload", true, map[string]handler{"POST": s.upload}))
-	s.mux.Handle("/v2/report/process/{id}", s.endpoint("process", true, map[string]handler{"PUT": s.process}))
-	s.mux.Handle("/v2/report/{id}", s.endpoint("result", true, map[string]handler{"GET": s.result}))
-	s.mux.Handle("/v2/category-tree/{country}", s.endpoint("category_tree", true, map[string]handler{"GET": s.categoryTree}))
+	s.mux.Handle("/oauth/token", s.endpoint("token", false, writeOAuthError, map[string]handler{"POST": s.token}))
+	s.mux.Handle("/v2/report", s.endpoint("upload", true, writeError, map[string]handler{"POST": s.upload}))
+	s.mux.Handle("/v2/report/process/{id}", s.endpoint("process", true, writeError, map[string]handler{"PUT": s.process}))
+	s.mux.Handle("/v2/report/{id}", s.endpoint("result", true, writeError, map[string]handler{"GET": s.result}))
+	s.mux.Handle("/v2/category-tree/{country}", s.endpoint("category_tree", true, writeError, map[string]handler{"GET": s.categoryTree}))
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	s.mux.Handle("/", s.endpoint("other", false, map[string]handler{"": s.notFound}))
+	s.mux.Handle("/", s.endpoint("other", false, writeError, map[string]handler{"": s.notFound}))
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) *apiError {
@@ -181,8 +185,10 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) *apiError {
 // endpoint wraps the handlers of one path in the steps every API request
 // takes, in order: count it, recover a panic, wait the injected latency,
 // draw an injected fault, check the token and the rate limit, dispatch on
-// the method.
-func (s *Server) endpoint(name string, needToken bool, byMethod map[string]handler) http.Handler {
+// the method. Every error of the path, injected ones included, is written
+// by writeErr: the report API's error array, or the OAuth form of the
+// token endpoint.
+func (s *Server) endpoint(name string, needToken bool, writeErr func(http.ResponseWriter, *apiError), byMethod map[string]handler) http.Handler {
 	var allow []string
 	for m := range byMethod {
 		allow = append(allow, m)
@@ -200,7 +206,7 @@ func (s *Server) endpoint(name string, needToken bool, byMethod map[string]handl
 			case p != nil:
 				s.cfg.Logger.Error("engine: panic", "endpoint", name, "panic", fmt.Sprint(p))
 				if rec.status == 0 {
-					writeError(rec, fail(http.StatusInternalServerError, CodeUnknownError, "internal error"))
+					writeErr(rec, fail(http.StatusInternalServerError, CodeUnknownError, "internal error"))
 				}
 				code, p = fmt.Sprint(rec.status), nil
 			}
@@ -218,7 +224,7 @@ func (s *Server) endpoint(name string, needToken bool, byMethod map[string]handl
 		}
 		fault, resetAfter := s.drawFault()
 		if fault != nil {
-			writeError(rec, fault)
+			writeErr(rec, fault)
 			return
 		}
 		h, ok := byMethod[r.Method]
@@ -227,7 +233,7 @@ func (s *Server) endpoint(name string, needToken bool, byMethod map[string]handl
 		}
 		if h == nil {
 			rec.Header().Set("Allow", strings.Join(allow, ", "))
-			writeError(rec, fail(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
+			writeErr(rec, fail(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
 				fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, strings.Join(allow, " or "))))
 			return
 		}
@@ -235,7 +241,7 @@ func (s *Server) endpoint(name string, needToken bool, byMethod map[string]handl
 			if resetAfter {
 				panic(http.ErrAbortHandler)
 			}
-			writeError(rec, err)
+			writeErr(rec, err)
 			return
 		}
 		if resetAfter {
@@ -244,7 +250,7 @@ func (s *Server) endpoint(name string, needToken bool, byMethod map[string]handl
 			panic(http.ErrAbortHandler)
 		}
 		if err := h(rec, r); err != nil {
-			writeError(rec, err)
+			writeErr(rec, err)
 		}
 	})
 }

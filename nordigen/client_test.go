@@ -260,6 +260,11 @@ func TestClient_WrongSecret(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != 401 || !api.IsPermanent(err) || api.IsRejected(err) {
 		t.Fatalf("call with a wrong secret = %v, want a permanent 401, not rejected", err)
 	}
+	// The token endpoint answers in the OAuth form; its error and
+	// error_description are the error's code and detail.
+	if ae.Code != "invalid_client" || ae.Detail != "wrong client_id or client_secret" {
+		t.Errorf("code %q, detail %q; want the OAuth error invalid_client and its description", ae.Code, ae.Detail)
+	}
 	if n := metric(t, e, "token", "401"); n != 1 {
 		t.Errorf("the token endpoint was asked %v times, want once", n)
 	}

@@ -135,8 +135,10 @@ func (ts *tokenSource) fetch(ctx context.Context, once bool) (Secret, time.Durat
 	return NewSecret(t.AccessToken), time.Duration(t.ExpiresIn * float64(time.Second)), nil
 }
 
-// apiError reads an error answer. It never quotes more than 512 bytes of a
-// body that is not the documented error array.
+// apiError reads an error answer: the documented error array, or at the
+// token endpoint the OAuth form {"error", "error_description"}, whose
+// error becomes Code. It never quotes more than 512 bytes of a body that
+// is neither, and nothing of such a body from the token endpoint.
 func apiError(resp *http.Response, body []byte, op string, attempts int) *api.Error {
 	e := &api.Error{Status: resp.StatusCode, Op: op, Attempts: attempts, Retry: retryAfter(resp)}
 	// The documentation leaves the form of source's elements open: read it
@@ -154,12 +156,26 @@ func apiError(resp *http.Response, body []byte, op string, attempts int) *api.Er
 		}
 		return e
 	}
-	if op != api.OpToken { // a token endpoint's odd body could echo credentials
-		snippet := bytes.TrimSpace(body)
-		if len(snippet) > 512 {
-			snippet = snippet[:512]
+	if op == api.OpToken {
+		// The token endpoint answers in the OAuth form (RFC 6749 §5.2).
+		// Only its two fields are read: the rest of an odd body could
+		// echo the credentials.
+		var oe struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
 		}
-		e.Detail = string(snippet)
+		if json.Unmarshal(body, &oe) == nil && oe.Error != "" {
+			e.Code, e.Detail = oe.Error, oe.Description
+			if len(e.Detail) > 512 {
+				e.Detail = e.Detail[:512]
+			}
+		}
+		return e
 	}
+	snippet := bytes.TrimSpace(body)
+	if len(snippet) > 512 {
+		snippet = snippet[:512]
+	}
+	e.Detail = string(snippet)
 	return e
 }

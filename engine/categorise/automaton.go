@@ -29,11 +29,22 @@ type automaton struct {
 	next     []int32 // next[state*nsym+sym]
 	outStart []int32 // hits of state s are hits[outStart[s]:outStart[s+1]]
 	hits     []hit
+	// complete[t][s] is the pattern that a word ending in state s, cut
+	// short, stands for, as seen by clauses of type t (0 expense, 1
+	// income), or -1; see completions.
+	complete [2][]int32
+	out      [][]hit // the hits of each pattern
 }
 
+// A lineage reports which of two categories (indexes into a tree) lies
+// deeper when one is an ancestor of the other, and ok false when neither
+// is. The automaton uses it to tell whether a cut word is ambiguous.
+type lineage func(a, b int32) (deeper int32, ok bool)
+
 // build compiles patterns (in normal form) into an automaton; out[i] lists
-// the hits of pattern i.
-func build(patterns []string, out [][]hit) *automaton {
+// the hits of pattern i; cat gives the type (0 expense, 1 income) and the
+// category of a hit, for the completions.
+func build(patterns []string, out [][]hit, cat func(hit) (int, int32), related lineage) *automaton {
 	// The trie, with -1 for a missing edge.
 	children := [][nsym]int32{{}}
 	for i := range children[0] {
@@ -59,7 +70,7 @@ func build(patterns []string, out [][]hit) *automaton {
 	}
 
 	n := len(children)
-	a := &automaton{next: make([]int32, n*nsym), outStart: make([]int32, n+1)}
+	a := &automaton{next: make([]int32, n*nsym), outStart: make([]int32, n+1), out: out}
 	fail := make([]int32, n)
 	order := make([]int32, 0, n) // breadth-first: every state after its fail state
 	for c := 0; c < nsym; c++ {
@@ -97,5 +108,107 @@ func build(patterns []string, out [][]hit) *automaton {
 		a.hits = append(a.hits, all[s]...)
 	}
 	a.outStart[n] = int32(len(a.hits))
+	a.completions(patterns, children, own, order, cat, related)
 	return a
+}
+
+// completions fills a.complete. Banks cut descriptions short ("SERVICE
+// STATI", "TAKEAW", "MORTGAG"), so a word that ends where a keyword is
+// still going on may be that keyword cut off. A state s stands for the
+// shortest pattern below it in the trie when:
+//
+//   - it is at least 5 bytes deep (" TAKEAW"), and at least three fifths
+//     as long as that pattern (half, when s spans more than one word: the
+//     whole words are evidence too), so that a short word does not stand
+//     for a long one ("MOOR" is not MOORCROFT, "MEADOW" not MEADOWHALL);
+//   - the pattern goes on inside the word, or, when s already spans more
+//     than one word ("HAND CAR"), after it;
+//   - every pattern below s means one category for clauses of that type,
+//     or categories of one lineage (97 Mortgage and 5239 below it): a cut
+//     word that could be two things is left alone.
+func (a *automaton) completions(patterns []string, children [][nsym]int32, own [][]int32, order []int32,
+	cat func(hit) (int, int32), related lineage) {
+	n := len(children)
+	const none, conflict = -1, -2
+	type best struct {
+		cat     int32 // category, none or conflict
+		pattern int32 // the shortest pattern with a hit of this type
+	}
+	below := make([][2]best, n)
+	depth := make([]int32, n)
+	words := make([]int32, n) // spaces in the state's text after the first
+	for s := range below {
+		below[s] = [2]best{{none, -1}, {none, -1}}
+	}
+	merge := func(b *best, c, p int32) {
+		switch {
+		case b.cat == conflict:
+		case b.cat == none:
+			b.cat = c
+		case c == conflict:
+			b.cat = conflict
+		default:
+			if d, ok := related(b.cat, c); ok {
+				b.cat = d
+			} else {
+				b.cat = conflict
+			}
+		}
+		if p >= 0 && (b.pattern < 0 || len(patterns[p]) < len(patterns[b.pattern])) {
+			b.pattern = p
+		}
+	}
+	all := append([]int32{0}, order...)
+	for _, s := range all { // parents before children
+		for c := 0; c < nsym; c++ {
+			if ch := children[s][c]; ch >= 0 {
+				depth[ch] = depth[s] + 1
+				words[ch] = words[s]
+				if c == 0 && depth[s] > 0 {
+					words[ch]++
+				}
+			}
+		}
+	}
+	for i := len(all) - 1; i >= 0; i-- { // children before parents
+		s := all[i]
+		for _, p := range own[s] {
+			for _, h := range a.out[p] {
+				t, c := cat(h)
+				merge(&below[s][t], c, p)
+			}
+		}
+		for c := 0; c < nsym; c++ {
+			if ch := children[s][c]; ch >= 0 {
+				for t := range 2 {
+					if b := below[ch][t]; b.cat != none {
+						merge(&below[s][t], b.cat, b.pattern)
+					}
+				}
+			}
+		}
+	}
+	for t := range 2 {
+		a.complete[t] = make([]int32, n)
+		for s := range n {
+			a.complete[t][s] = -1
+			b := below[s][t]
+			if b.cat < 0 || depth[s] < 5 {
+				continue
+			}
+			if l := len(patterns[b.pattern]); (words[s] == 0 && 5*int(depth[s]) < 3*l) || 2*int(depth[s]) < l {
+				continue
+			}
+			inWord := false
+			for c := 1; c < nsym; c++ {
+				if children[s][c] >= 0 {
+					inWord = true
+					break
+				}
+			}
+			if inWord || (words[s] > 0 && children[s][0] >= 0) {
+				a.complete[t][s] = b.pattern
+			}
+		}
+	}
 }

@@ -56,6 +56,11 @@ type RuleSet struct {
 	Rules           []Rule
 	FallbackIncome  int
 	FallbackExpense int
+	// PersonIncome and PersonExpense, when not 0, are the categories of a
+	// line that no keyword names with confidence and whose text is a
+	// person's name (see the package doc).
+	PersonIncome  int
+	PersonExpense int
 }
 
 // ParseRules reads rules in their text form. Each non-empty line that does
@@ -68,6 +73,11 @@ type RuleSet struct {
 //
 //	fallback income <category id>
 //	fallback expense <category id>
+//
+// or a person category, for payments to and from people:
+//
+//	person income <category id>
+//	person expense <category id>
 //
 // A line ending in ',' continues on the next line.
 func ParseRules(text string) (*RuleSet, error) {
@@ -104,21 +114,25 @@ func ParseRules(text string) (*RuleSet, error) {
 }
 
 func (rs *RuleSet) parseLine(s string, line int) error {
-	if f := strings.Fields(s); len(f) > 0 && f[0] == "fallback" {
+	if f := strings.Fields(s); len(f) > 0 && (f[0] == "fallback" || f[0] == "person") {
 		if len(f) != 3 {
-			return fmt.Errorf("rules line %d: want \"fallback income|expense ID\"", line)
+			return fmt.Errorf("rules line %d: want \"%s income|expense ID\"", line, f[0])
 		}
 		id, err := strconv.Atoi(f[2])
 		if err != nil {
-			return fmt.Errorf("rules line %d: fallback id %q is not an integer", line, f[2])
+			return fmt.Errorf("rules line %d: %s id %q is not an integer", line, f[0], f[2])
+		}
+		in, ex := &rs.FallbackIncome, &rs.FallbackExpense
+		if f[0] == "person" {
+			in, ex = &rs.PersonIncome, &rs.PersonExpense
 		}
 		switch f[1] {
 		case "income":
-			rs.FallbackIncome = id
+			*in = id
 		case "expense":
-			rs.FallbackExpense = id
+			*ex = id
 		default:
-			return fmt.Errorf("rules line %d: fallback %q is neither income nor expense", line, f[1])
+			return fmt.Errorf("rules line %d: %s %q is neither income nor expense", line, f[0], f[1])
 		}
 		return nil
 	}

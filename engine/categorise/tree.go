@@ -115,3 +115,24 @@ func ParseTree(country, version, text string) (*Tree, error) {
 	}
 	return t, nil
 }
+
+// lineage reports, for two category indexes, the deeper one when one is an
+// ancestor of the other (or they are the same).
+func (t *Tree) lineage(a, b int32) (int32, bool) {
+	if a == b {
+		return a, true
+	}
+	if t.cats[a].Level > t.cats[b].Level {
+		a, b = b, a
+	}
+	for c := b; ; {
+		p := t.cats[c].ParentID
+		if p == 0 {
+			return 0, false
+		}
+		c = int32(t.byID[p])
+		if c == a {
+			return b, true
+		}
+	}
+}

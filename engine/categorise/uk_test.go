@@ -259,7 +259,7 @@ var ukCases = []ukCase{
 
 	// ---- transfers ----
 	{"Alex Morgan", "Transfer", false, 100121},
-	{"", "TFR A MORGAN", false, 714}, // the name in info is not a partner
+	{"", "TFR A MORGAN", false, 100121}, // the holder's name in the info: the second stage's person test
 	{"A Morgan", "Savings", false, 100121},
 	{"Sam Morgan", "Transfer", false, 100122},
 	{"Jo Bloggs", "Transfer", false, 714},

@@ -221,8 +221,13 @@ func newAnalysis(tree *categorise.Tree, ledgers []Ledger, period int, to string,
 	return a
 }
 
-// loanKinds are the children of 79 ordered by title, each paired with the
-// child of 22 of the same title.
+// documentedLoans are the loan categories of the documentation's example
+// of loans_by_category, in its order: Fines, Other loans, Payday loans.
+var documentedLoans = []int{catLoanFines, 81, 94}
+
+// loanKinds are the children of 79, each paired with the child of 22 of the
+// same title: first those of the documented example in its order, then the
+// others by title.
 func loanKinds(tree *categorise.Tree) []*loanKind {
 	incomeByTitle := map[string]int{}
 	var kinds []*loanKind
@@ -237,7 +242,18 @@ func loanKinds(tree *categorise.Tree) []*loanKind {
 	for _, k := range kinds {
 		k.income = incomeByTitle[k.title]
 	}
-	sort.Slice(kinds, func(i, j int) bool { return kinds[i].title < kinds[j].title })
+	rank := func(k *loanKind) int {
+		if i := slices.Index(documentedLoans, k.expense); i >= 0 {
+			return i
+		}
+		return len(documentedLoans)
+	}
+	sort.SliceStable(kinds, func(i, j int) bool {
+		if ri, rj := rank(kinds[i]), rank(kinds[j]); ri != rj {
+			return ri < rj
+		}
+		return kinds[i].title < kinds[j].title
+	})
 	return kinds
 }
 
@@ -542,10 +558,20 @@ func (a *analysis) incomeProduct() *Income {
 	lim.ReceivedIncome = statement.Money(a.received)
 	if avg := in.AverageMonthlyIncome; avg != nil {
 		lim.ExpectedRemainingIncome = money(max(0, int64(*avg)-a.received))
-		avgMandatory := roundDiv(sum(a.mandatory), int64(a.n))
-		lim.RemainingMonthlyDiscretionaryIncome = money(a.received + int64(*lim.ExpectedRemainingIncome) - max(a.spentMandatory, avgMandatory))
+		lim.RemainingMonthlyDiscretionaryIncome = money(remainingDiscretionary(
+			a.received+int64(*lim.ExpectedRemainingIncome), a.spentMandatory, sum(a.mandatory), int64(a.n)))
 	}
 	return in
+}
+
+// remainingDiscretionary is expected − max(spent, mandatory / n) rounded
+// once, to the cent: the average monthly mandatory spending is not a
+// published figure, so it is not rounded on its own first. n > 0.
+func remainingDiscretionary(expected, spent, mandatory, n int64) int64 {
+	if spent*n >= mandatory {
+		return expected - spent
+	}
+	return roundDiv(expected*n-mandatory, n)
 }
 
 func (a *analysis) loansProduct() *Loans {

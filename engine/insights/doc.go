@@ -47,10 +47,12 @@
 //
 // # Months
 //
-// The statement runs from its first day (the earliest period_start of the
-// ledgers kept, or earlier transaction) to its last day (the latest
-// period_end, or later transaction); the last day is "today" for every
-// "days since" figure.
+// The statement runs from its first day (the earliest period_start the
+// statement declares for the ledgers kept, or earlier transaction) to its
+// last day (the latest declared period_end, or later transaction); the
+// last day is "today" for every "days since" figure. (The categorisation's
+// own period_start and period_end are the transactions' dates; the engine
+// hands the declared period to this package beside them.)
 //
 //   - A complete month is a calendar month the statement covers from its
 //     first to its last day. A first month the statement enters after its
@@ -136,16 +138,21 @@
 //     remaining_monthly_discretionary_income = (received_income +
 //     expected_remaining_income) − max(mandatory spending of that month so
 //     far, average monthly mandatory spending): the month's expected income
-//     less its expected mandatory spending. The last two are null when
-//     n = 0.
+//     less its expected mandatory spending. The average monthly mandatory
+//     spending (window mandatory spending / n) is not published, so it is
+//     kept exact and the result is rounded once, to the cent. The last two
+//     are null when n = 0.
 //
 // # insights-loans
 //
 // Outgoing loans (repayments) are money out in 79 Loans; incoming loans are
 // money in in 22 Loans. loans_by_category has one element per child of 79,
-// ordered by title, each paired with the child of 22 of the same title (94
-// Payday loans with 91, 81 Other loans with 117; the others have no income
-// category). A transaction on 79 or 22 itself counts as Other loans.
+// each paired with the child of 22 of the same title (94 Payday loans with
+// 91, 81 Other loans with 117; the others have no income category). They
+// come in the order of the reference's example, which lists "Fines",
+// "Other loans" and "Payday loans" in that order (562, 81, 94), then the
+// other children of 79 by title. A transaction on 79 or 22 itself counts
+// as Other loans.
 //
 //   - average_monthly_outgoing_loan_payment: window repayments / n; per
 //     category null when the category has no repayment in the window.

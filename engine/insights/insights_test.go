@@ -292,7 +292,9 @@ func TestCompute_Loans(t *testing.T) {
 			mg = lc
 		}
 	}
-	if got, want := strings.Join(titles, ", "), "Buy now pay later, Car finance, Credit cards, Fines, Mortgage, Other loans, Payday loans, Student loan"; got != want {
+	if got, want := strings.Join(titles, ", "), "Fines, Other loans, Payday loans, Buy now pay later, Car finance, Credit cards, Mortgage, Student loan"; got != want {
+		// The documented example's order first (Fines, Other loans, Payday
+		// loans), then the others by title.
 		t.Errorf("loans_by_category titles = %s, want %s", got, want)
 	}
 	check(t, map[string]any{
@@ -383,4 +385,28 @@ func TestCompute_NoTransactionsNoDates(t *testing.T) {
 	if r.Score < 1 || r.Score > 10 {
 		t.Errorf("score = %d, want 1 to 10", r.Score)
 	}
+}
+
+// TestCompute_RemainingDiscretionaryIsRoundedOnce: remaining_monthly_
+// discretionary_income is (received + expected remaining) − max(spent so
+// far, average monthly mandatory spending), rounded once at the end. The
+// average is not a published figure, so it is not rounded first: with
+// 200.01 of mortgage over two months it is 100.005, and the answer is
+// round(1000.00 − 100.005) = 900.00, not 1000.00 − 100.01 = 899.99.
+func TestCompute_RemainingDiscretionaryIsRoundedOnce(t *testing.T) {
+	r := compute(t, Options{}, ledger("GBP", "2026-01-01", "2026-02-28", 0,
+		txn("2026-01-25", 100000, salary, "Job Ltd"), txn("2026-02-25", 100000, salary, "Job Ltd"),
+		txn("2026-01-02", -10000, mortgage, "Nationwide"), txn("2026-02-02", -10001, mortgage, "Nationwide")))
+	check(t, map[string]any{"last_incomplete_month": r.Income.LastIncompleteMonth}, map[string]string{
+		"last_incomplete_month": `{"expected_remaining_income":1000.00,"month":"2026-03","received_income":0.00,"remaining_monthly_discretionary_income":900.00}`,
+	})
+
+	// When the month's spending so far is the larger, it is exact already.
+	r = compute(t, Options{}, ledger("GBP", "2026-01-01", "2026-03-03", 0,
+		txn("2026-01-25", 100000, salary, "Job Ltd"), txn("2026-02-25", 100000, salary, "Job Ltd"),
+		txn("2026-01-02", -10000, mortgage, "Nationwide"), txn("2026-02-02", -10001, mortgage, "Nationwide"),
+		txn("2026-03-02", -15050, mortgage, "Nationwide")))
+	check(t, map[string]any{"last_incomplete_month": r.Income.LastIncompleteMonth}, map[string]string{
+		"last_incomplete_month": `{"expected_remaining_income":1000.00,"month":"2026-03","received_income":0.00,"remaining_monthly_discretionary_income":849.50}`,
+	})
 }

@@ -5,9 +5,9 @@ import "github.com/ledgerform/ledgerform/engine/statement"
 // A Ledger is the transactions of one account in one currency, categorised:
 // the input of [Compute].
 type Ledger struct {
-	Currency      string // ISO 4217 code; "" is the country's main currency
-	Joint, Shared bool   // ownership as package statement detects it
-	PeriodStart   *statement.Date
+	Currency      string          // ISO 4217 code; "" is the country's main currency
+	Joint, Shared bool            // ownership as package statement detects it
+	PeriodStart   *statement.Date // the period the statement declares, if any
 	PeriodEnd     *statement.Date
 	StartBalance  *statement.Money
 	EndBalance    *statement.Money

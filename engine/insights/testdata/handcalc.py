@@ -9,9 +9,12 @@ JSON and, beside them, the arithmetic in Markdown.
 
     go run . categorise --json examples/statements/X.json > /tmp/X.cat.json
     python3 engine/insights/testdata/handcalc.py /tmp/X.cat.json \\
-        engine/categorise/uk_tree.txt engine/insights/testdata/X
+        engine/categorise/uk_tree.txt engine/insights/testdata/X \\
+        --statement examples/statements/X.json
 
-Options: --period N, --currency CODE, --drop-joint, --drop-shared.
+Options: --period N, --currency CODE, --drop-joint, --drop-shared, --statement FILE
+(the statement itself, whose declared period_start and period_end the
+categorisation no longer shows).
 """
 
 import argparse
@@ -87,6 +90,7 @@ def main():
     ap.add_argument("--currency", default="GBP")
     ap.add_argument("--drop-joint", action="store_true")
     ap.add_argument("--drop-shared", action="store_true")
+    ap.add_argument("--statement", help="the statement file, for the period each account declares")
     args = ap.parse_args()
 
     parent, title = read_tree(args.tree)
@@ -137,12 +141,20 @@ def main():
             return cents
         return int(rnd(F(cents * RATES[code], RATES[cur]), 0))
 
-    # --- the statement's days and the months
+    # --- the statement's days and the months. The categorisation's
+    # period_start and period_end are its transactions' first and last
+    # dates; the period the statement declares (--statement) widens them.
+    declared = {}
+    if args.statement:
+        for a in json.load(open(args.statement, encoding="utf-8"))["account_list"]:
+            declared.setdefault(a.get("account_nr"), []).extend(
+                a[k] for k in ("period_start", "period_end") if a.get(k))
     days = []
     for acc, c in ledgers:
         for k in ("period_start", "period_end"):
             if acc.get(k):
                 days.append(dt.date.fromisoformat(acc[k]))
+        days.extend(dt.date.fromisoformat(d) for d in declared.get(acc.get("account_number"), []))
         for t in c["transactions"]:
             days.append(dt.date.fromisoformat(t["date"]))
     start, end = min(days), max(days)
@@ -324,17 +336,17 @@ def main():
                "expected_remaining_income": None, "remaining_monthly_discretionary_income": None}
     if n:
         avg_inc = int(rnd(F(inc_total, n), 0))
-        avg_man = int(rnd(F(sum(man_m), n), 0))
+        avg_man = F(sum(man_m), n)  # not published: kept exact, never rounded on its own
         exp_rem = max(0, avg_inc - received)
-        rem = received + exp_rem - max(spent, avg_man)
+        rem = int(rnd(received + exp_rem - max(spent, avg_man), 0))
         lim_obj["expected_remaining_income"] = exp_rem / 100
         lim_obj["remaining_monthly_discretionary_income"] = rem / 100
         P("")
         P(f"last_incomplete_month {lim}: received {cents_str(received)}; expected remaining = max(0, "
           f"{cents_str(avg_inc)} − {cents_str(received)}) = {cents_str(exp_rem)}; mandatory so far "
-          f"{cents_str(spent)}, average monthly mandatory {cents_str(sum(man_m))} / {n} = {cents_str(avg_man)}; "
+          f"{cents_str(spent)}, average monthly mandatory {cents_str(sum(man_m))} / {n} = {fmt(avg_man / 100)} (not rounded; shown to 4 places); "
           f"remaining discretionary = {cents_str(received)} + {cents_str(exp_rem)} − "
-          f"max({cents_str(spent)}, {cents_str(avg_man)}) = {cents_str(rem)}")
+          f"max({cents_str(spent)}, {fmt(avg_man / 100)}) = {cents_str(rem)} (rounded once)")
     income["last_incomplete_month"] = lim_obj
 
     # ===== loans
@@ -346,7 +358,10 @@ def main():
         if p == 79:
             inc = [c for c, q in parent.items() if q == 22 and title[c] == title[cid]]
             kinds.append((title[cid], cid, inc[0] if inc else None))
-    kinds.sort()
+    # The documented example's order first (Fines, Other loans, Payday
+    # loans), then the other children of 79 by title.
+    documented = [562, 81, 94]
+    kinds.sort(key=lambda k: (documented.index(k[1]) if k[1] in documented else len(documented), k[0]))
 
     def kind_of(t):
         if t["cents"] > 0:
