@@ -250,19 +250,14 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 	}
 }
 
-// learn adds what a finished poll says of the processing time to
-// pollTimes: for a request made in this run, ready at the first poll or
-// after notYet (since the request) and polls "not yet" answers.
+// learn tells pollTimes what a finished poll says of the processing
+// time, for a request made in this run: ready after polls "not yet"
+// answers, the last at notYet (since the request).
 func (j *job) learn(key string, polls int, notYet time.Duration) {
 	if j.requested.IsZero() {
 		return
 	}
-	done := time.Since(j.requested)
-	if polls == 0 {
-		j.r.polls.observe(key, done-done/20)
-		return
-	}
-	j.r.polls.observe(key, (notYet+done)/2)
+	j.r.polls.observe(key, time.Since(j.requested), polls, notYet)
 }
 
 func (j *job) write(ctx context.Context, res *api.Result) error {
