@@ -42,8 +42,8 @@ var nameRE = report.NameRE
 var (
 	topKeys      = []string{"settings", "reports", "drops"}
 	settingsKeys = []string{"endpoint", "parallelism", "prune", "rate_limit"}
-	reportKeys   = []string{"name", "statements", "operations", "country", "params", "output"}
-	dropKeys     = []string{"name", "dir", "pattern", "operations", "country", "params", "output_dir"}
+	reportKeys   = []string{"name", "statements", "operations", "country", "params", "output", "suspend"}
+	dropKeys     = []string{"name", "dir", "pattern", "operations", "country", "params", "output_dir", "suspend"}
 	paramsKeys   = report.ParamKeys()
 
 	reportRequired = []string{"name", "statements", "operations", "country"}
@@ -66,6 +66,7 @@ type entry struct {
 	operations []string
 	country    string
 	params     *report.Params
+	suspend    bool
 	bad        bool // the entry has errors of its own
 }
 
@@ -482,6 +483,8 @@ func (d *decoder) common(e *entry, key string, v *yaml.Node) bool {
 		e.country = strings.ToLower(s)
 	case "params":
 		e.params = d.params(v)
+	case "suspend":
+		e.suspend, _ = d.boolean(v, "suspend")
 	default:
 		return false
 	}

@@ -37,6 +37,7 @@
 //	    country: uk
 //	    params: {period: 6, currency: GBP}   # optional
 //	    output: out/alex-watson-2019-08.json # optional; default out/NAME.json
+//	    suspend: false         # optional; true leaves the report alone
 //	drops:
 //	  - name: inbox
 //	    dir: inbox
@@ -45,6 +46,7 @@
 //	    country: uk
 //	    params: {period: 3}    # optional
 //	    output_dir: out/inbox  # optional; default out/NAME
+//	    suspend: false         # optional; true leaves every file's report alone
 //
 // Decoding is strict at every level, params included: an unknown key (with
 // a suggestion when it looks like a typo), a repeated key, a value of the
@@ -85,6 +87,16 @@
 //     expense_definition (non-empty lists of positive category ids, stored
 //     sorted and without repeats). "params: {}" is stored as no params
 //     (Report.Params nil), so the two never differ in a plan.
+//   - suspend (optional, on a report or a drop): true or false, nothing
+//     else (yes, "true" and 1 are errors); false when absent. A suspended
+//     report (Report.Suspended; a drop passes it to every file's report)
+//     is still planned, so that the plan can say what would be done, but
+//     nothing is done to it: nothing is uploaded, retried, resumed,
+//     restored, moved or deleted, and no output is pruned. A file that
+//     leaves a suspended drop's folder keeps its record and output
+//     (Set.Suspended). Removing suspend, or setting it false, lets the
+//     pending change through at the next plan. A report removed from the
+//     manifests cannot be suspended: it is deleted as any other.
 //
 // # Paths
 //

@@ -58,7 +58,8 @@ func (d Drop) Matches(name string) bool {
 // (drops take only the files directly in Dir, so a base name): address
 // drop.NAME["file"] with file quoted as strconv.Quote does, the file as
 // its one statement, and OutputDir/file as its output. Report does not
-// check that file exists or matches; see Matches.
+// check that file exists or matches; see Matches. The report is
+// suspended when the drop is.
 func (d Drop) Report(file string) Report {
 	return Report{
 		Address:    DropAddress(d.Name, file),
@@ -68,6 +69,7 @@ func (d Drop) Report(file string) Report {
 		Country:    d.Country,
 		Params:     d.Params.Clone(),
 		Output:     path.Join(d.OutputDir, filepath.ToSlash(file)),
+		Suspended:  d.Suspended,
 		Pos:        d.Pos,
 	}
 }

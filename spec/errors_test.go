@@ -36,7 +36,7 @@ func TestLoad_errors(t *testing.T) {
 		{
 			name:  "unknown key in a report",
 			files: tree{"a.yaml": "reports:\n" + reportYAML + "    colour: red\n"},
-			want:  []string{`a.yaml:6:5: unknown key "colour" in report; the keys are name, statements, operations, country, params and output`},
+			want:  []string{`a.yaml:6:5: unknown key "colour" in report; the keys are name, statements, operations, country, params, output and suspend`},
 		},
 		{
 			name:  "unknown key in params, block",
@@ -100,6 +100,14 @@ func TestLoad_errors(t *testing.T) {
 			name:  "prune yes is not a boolean",
 			files: tree{"a.yaml": "settings:\n  prune: yes\n"},
 			want:  []string{`a.yaml:2:10: prune must be true or false, not the string "yes"`},
+		},
+		{
+			name:  "suspend is a strict boolean",
+			files: tree{"a.yaml": "reports:\n  - {name: a, statements: [s.json], operations: [categorisation], country: uk, suspend: yes}\ndrops:\n  - {name: d, dir: in, operations: [categorisation], country: uk, suspend: 'true'}\n"},
+			want: []string{
+				`a.yaml:2:89: suspend must be true or false, not the string "yes"`,
+				`a.yaml:4:76: suspend must be true or false, not the string "true"`,
+			},
 		},
 		{
 			name:  "wrong shapes",
@@ -353,7 +361,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 			name:  "merge key",
 			files: tree{"a.yaml": "reports:\n  - <<: {name: a}\n    statements: [s.json]\n"},
 			want: []string{
-				`a.yaml:2:5: unknown key "<<" in report; the keys are name, statements, operations, country, params and output`,
+				`a.yaml:2:5: unknown key "<<" in report; the keys are name, statements, operations, country, params, output and suspend`,
 				`a.yaml:2:5: report has no name`,
 				`a.yaml:2:5: report has no operations`,
 				`a.yaml:2:5: report has no country`,

@@ -212,6 +212,7 @@ func (l *loader) report(r *reportEntry) (Report, Pos) {
 		Operations: r.operations,
 		Country:    r.country,
 		Params:     r.params,
+		Suspended:  r.suspend,
 		Pos:        r.pos,
 	}
 	seen := make(map[string]bool)
@@ -241,6 +242,7 @@ func (l *loader) drop(e *dropEntry) (Drop, bool) {
 		Operations: e.operations,
 		Country:    e.country,
 		Params:     e.params,
+		Suspended:  e.suspend,
 		Pos:        e.pos,
 	}
 	ok := e.dir.set() && e.name != ""

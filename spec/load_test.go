@@ -477,3 +477,41 @@ func TestLoad_rateLimit(t *testing.T) {
 		}
 	}
 }
+
+// suspend: true on a report suspends it; on a drop, every file's report.
+// Set.Suspended also answers for a file that left the suspended drop.
+func TestLoad_suspend(t *testing.T) {
+	set, _ := mustLoad(t, tree{
+		"a.yaml": `reports:
+  - {name: on, statements: [s.json], operations: [categorisation], country: uk, suspend: true}
+  - {name: off, statements: [s.json], operations: [categorisation], country: uk, suspend: false}
+  - {name: unset, statements: [s.json], operations: [categorisation], country: uk}
+drops:
+  - {name: paused, dir: in, operations: [categorisation], country: uk, suspend: true}
+  - {name: live, dir: live, operations: [categorisation], country: uk}
+`,
+		"s.json":      "{}",
+		"in/a.json":   "{}",
+		"live/b.json": "{}",
+	})
+	for _, tc := range []struct {
+		addr report.Address
+		want bool
+	}{
+		{"report.on", true},
+		{"report.off", false},
+		{"report.unset", false},
+		{`drop.paused["a.json"]`, true},
+		{`drop.paused["gone.json"]`, true},
+		{`drop.live["b.json"]`, false},
+		{`drop.live["gone.json"]`, false},
+		{"report.gone", false},
+	} {
+		if got := set.Suspended(tc.addr); got != tc.want {
+			t.Errorf("Suspended(%s) = %v, want %v", tc.addr, got, tc.want)
+		}
+		if r, ok := set.Lookup(tc.addr); ok && r.Suspended != tc.want {
+			t.Errorf("%s: Report.Suspended = %v, want %v", tc.addr, r.Suspended, tc.want)
+		}
+	}
+}

@@ -55,6 +55,25 @@ func (s *Set) Lookup(address report.Address) (Report, bool) {
 	return s.Reports[i], true
 }
 
+// Suspended reports whether nothing may be done to the report at address
+// for now: a desired report that is suspended, or a report of a suspended
+// drop (desired or not: a file that left a suspended drop's folder is
+// kept as it is, not deleted).
+func (s *Set) Suspended(address report.Address) bool {
+	if r, ok := s.Lookup(address); ok {
+		return r.Suspended
+	}
+	if address.Kind() != report.KindDrop {
+		return false
+	}
+	for _, d := range s.Drops {
+		if d.Name == address.Name() {
+			return d.Suspended
+		}
+	}
+	return false
+}
+
 // MaxParallelism bounds settings.parallelism, and the --parallelism flags
 // with it.
 const MaxParallelism = 1024
@@ -88,7 +107,11 @@ type Report struct {
 	Country    string         // lower case
 	Params     *report.Params // nil when the manifest has none (a nil field: not written)
 	Output     string         // relative to Set.Dir, or absolute; slash-separated
-	Pos        Pos            // the report's (or the drop's) entry
+	// Suspended is the manifest's suspend: true (a drop's, for its
+	// files): the report is planned, to show what would be done, but
+	// nothing is done to it or its record and output.
+	Suspended bool
+	Pos       Pos // the report's (or the drop's) entry
 	// Problem, when not empty, says why a dropped file's report can never
 	// be carried out (its output name is too long, say). It is the file's
 	// fault, not the manifest's: Load succeeds, validate lists it, and
@@ -105,7 +128,11 @@ type Drop struct {
 	Country    string
 	Params     *report.Params
 	OutputDir  string // relative to Set.Dir, or absolute; slash-separated
-	Pos        Pos
+	// Suspended is the drop's suspend: true, passed to every file's
+	// report; the reports of files that left the folder are kept, not
+	// deleted, while it is set.
+	Suspended bool
+	Pos       Pos
 	// Missing is true when Dir did not exist at load: the drop has no
 	// reports then, but its recorded ones are not to be deleted (a
 	// folder that is unmounted or moved away is not "no files").
