@@ -12,8 +12,9 @@ import (
 const planUsage = `plan
 
 Shows what apply would do: one action per report (create, replace, resume,
-retry, restore, move, delete, blocked) with the reasons and the diff of its
-spec. Reads statement files only when their size, mtime or inode changed.
+retry, restore, move, delete, blocked, suspended) with the reasons and the
+diff of its spec. A suspended report (suspend: true) is left alone, and
+its reason says what would be done otherwise; it is no change. Reads statement files only when their size, mtime or inode changed.
 Makes no remote call and writes nothing; it reads the state without
 taking its lock, so it works while an apply or watch runs.
 

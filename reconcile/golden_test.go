@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
 // to rewrite them after a deliberate change of the format.
 func TestPlan_Golden(t *testing.T) {
 	f := newFixture(t, engine.Config{})
-	names := []string{"edited", "moved", "restored", "deleted", "blocked", "same", "resumed", "retried"}
+	names := []string{"edited", "moved", "restored", "deleted", "blocked", "same", "resumed", "retried", "suspended"}
 	var reports []spec.Report
 	for i, n := range names {
 		body := statement(i)
@@ -48,8 +48,10 @@ func TestPlan_Golden(t *testing.T) {
 		}
 		f.store.Put(r)
 	}
+	writeFile(t, f.dir, "statements/suspended.json", statement(101))
+	reports[8].Suspended = true
 	writeFile(t, f.dir, "statements/new.json", statement(50))
-	desiredNow := []spec.Report{reports[0], reports[1], reports[2], reports[4], reports[5], reports[6], reports[7],
+	desiredNow := []spec.Report{reports[0], reports[1], reports[2], reports[4], reports[5], reports[6], reports[7], reports[8],
 		desired("created", "statements/new.json"), desired("unreadable", "statements/nowhere.json")}
 
 	plan, err := NewPlan(&spec.Set{Dir: f.dir, Reports: desiredNow}, f.store, Options{})

@@ -36,6 +36,10 @@ const (
 	Delete  Action = "delete"  // recorded, no longer desired: forget it (and prune its output)
 	Blocked Action = "blocked" // failed permanently and nothing changed: nothing, until --replace
 	Noop    Action = "noop"    // up to date
+	// Suspended is a report whose manifest says suspend: true (or whose
+	// drop does): nothing is done to it, its record or its output, whatever
+	// it would need otherwise; its reason says what that is.
+	Suspended Action = "suspended"
 	// Error is a desired report whose statements cannot be read (a file
 	// is missing, say) or whose output can never be written (a dropped
 	// file's spec.Report.Problem). Nothing is done to it and its record, if any, is
@@ -44,10 +48,10 @@ const (
 )
 
 // Actions lists every action in the order a plan summary shows them.
-var Actions = []Action{Create, Replace, Resume, Retry, Restore, Move, Delete, Blocked, Error, Noop}
+var Actions = []Action{Create, Replace, Resume, Retry, Restore, Move, Delete, Blocked, Suspended, Error, Noop}
 
 // Changes reports whether the action does something.
-func (a Action) Changes() bool { return a != Noop && a != Blocked && a != Error }
+func (a Action) Changes() bool { return a != Noop && a != Blocked && a != Error && a != Suspended }
 
 // Remote reports whether carrying out the action may call the API: the
 // one definition of "needs the API", so that a run with nothing remote to
@@ -229,6 +233,9 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 	parallel(len(todo), func(i int) {
 		d := todo[i]
 		p.Changes[i] = planOne(set.Dir, d, recorded[d.Address], slices.Contains(opts.Replace, d.Address))
+		if d.Suspended {
+			suspend(&p.Changes[i])
+		}
 	})
 	missing := map[string]int{}
 	for _, d := range set.Drops {
@@ -249,6 +256,9 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 		// A path another report writes now (a report renamed, say) is its
 		// output, not this one's leftover.
 		c.Prune = set.Settings.Prune && r.Output != nil && !p.desiredOutput(r.Spec.Output)
+		if set.Suspended(r.Address) {
+			suspend(&c) // a file that left a suspended drop's folder: kept
+		}
 		p.Changes = append(p.Changes, c)
 	}
 	for _, d := range set.Drops {
@@ -261,6 +271,21 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 	})
 	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(string(a.Address), string(b.Address)) })
 	return p, nil
+}
+
+// suspend turns c, planned as if its report were not suspended, into
+// Suspended: nothing is done, and the reason says what would be done
+// otherwise (the diff stays, to show it).
+func suspend(c *Change) {
+	reason := "suspended; nothing to do otherwise"
+	if c.Action != Noop {
+		reason = "suspended; otherwise: " + string(c.Action)
+		if len(c.Reasons) > 0 {
+			reason += " (" + strings.Join(c.Reasons, "; ") + ")"
+		}
+	}
+	c.Action, c.Reasons, c.Err = Suspended, []string{reason}, nil
+	c.Prune, c.PruneOld = false, false
 }
 
 // exact reports whether every target names one address (not a whole

@@ -124,7 +124,7 @@ type Outcome struct {
 	Address report.Address
 	Action  Action
 	Verdict Verdict
-	Err     error // nil for VerdictDone, and for a Blocked or Noop change that did nothing
+	Err     error // nil for VerdictDone, and for a Blocked, Suspended or Noop change that did nothing
 	Started bool  // false for a change Apply never started (the run stopped first)
 	// RetryAfter, for a transient outcome, is the soonest another attempt
 	// is worth making: QuotaBackoff after the API's quota answer; zero
@@ -222,7 +222,7 @@ feed:
 func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
 	o := Outcome{Address: c.Address, Action: c.Action}
 	switch c.Action {
-	case Noop:
+	case Noop, Suspended:
 		o.Verdict = VerdictDone
 		return o
 	case Blocked:

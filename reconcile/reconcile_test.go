@@ -833,3 +833,76 @@ func TestPoll_LearnsProcessingTime(t *testing.T) {
 		t.Errorf("%d result GETs for 6 reports once learned, want at most 2 each", warm)
 	}
 }
+
+// A suspended report is planned as Suspended, with what would be done
+// otherwise, and applying it costs no call and touches nothing; a file
+// that left a suspended drop's folder keeps its record and output, prune
+// on or not. Without suspend, the pending changes come back.
+func TestPlan_Suspended(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	writeFile(t, f.dir, "in/x.json", statement(2))
+	drop := spec.Drop{Name: "in", Dir: "in", Pattern: "*.json", Operations: []string{"categorisation"}, Country: "uk", OutputDir: "out/in"}
+	a, x := desired("a", "a.json"), drop.Report("x.json")
+	set := func(suspended bool, reports ...spec.Report) *spec.Set {
+		d := drop
+		d.Suspended = suspended
+		for i := range reports {
+			reports[i].Suspended = suspended
+		}
+		return &spec.Set{Dir: f.dir, Settings: spec.Settings{Prune: true}, Reports: reports, Drops: []spec.Drop{d}}
+	}
+	p, err := NewPlan(set(false, a, x), f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := f.applier().Apply(t.Context(), p); err != nil || res.Failed() != 0 {
+		t.Fatalf("first apply: %v %+v", err, res)
+	}
+
+	writeFile(t, f.dir, "a.json", statement(11))
+	os.Remove(filepath.Join(f.dir, "in/x.json"))
+	p, err = NewPlan(set(true, a), f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(p), `drop.in["x.json"]=suspended report.a=suspended`; got != want {
+		t.Fatalf("suspended plan: %s, want %s", got, want)
+	}
+	wantReasons := []string{"suspended; otherwise: delete (the file left the drop folder in)", "suspended; otherwise: replace (statement a.json changed)"}
+	for i, c := range p.Changes {
+		if len(c.Reasons) != 1 || c.Reasons[0] != wantReasons[i] {
+			t.Errorf("%s: reasons %q, want %q", c.Address, c.Reasons, wantReasons[i])
+		}
+		if len(c.Effects) != 0 || c.Prune {
+			t.Errorf("%s: effects %+v, prune %v; want none", c.Address, c.Effects, c.Prune)
+		}
+	}
+	if p.HasChanges() || p.Remote() || p.MassDelete() != nil {
+		t.Errorf("suspended plan: HasChanges %v, Remote %v, MassDelete %v; want none", p.HasChanges(), p.Remote(), p.MassDelete())
+	}
+	before := f.calls("upload") + f.calls("process") + f.calls("result") + f.calls("token")
+	res, err := f.applier().Apply(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Outcomes {
+		if o.Verdict != VerdictDone || o.Err != nil || o.Started {
+			t.Errorf("%s: %+v, want done without starting", o.Address, o)
+		}
+	}
+	if got := f.calls("upload") + f.calls("process") + f.calls("result") + f.calls("token"); got != before {
+		t.Errorf("applying a suspended plan made %d calls", got-before)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "out/in/x.json")); err != nil {
+		t.Errorf("the suspended drop's output: %v", err)
+	}
+	if _, ok := f.store.Get(x.Address); !ok {
+		t.Error("the suspended drop's record is gone")
+	}
+
+	p, _ = NewPlan(set(false, a), f.store, Options{})
+	if got, want := actions(p), `drop.in["x.json"]=delete report.a=replace`; got != want {
+		t.Fatalf("plan without suspend: %s, want %s", got, want)
+	}
+}

@@ -16,7 +16,7 @@ const PlanFormatVersion = 1
 // symbols mark each action in the human plan, as Terraform's do.
 var symbols = map[Action]string{
 	Create: "+", Replace: "-/+", Resume: ">", Retry: "~", Restore: "<",
-	Move: "->", Delete: "-", Blocked: "!", Error: "x", Noop: " ",
+	Move: "->", Delete: "-", Blocked: "!", Suspended: "‖", Error: "x", Noop: " ",
 }
 
 // effectSymbols and effectWords show a FileEffect in the human plan.
@@ -27,7 +27,7 @@ var (
 )
 
 // WriteText writes the plan for people: one block per report that
-// changes, is blocked or cannot be planned, with its reasons, the diff
+// changes, is blocked or suspended or cannot be planned, with its reasons, the diff
 // of its spec and the files it removes, overwrites, renames or leaves
 // behind, then a summary line. Up-to-date reports are only counted.
 func (p *Plan) WriteText(w io.Writer) error {
@@ -76,6 +76,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 		if n := s[Blocked] + s[Error]; n > 0 {
 			fmt.Fprintf(&b, ", %d blocked or failing", n)
 		}
+		if n := s[Suspended]; n > 0 {
+			fmt.Fprintf(&b, ", %d suspended", n)
+		}
 		b.WriteString(".\n")
 	} else {
 		b.WriteString("\nPlan: ")
@@ -86,7 +89,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			}
 		}
 		// "2 to create, 1 to noop" reads badly; say it plainly.
-		b.WriteString(strings.NewReplacer("to noop", "up to date", "to blocked", "blocked", "to error", "failing").
+		b.WriteString(strings.NewReplacer("to noop", "up to date", "to blocked", "blocked", "to suspended", "suspended", "to error", "failing").
 			Replace(strings.Join(parts, ", ")))
 		b.WriteString(".\n")
 	}
@@ -122,6 +125,8 @@ func verb(a Action) string {
 		return "deleted"
 	case Blocked:
 		return "left alone (blocked)"
+	case Suspended:
+		return "left alone (suspended)"
 	case Error:
 		return "skipped (cannot be planned)"
 	}
