@@ -112,7 +112,10 @@ type ReportStatus struct {
 	// the statement is back); or, for a report in flight during an outage
 	// of the API, the outage (code NO_CONNECTION): what it waits on.
 	LastError *state.Failure `json:"last_error,omitempty"`
-	Updated   time.Time      `json:"updated"`
+	// Suspended is set while the manifests suspend the report (suspend:
+	// true on it or its drop): nothing is done to it.
+	Suspended bool      `json:"suspended,omitempty"`
+	Updated   time.Time `json:"updated"`
 }
 
 // Status returns the daemon's status now.
@@ -130,6 +133,7 @@ func (d *Daemon) Status() Status {
 	}
 	s := Status{Queue: QueueStatus{Ready: len(ready), Delayed: len(delayed), InFlight: len(inflight)}, Reports: []ReportStatus{}}
 	d.mu.Lock()
+	set := d.set
 	s.Ready = d.ready
 	if !d.lastSync.IsZero() {
 		t := d.lastSync.UTC()
@@ -156,6 +160,7 @@ func (d *Daemon) Status() Status {
 	for _, r := range d.cfg.Store.Records() {
 		a := string(r.Address)
 		rs := ReportStatus{Address: a, Phase: r.Phase, Work: work[a], LastError: r.LastError, Updated: r.Updated}
+		rs.Suspended = set != nil && set.Suspended(r.Address)
 		switch {
 		case unplanned[a] != nil:
 			rs.LastError = unplanned[a]
