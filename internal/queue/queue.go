@@ -21,6 +21,11 @@
 //   - The sooner due time wins. AddAfter never postpones a key that is due
 //     sooner, and never delays a key that is ready.
 //   - FIFO. Ready keys are handed out in the order they became ready.
+//   - Urgent first. AddNow puts a key ahead of every key made ready
+//     otherwise, behind the keys AddNow put there before it (they keep
+//     their order): a delayed key comes out of its delay, a ready key
+//     moves forward, a key in flight is put there at its Done. It is the
+//     daemon's "reconcile now", and does not bypass the one-worker rule.
 //   - Backoff per key. The n-th AddRateLimited since the last Forget
 //     delays the key by d = min(MaxDelay, BaseDelay·2ⁿ⁻¹) with full jitter
 //     in its upper half: a uniformly random duration in [d/2, d], so keys
@@ -98,7 +103,8 @@ type Queue struct {
 
 	mu       sync.Mutex
 	items    map[string]*item // every ready, delayed and in-flight key
-	ready    []*item          // FIFO
+	ready    []*item          // FIFO, the urgent ones first
+	urgent   int              // how many of ready, at its front, came by AddNow
 	delayed  dueHeap
 	inflight int
 	failures map[string]int
@@ -124,6 +130,7 @@ type item struct {
 	readyAt time.Time // ready: when it became ready
 	due     time.Time // delayed: when it becomes ready; in flight: a pending delay, or zero
 	dirty   bool      // in flight: Added meanwhile
+	urgent  bool      // in flight: AddNow'ed meanwhile (dirty too)
 	index   int       // delayed: position in the heap
 }
 
@@ -170,6 +177,35 @@ func (q *Queue) Add(key string) {
 		q.makeReady(it, time.Now())
 	case it.state == stateInFlight:
 		it.dirty = true
+	}
+}
+
+// AddNow makes key ready ahead of every key made ready by Add, AddAfter
+// or AddRateLimited, and behind those made ready by AddNow before it. A
+// delayed key becomes ready now; a ready key moves forward (it stays where
+// it is if AddNow put it there already); a key in flight is made ready so
+// when Done is called.
+func (q *Queue) AddNow(key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.down {
+		return
+	}
+	it := q.items[key]
+	switch {
+	case it == nil:
+		q.makeUrgent(q.track(key), time.Now())
+	case it.state == stateDelayed:
+		heap.Remove(&q.delayed, it.index)
+		q.makeUrgent(it, time.Now())
+	case it.state == stateReady:
+		if i := slices.Index(q.ready, it); i >= q.urgent {
+			q.ready = slices.Delete(q.ready, i, i+1)
+			q.ready = slices.Insert(q.ready, q.urgent, it)
+			q.urgent++
+		}
+	case it.state == stateInFlight:
+		it.dirty, it.urgent = true, true
 	}
 }
 
@@ -272,6 +308,7 @@ func (q *Queue) Get(ctx context.Context) (key string, ok bool) {
 	it := q.ready[0]
 	q.ready[0] = nil
 	q.ready = q.ready[1:]
+	q.urgent = max(q.urgent-1, 0)
 	it.state = stateInFlight
 	q.inflight++
 	if q.m.QueueLatency != nil {
@@ -295,12 +332,15 @@ func (q *Queue) Done(key string) {
 	}
 	q.inflight--
 	q.inFlightChanged()
-	dirty, due := it.dirty, it.due
-	it.dirty, it.due = false, time.Time{}
+	dirty, urgent, due := it.dirty, it.urgent, it.due
+	it.dirty, it.urgent, it.due = false, false, time.Time{}
 	now := time.Now()
 	switch {
 	case q.down || !dirty && due.IsZero():
 		delete(q.items, key)
+	case urgent:
+		q.added()
+		q.makeUrgent(it, now)
 	case dirty || !due.After(now):
 		q.added()
 		q.makeReady(it, now)
@@ -367,7 +407,7 @@ func (q *Queue) ShutDown() {
 			delete(q.items, it.key)
 		}
 		clear(q.ready)
-		q.ready = nil
+		q.ready, q.urgent = nil, 0
 		q.delayed = nil
 		q.depth()
 		q.broadcast()
@@ -419,6 +459,18 @@ func (q *Queue) makeReady(it *item, now time.Time) {
 	it.readyAt = now
 	it.due = time.Time{}
 	q.ready = append(q.ready, it)
+	q.depth()
+	q.broadcast()
+}
+
+// makeUrgent puts it among the ready keys, behind the other urgent ones.
+// q.mu must be held.
+func (q *Queue) makeUrgent(it *item, now time.Time) {
+	it.state = stateReady
+	it.readyAt = now
+	it.due = time.Time{}
+	q.ready = slices.Insert(q.ready, q.urgent, it)
+	q.urgent++
 	q.depth()
 	q.broadcast()
 }

@@ -542,3 +542,61 @@ func BenchmarkAddGetDoneParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestQueue_AddNow(t *testing.T) {
+	order := func(t *testing.T, q *Queue, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if got := get(t, q); got != w {
+				t.Fatalf("Get() = %q, want %q", got, w)
+			}
+		}
+	}
+
+	t.Run("ahead of ready keys, in order", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.Add("a")
+		q.Add("b")
+		q.AddNow("x")
+		q.AddNow("y")
+		q.AddNow("b") // ready: moves forward, behind x and y
+		q.AddNow("x") // already urgent: stays
+		q.Add("c")
+		order(t, q, "x", "y", "b", "a", "c")
+	})
+
+	t.Run("delayed key comes out of its backoff", func(t *testing.T) {
+		q := newQueue(t, Config{BaseDelay: time.Hour})
+		q.Add("a")
+		q.AddRateLimited("b")
+		q.AddNow("b")
+		checkKeys(t, q, keys{ready: []string{"a", "b"}})
+		order(t, q, "b", "a")
+		if got, want := len(q.delayed), 0; got != want {
+			t.Fatalf("heap holds %d items, want %d", got, want)
+		}
+	})
+
+	t.Run("in flight: after its Done, ahead of the others", func(t *testing.T) {
+		q := newQueue(t, Config{BaseDelay: time.Hour})
+		q.Add("a")
+		k := get(t, q)
+		q.Add("b")
+		q.AddNow(k)
+		q.AddRateLimited(k) // the work failed: AddNow still wins over the backoff
+		// One worker per key: not handed out while in flight.
+		checkKeys(t, q, keys{ready: []string{"b"}, inflight: []string{"a"}})
+		q.Done(k)
+		order(t, q, "a", "b")
+		q.Done("a")
+		q.Done("b")
+		checkKeys(t, q, keys{})
+	})
+
+	t.Run("after shut down", func(t *testing.T) {
+		q := newQueue(t, Config{})
+		q.ShutDown()
+		q.AddNow("a")
+		checkKeys(t, q, keys{})
+	})
+}
