@@ -135,6 +135,9 @@ type Config struct {
 	Listener net.Listener
 	// Hup, when it receives, triggers a full resync (SIGHUP).
 	Hup <-chan os.Signal
+	// Control serves the control requests (reconcile now; see
+	// ListenControl); nil: none.
+	Control net.Listener
 
 	Resync      time.Duration // full resync period (DefaultResync)
 	Grace       time.Duration // how long in-flight work may go on after the stop (DefaultGrace)
@@ -162,6 +165,7 @@ type Daemon struct {
 	w        *watch.Watcher
 	rec      *reconcile.Reconciler
 	endpoint *endpoint
+	ctl      control
 
 	connected atomic.Pointer[spec.Settings] // the settings of the connection in force
 	workers   int                           // how many workers run
@@ -229,6 +233,8 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancelWork(nil)
 	intake, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
+	stopControl := d.startControl(intake)
+	defer stopControl()
 	var prober sync.WaitGroup
 	prober.Go(func() { d.endpoint.run(intake, cfg.Metrics.noAnswer) })
 	d.resync(ctx, "start")
@@ -267,6 +273,8 @@ loop:
 			d.resync(ctx, "periodic")
 		case <-cfg.Hup:
 			d.resync(ctx, "sighup")
+		case req := <-d.ctl.requests:
+			d.reconcileNow(ctx, req)
 		}
 	}
 
@@ -441,20 +449,21 @@ func resolve(dir, p string) string {
 	return a
 }
 
-// resync plans every report and queues those with work.
-func (d *Daemon) resync(ctx context.Context, reason string) {
+// resync plans every report and queues those with work, which it
+// returns.
+func (d *Daemon) resync(ctx context.Context, reason string) []report.Address {
 	d.metrics.resyncs.WithLabelValues(reason).Inc()
 	set, _ := d.load()
 	if set == nil {
 		d.watchManifestsOnly()
-		return
+		return nil
 	}
 	d.watchDirs(set)
 	hold := d.held(set)
 	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Filter: func(a report.Address) bool { return !hold(a) }})
 	if err != nil {
 		d.log.Error("plan", "error", err)
-		return
+		return nil
 	}
 	for _, w := range p.Warnings {
 		d.log.Warn(w)
@@ -471,6 +480,7 @@ func (d *Daemon) resync(ctx context.Context, reason string) {
 	}
 	d.mu.Unlock()
 	d.checkReady()
+	return queued
 }
 
 // watchManifestsOnly watches the working directory when no manifest has
@@ -601,7 +611,8 @@ func (d *Daemon) work(intake, ctx context.Context) {
 			return
 		}
 		addr := report.Address(key)
-		d.reconcile(ctx, addr)
+		waiters := d.ctl.take(addr) // before the plan: they asked before it
+		d.tell(waiters, d.reconcile(ctx, addr))
 		d.q.Done(key)
 		d.mu.Lock()
 		delete(d.initial, addr)
@@ -611,32 +622,35 @@ func (d *Daemon) work(intake, ctx context.Context) {
 }
 
 // reconcile plans one address afresh, has the reconciler carry it out,
-// and acts on the verdict.
-func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
+// acts on the verdict, and returns the outcome (for a reconcile now).
+func (d *Daemon) reconcile(ctx context.Context, addr report.Address) reconcile.Outcome {
 	key := string(addr)
 	d.mu.Lock()
-	set, holding := d.set, d.holdErr != nil
+	set, holdErr := d.set, d.holdErr
 	d.mu.Unlock()
 	if set == nil {
-		return
+		return reconcile.Outcome{Address: addr, Verdict: reconcile.VerdictTransient, Err: errors.New("no manifest has loaded")}
 	}
 	if d.held(set)(addr) {
-		return // the watcher reports it again once complete
+		// The watcher reports it again once complete.
+		return reconcile.Outcome{Address: addr, Verdict: reconcile.VerdictTransient, Err: errHeld}
 	}
 	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: []report.Address{addr}})
 	if err != nil || len(p.Changes) == 0 {
 		d.q.Forget(key)
-		return
+		return reconcile.Outcome{Address: addr, Action: reconcile.Noop, Verdict: reconcile.VerdictDone}
 	}
 	c := p.Changes[0]
-	if c.Action == reconcile.Delete && holding {
+	if c.Action == reconcile.Delete && holdErr != nil {
 		d.q.Forget(key) // held back with the others; a full resync queues it again
-		return
+		return reconcile.Outcome{Address: addr, Action: c.Action, Verdict: reconcile.VerdictBlocked, Err: fmt.Errorf("deletions are held back: %w", holdErr)}
 	}
-	if c.Action.Remote() && d.endpoint.usable(ctx) != nil {
-		// Not failed: it waits, queued, for the end of the outage.
-		d.q.Add(key)
-		return
+	if c.Action.Remote() {
+		if err := d.endpoint.usable(ctx); err != nil {
+			// Not failed: it waits, queued, for the end of the outage.
+			d.q.Add(key)
+			return reconcile.Outcome{Address: addr, Action: c.Action, Verdict: reconcile.VerdictTransient, Err: fmt.Errorf("the API cannot be used: %w", err)}
+		}
 	}
 	d.noteUnplanned(c)
 	start := time.Now()
@@ -648,7 +662,7 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
 		// A statement missing or unreadable: trying again is pointless
 		// until it changes, which the watcher sees (and a resync finds).
 		d.q.Forget(key)
-		return
+		return o
 	case o.Verdict == reconcile.VerdictTransient && api.IsUnreachable(o.Err):
 		d.endpoint.lost(o.Err) // the report is retried after the outage, with its backoff
 	}
@@ -671,6 +685,7 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
 	case reconcile.VerdictInterrupted:
 		// Stopping: the record stays in its phase, resumed at the next start.
 	}
+	return o
 }
 
 // noteUnplanned keeps, for /status, why a report cannot be planned (its
