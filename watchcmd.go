@@ -35,6 +35,9 @@ line is JSON, the error watch ends with included). The endpoint in use is
 logged when it is first needed, at start if there is work: its URL, or
 "embedded" with the engine's URL; never a credential.
 
+"ledgerform reconcile ADDR..." asks it to reconcile reports now, over
+its control socket .ledgerform/control.sock (0600; never on --listen).
+
 SIGTERM/SIGINT: stop taking work, let the steps under way finish within
 --grace, save the state, exit 0. A second signal exits at once; the state
 is consistent at every instant.`
@@ -85,6 +88,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	defer func() { err = closeState(st, err, slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer()) }()
+	// The control socket, made once the lock is held: a socket there now
+	// is a dead daemon's.
+	ctl, err := daemon.ListenControl(*dir)
+	if err != nil {
+		return hinted{fmt.Errorf("watch: control socket: %w", err), "remove what is in the way, or run watch from a directory with a shorter path (a unix socket's path is at most 107 bytes)"}
+	}
+	defer ctl.Close()
 
 	var ln net.Listener
 	if *listen != "" {
@@ -107,7 +117,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		Observe: func(a nordigen.Attempt) { metrics.ObserveAPI(a.Op, a.Status, a.Duration) }}
 	defer conn.Close()
 	return daemon.Run(ctx, daemon.Config{
-		Dir: *dir, Store: st, Listener: ln, Hup: hup, Logger: logger, Metrics: metrics, EndpointFixed: *endpoint != "",
+		Dir: *dir, Store: st, Listener: ln, Control: ctl, Hup: hup, Logger: logger, Metrics: metrics, EndpointFixed: *endpoint != "",
 		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism,
 		Connect: conn.Connect,
 		PollMin: 250 * time.Millisecond,
