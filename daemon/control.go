@@ -23,7 +23,15 @@ import (
 	"github.com/ledgerform/ledgerform/spec"
 )
 
-// The control socket.
+// ControlSocket is the name of the control socket in the state directory.
+const ControlSocket = "control.sock"
+
+// ControlPath returns the path of the control socket of the working
+// directory dir.
+func ControlPath(dir string) string { return filepath.Join(dir, spec.StateDir, ControlSocket) }
+
+// ReconcileRequest is the body of POST /reconcile, the control socket's
+// one request so far.
 //
 // A running daemon takes control requests on a unix socket in the state
 // directory, ControlPath(dir), mode 0600 in a 0700 directory: only its
@@ -50,15 +58,6 @@ import (
 // first in line, and their outcomes come at once: transient, with the
 // outage as the error. If the daemon stops first, the addresses not done
 // yet come as interrupted.
-
-// ControlSocket is the name of the control socket in the state directory.
-const ControlSocket = "control.sock"
-
-// ControlPath returns the path of the control socket of the working
-// directory dir.
-func ControlPath(dir string) string { return filepath.Join(dir, spec.StateDir, ControlSocket) }
-
-// ReconcileRequest is the body of POST /reconcile.
 type ReconcileRequest struct {
 	Addresses []string `json:"addresses,omitempty"`
 	All       bool     `json:"all,omitempty"`  // every report a full resync would queue

@@ -76,6 +76,19 @@
 // and mtime stayed unchanged for --quiet. At a resync a file whose mtime
 // is older than that is complete at once.
 //
+// # Suspend and reconcile now
+//
+// A report the manifests suspend (suspend: true on it or its drop) plans
+// as reconcile.Suspended and is never queued: a change to its statements
+// costs no call, and a file that leaves a suspended drop is not deleted.
+//
+// Config.Control, the unix socket of ListenControl, takes control
+// requests (the protocol is ReconcileRequest's doc): POST /reconcile puts
+// addresses at the front of the queue (queue.AddNow), out of their
+// backoff, and answers each one's outcome once a worker has planned and
+// reconciled it. The loop takes the request, as it takes a batch of
+// changes: it reloads the manifests and checks the addresses first.
+//
 // # Lifecycle
 //
 // SIGTERM or SIGINT stops the intake (watcher, queue), lets the reports
