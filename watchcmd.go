@@ -89,12 +89,16 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	}
 	defer func() { err = closeState(st, err, slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer()) }()
 	// The control socket, made once the lock is held: a socket there now
-	// is a dead daemon's.
-	ctl, err := daemon.ListenControl(*dir)
-	if err != nil {
-		return hinted{fmt.Errorf("watch: control socket: %w", err), "remove what is in the way, or run watch from a directory with a shorter path (a unix socket's path is at most 107 bytes)"}
+	// is a dead daemon's. Without it the daemon still runs (its work does
+	// not depend on it); only ledgerform reconcile cannot reach it.
+	var ctl net.Listener
+	if l, lerr := daemon.ListenControl(*dir); lerr != nil {
+		logger.Warn("no control socket: ledgerform reconcile cannot reach this daemon", "error", lerr.Error(),
+			"hint", "remove what is in the way, or use a --dir with a shorter path (a unix socket's is at most 107 bytes)")
+	} else {
+		ctl = l
+		defer l.Close()
 	}
-	defer ctl.Close()
 
 	var ln net.Listener
 	if *listen != "" {
