@@ -103,6 +103,7 @@ import (
 
 	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/internal/queue"
+	"github.com/ledgerform/ledgerform/notify"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
@@ -117,6 +118,9 @@ const (
 	DefaultQuiet       = time.Second
 	DefaultDebounce    = 100 * time.Millisecond
 	DefaultParallelism = reconcile.DefaultParallelism
+	// notifyFlush is how long the notifications queued at the stop may
+	// still be sent.
+	notifyFlush = 2 * time.Second
 )
 
 // Config configures a daemon.
@@ -150,6 +154,12 @@ type Config struct {
 	// (--endpoint): a change of settings.endpoint then needs no restart.
 	EndpointFixed bool
 	Logger        *slog.Logger
+	// Notify tunes the delivery of notifications (package notify; its
+	// Logger and Count are the daemon's). FailedAfter is how many
+	// transient failures in a row make a report Stalled and send its
+	// "failed" notification (DefaultFailedAfter).
+	Notify      notify.Config
+	FailedAfter int
 }
 
 // Daemon is a running ledgerform watch. Its methods are safe for
@@ -162,6 +172,9 @@ type Daemon struct {
 	w        *watch.Watcher
 	rec      *reconcile.Reconciler
 	endpoint *endpoint
+	notify   *notify.Hub // settings.notifications; see notify.go
+	conds    transitions // the conditions' transition times
+	seen     announced   // the trouble notifications told of
 
 	connected atomic.Pointer[spec.Settings] // the settings of the connection in force
 	workers   int                           // how many workers run
@@ -207,6 +220,7 @@ func Run(ctx context.Context, cfg Config) error {
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
 		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
 	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
+	d.endpoint.changed = d.outageChanged
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
 	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Logger: cfg.Logger.With("component", "watch")})
 	if err != nil {
@@ -214,6 +228,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("watch: %w", err)
 	}
 	d.w = w
+	ncfg := cfg.Notify
+	ncfg.Logger, ncfg.Count = cfg.Logger.With("component", "notify"), d.metrics.countNotification
+	d.notify = notify.New(ncfg)
+	defer d.notify.Close(notifyFlush)
 
 	var srv *http.Server
 	if cfg.Listener != nil {
@@ -333,6 +351,7 @@ func (d *Daemon) load() (now, before *spec.Set) {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				d.log.Error(msg, "error", line)
 			}
+			d.manifestInvalid(err)
 		}
 		d.loadErr = err
 		d.metrics.manifestsOK.Set(0)
@@ -345,6 +364,7 @@ func (d *Daemon) load() (now, before *spec.Set) {
 	d.loadErr = nil
 	d.metrics.manifestsOK.Set(1)
 	d.set, d.dropFiles = set, dropFilesOf(set)
+	d.notify.Set(set.Settings.Notifications)
 	for a := range d.unplanned {
 		if !slices.ContainsFunc(set.Reports, func(r spec.Report) bool { return r.Address == a }) {
 			delete(d.unplanned, a) // no longer desired: nothing to plan
@@ -671,6 +691,7 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) {
 	case reconcile.VerdictInterrupted:
 		// Stopping: the record stays in its phase, resumed at the next start.
 	}
+	d.observe(c, o)
 }
 
 // noteUnplanned keeps, for /status, why a report cannot be planned (its
