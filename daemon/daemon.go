@@ -65,6 +65,17 @@
 // daemon stops first, they keep it as their records' last error, in their
 // phase, to be resumed.
 //
+// # Conditions and notifications
+//
+// /status shows, per report, kstatus-style conditions (Ready, Reconciling,
+// Stalled; see conditions.go), its observed digest, attempts and next
+// retry, and the daemon's own conditions (Ready, EndpointReachable,
+// ManifestsValid). The transitions the daemon sees — a report blocked,
+// failing Config.FailedAfter times in a row, recovered or completed; an
+// outage of the API and its end; a manifest that stops loading — are
+// events for the webhooks of settings.notifications (notify.go), which
+// package notify delivers without ever holding up a worker.
+//
 // # Settings
 //
 // settings.prune is read at every plan. settings.endpoint and
