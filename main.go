@@ -41,6 +41,8 @@ func init() {
 		{"show", "print a saved plan file", runShow},
 		{"watch", "run as a daemon: reconcile whenever manifests or files change", runWatch},
 		{"reconcile", "ask the running daemon to reconcile reports now", runReconcile},
+		{"status", "show a running watch's conditions of every report", runStatus},
+		{"why", "explain the last decision about one report", runWhy},
 		{"serve", "run the embedded engine: a local Nordigen report API", runServe},
 		{"categorise", "categorise statement files offline with the engine's rules", runCategorise},
 		{"version", "print the version, the Go version and the platform", runVersion},

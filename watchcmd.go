@@ -45,7 +45,7 @@ is consistent at every instant.`
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("watch", watchUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
-	listen := fs.String("listen", "127.0.0.1:9464", "`address` of /healthz, /readyz, /metrics and /status (\"\": none)")
+	listen := fs.String("listen", defaultListen, "`address` of /healthz, /readyz, /metrics and /status (\"\": none)")
 	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint)")
 	resync := fs.Duration("resync", daemon.DefaultResync, "period of the full resync")
 	grace := fs.Duration("grace", daemon.DefaultGrace, "how long the steps under way may finish after SIGTERM")

@@ -65,6 +65,17 @@
 // daemon stops first, they keep it as their records' last error, in their
 // phase, to be resumed.
 //
+// # Conditions and notifications
+//
+// /status shows, per report, kstatus-style conditions (Ready, Reconciling,
+// Stalled; see conditions.go), its observed digest, attempts and next
+// retry, and the daemon's own conditions (Ready, EndpointReachable,
+// ManifestsValid). The transitions the daemon sees — a report blocked,
+// failing Config.FailedAfter times in a row, recovered or completed; an
+// outage of the API and its end; a manifest that stops loading — are
+// events for the webhooks of settings.notifications (notify.go), which
+// package notify delivers without ever holding up a worker.
+//
 // # Settings
 //
 // settings.prune is read at every plan. settings.endpoint and
@@ -116,6 +127,7 @@ import (
 
 	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/internal/queue"
+	"github.com/ledgerform/ledgerform/notify"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
@@ -130,6 +142,9 @@ const (
 	DefaultQuiet       = time.Second
 	DefaultDebounce    = 100 * time.Millisecond
 	DefaultParallelism = reconcile.DefaultParallelism
+	// notifyFlush is how long the notifications queued at the stop may
+	// still be sent.
+	notifyFlush = 2 * time.Second
 )
 
 // Config configures a daemon.
@@ -166,6 +181,12 @@ type Config struct {
 	// (--endpoint): a change of settings.endpoint then needs no restart.
 	EndpointFixed bool
 	Logger        *slog.Logger
+	// Notify tunes the delivery of notifications (package notify; its
+	// Logger and Count are the daemon's). FailedAfter is how many
+	// transient failures in a row make a report Stalled and send its
+	// "failed" notification (DefaultFailedAfter).
+	Notify      notify.Config
+	FailedAfter int
 }
 
 // Daemon is a running ledgerform watch. Its methods are safe for
@@ -179,6 +200,9 @@ type Daemon struct {
 	rec      *reconcile.Reconciler
 	endpoint *endpoint
 	ctl      control
+	notify   *notify.Hub // settings.notifications; see notify.go
+	conds    transitions // the conditions' transition times
+	seen     announced   // the trouble notifications told of
 
 	connected atomic.Pointer[spec.Settings] // the settings of the connection in force
 	workers   int                           // how many workers run
@@ -224,6 +248,7 @@ func Run(ctx context.Context, cfg Config) error {
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
 		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
 	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
+	d.endpoint.changed = d.outageChanged
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
 	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Logger: cfg.Logger.With("component", "watch")})
 	if err != nil {
@@ -231,6 +256,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("watch: %w", err)
 	}
 	d.w = w
+	ncfg := cfg.Notify
+	ncfg.Logger, ncfg.Count = cfg.Logger.With("component", "notify"), d.metrics.countNotification
+	d.notify = notify.New(ncfg)
+	defer d.notify.Close(notifyFlush)
 
 	var srv *http.Server
 	if cfg.Listener != nil {
@@ -354,6 +383,7 @@ func (d *Daemon) load() (now, before *spec.Set) {
 			for _, line := range strings.Split(err.Error(), "\n") {
 				d.log.Error(msg, "error", line)
 			}
+			d.manifestInvalid(err)
 		}
 		d.loadErr = err
 		d.metrics.manifestsOK.Set(0)
@@ -366,6 +396,7 @@ func (d *Daemon) load() (now, before *spec.Set) {
 	d.loadErr = nil
 	d.metrics.manifestsOK.Set(1)
 	d.set, d.dropFiles = set, dropFilesOf(set)
+	d.notify.Set(set.Settings.Notifications)
 	for a := range d.unplanned {
 		if !slices.ContainsFunc(set.Reports, func(r spec.Report) bool { return r.Address == a }) {
 			delete(d.unplanned, a) // no longer desired: nothing to plan
@@ -698,6 +729,7 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) reconcile.O
 	case reconcile.VerdictInterrupted:
 		// Stopping: the record stays in its phase, resumed at the next start.
 	}
+	d.observe(c, o)
 	return o
 }
 

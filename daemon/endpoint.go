@@ -30,6 +30,11 @@ type endpoint struct {
 	log   *slog.Logger
 	reach func(ctx context.Context) error
 
+	// changed, if set, is told when an outage begins (its cause) and
+	// ends (nil); it is called with mu held, so it must be quick and must
+	// not call the endpoint.
+	changed func(err error)
+
 	probing sync.Mutex // held by whoever calls reach
 
 	mu    sync.Mutex
@@ -97,6 +102,9 @@ func (e *endpoint) lost(err error) {
 			"hint", "check NORDIGEN_CLIENT_ID and NORDIGEN_CLIENT_SECRET")
 	default: // no client at all: the error says why
 		e.log.Warn("cannot connect to the API; the reports due wait until it can", "error", err)
+	}
+	if e.changed != nil {
+		e.changed(err)
 	}
 	select {
 	case e.kick <- struct{}{}:
@@ -187,6 +195,9 @@ func (e *endpoint) restored() {
 	e.log.Info("endpoint reachable again", "unreachable_for", time.Since(e.since).Round(time.Millisecond).String())
 	close(e.up)
 	e.err, e.since, e.up = nil, time.Time{}, nil
+	if e.changed != nil {
+		e.changed(nil)
+	}
 }
 
 // status is the API's state for /status: nil until it is known.

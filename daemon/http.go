@@ -72,6 +72,9 @@ type Status struct {
 	Endpoint    *EndpointStatus `json:"endpoint,omitempty"` // nil until remote work first needed the API
 	Queue       QueueStatus     `json:"queue"`
 	Reports     []ReportStatus  `json:"reports"`
+	// Conditions are the daemon's: Ready, EndpointReachable and
+	// ManifestsValid (see conditions.go).
+	Conditions []Condition `json:"conditions"`
 }
 
 // EndpointStatus says whether the API can be used. While it cannot, the
@@ -116,6 +119,14 @@ type ReportStatus struct {
 	// true on it or its drop): nothing is done to it.
 	Suspended bool      `json:"suspended,omitempty"`
 	Updated   time.Time `json:"updated"`
+	// ObservedDigest and Attempts are the record's (absent before it is
+	// recorded); NextRetry is when the queue hands the report out again,
+	// while it is in backoff.
+	ObservedDigest string     `json:"observed_digest,omitempty"`
+	Attempts       int        `json:"attempts,omitempty"`
+	NextRetry      *time.Time `json:"next_retry,omitempty"`
+	// Conditions are Ready, Reconciling and Stalled (see conditions.go).
+	Conditions []Condition `json:"conditions"`
 }
 
 // Status returns the daemon's status now.
@@ -181,5 +192,6 @@ func (d *Daemon) Status() Status {
 	for _, k := range slices.Sorted(maps.Keys(work)) {
 		s.Reports = append(s.Reports, ReportStatus{Address: k, Phase: state.Pending, Work: work[k], LastError: unplanned[k]})
 	}
+	d.addConditions(&s)
 	return s
 }

@@ -27,6 +27,7 @@ type Metrics struct {
 	manifestsOK prometheus.Gauge
 	resyncs     *prometheus.CounterVec // {reason}
 	reports     *prometheus.GaugeVec   // {phase}
+	notified    *prometheus.CounterVec // {notifier, result}
 
 	noAnswer chan struct{} // an attempt got no answer: the daemon checks the API (endpoint.run)
 }
@@ -65,11 +66,17 @@ func NewMetrics() *Metrics {
 			Help: "Full resyncs, by reason (start, periodic, sighup, events-lost, manifest)."}, []string{"reason"}),
 		reports: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ledgerform_reports",
 			Help: "Recorded reports by phase, as of the last full resync."}, []string{"phase"}),
+		notified: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledgerform_notifications_total",
+			Help: "Notifications by notifier and result (sent, failed, dropped, limited, unsigned; see package notify)."}, []string{"notifier", "result"}),
 	}
 	m.reg.MustRegister(m.reconciles, m.duration, m.depth, m.adds, m.retries, m.inFlight, m.queueWait,
-		m.apiCalls, m.apiDuration, m.lastSuccess, m.manifestsOK, m.resyncs, m.reports,
+		m.apiCalls, m.apiDuration, m.lastSuccess, m.manifestsOK, m.resyncs, m.reports, m.notified,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+func (m *Metrics) countNotification(notifier, result string) {
+	m.notified.WithLabelValues(notifier, result).Inc()
 }
 
 func (m *Metrics) queueHooks() *queue.Metrics {

@@ -41,7 +41,7 @@ var nameRE = report.NameRE
 // The keys allowed at each level.
 var (
 	topKeys      = []string{"settings", "reports", "drops"}
-	settingsKeys = []string{"endpoint", "parallelism", "prune", "rate_limit"}
+	settingsKeys = []string{"endpoint", "parallelism", "prune", "rate_limit", "notifications"}
 	reportKeys   = []string{"name", "statements", "operations", "country", "params", "output", "suspend"}
 	dropKeys     = []string{"name", "dir", "pattern", "operations", "country", "params", "output_dir", "suspend"}
 	paramsKeys   = report.ParamKeys()
@@ -422,6 +422,8 @@ func (d *decoder) settings(k, v *yaml.Node) *Settings {
 			s.Prune, _ = d.boolean(v, "prune")
 		case "rate_limit":
 			s.RateLimit, _ = d.number(v, "rate_limit", 0, MaxRateLimit)
+		case "notifications":
+			s.Notifications = d.notifications(v)
 		}
 	})
 	return s

@@ -30,6 +30,12 @@
 //	  parallelism: 8           # 1 to 1024
 //	  prune: false
 //	  rate_limit: 20           # requests per second; default none
+//	  notifications:           # optional; the daemon's webhooks (ledgerform watch)
+//	    - name: ops
+//	      url: https://hooks.example.com/ledgerform
+//	      events: [blocked, failed, recovered]   # optional; default all seven
+//	      format: json         # optional; json (default) or slack
+//	      secret_env: LEDGERFORM_HOOK_SECRET     # optional; signs each request
 //	reports:
 //	  - name: alex-watson-2019-08
 //	    statements: [statements/alex-2019-08.json, statements/more-*.json]
@@ -70,6 +76,20 @@
 //     0.5 is one request every two seconds). Unset or 0 is no client-side
 //     limit: the client slows down only when the API answers 429, so the
 //     default never throttles a run the API itself does not.
+//   - settings.notifications: a list of webhooks that ledgerform watch
+//     tells of its events (package notify says how they are delivered).
+//     Each has a name (required; the rules of a report's name, unique in
+//     the list), a url (required: http or https with a host, no fragment;
+//     it may hold a token or credentials, so no error, log line or
+//     /status ever shows more of it than its scheme and host), events (a
+//     non-empty subset of blocked, failed, recovered, completed, outage,
+//     outage-over and manifest-invalid, stored in that order without
+//     repeats; all of them when left out), format (json, the default, or
+//     slack) and secret_env (the name of an environment variable, letters,
+//     digits and '_', that holds the key of an HMAC-SHA256 signature of
+//     each body; never the secret itself, and a value that does not look
+//     like a name is refused without being repeated). Only ledgerform
+//     watch reads them; apply and plan ignore them.
 //   - name (required): 1 to 100 characters of a-z, 0-9, '.', '_' and '-',
 //     starting with a letter or digit, so that it is safe in an address,
 //     a file name and a log line. Names are unique across every manifest,

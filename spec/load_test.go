@@ -131,7 +131,7 @@ drops:
 			t.Errorf("%s: Output = %q, want the default %q", r.Address, r.Output, want)
 		}
 	}
-	if set.Settings != (Settings{}) {
+	if !reflect.DeepEqual(set.Settings, Settings{}) {
 		t.Errorf("Settings = %+v, want zero for a blank block", set.Settings)
 	}
 }

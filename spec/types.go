@@ -90,7 +90,9 @@ type Settings struct {
 	// workers together; 0 (unset) is no client-side limit: the client
 	// then slows down only when the API answers 429.
 	RateLimit float64
-	Pos       Pos // where the block is; zero when no manifest has one
+	// Notifications are the daemon's webhooks (settings.notifications).
+	Notifications []Notification
+	Pos           Pos // where the block is; zero when no manifest has one
 }
 
 // Report is one desired report: statements to upload together and the

@@ -350,6 +350,20 @@ func (q *Queue) Done(key string) {
 	}
 }
 
+// Due returns when key is next due: for a delayed key its due time, for
+// a key in flight the delay that Done will apply (an AddAfter or
+// AddRateLimited made meanwhile). ok is false for a key that is ready,
+// in flight with nothing pending, or not in the queue.
+func (q *Queue) Due(key string) (due time.Time, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it := q.items[key]
+	if it == nil || it.state == stateReady || it.due.IsZero() {
+		return time.Time{}, false
+	}
+	return it.due, true
+}
+
 // Len returns the number of ready keys.
 func (q *Queue) Len() int {
 	q.mu.Lock()

@@ -600,3 +600,30 @@ func TestQueue_AddNow(t *testing.T) {
 		checkKeys(t, q, keys{})
 	})
 }
+
+func TestQueue_Due(t *testing.T) {
+	q := newQueue(t, Config{BaseDelay: time.Hour, MaxDelay: time.Hour})
+	if _, ok := q.Due("a"); ok {
+		t.Error("Due of a key not in the queue: ok")
+	}
+	q.Add("a")
+	if _, ok := q.Due("a"); ok {
+		t.Error("Due of a ready key: ok")
+	}
+	before := time.Now()
+	q.AddRateLimited("b")
+	due, ok := q.Due("b")
+	if !ok || due.Before(before.Add(30*time.Minute)) || due.After(time.Now().Add(time.Hour)) {
+		t.Errorf("Due of a delayed key = %v, %v; want within its jittered backoff [30m, 1h]", due, ok)
+	}
+	if k := get(t, q); k != "a" {
+		t.Fatalf("Get = %q", k)
+	}
+	if _, ok := q.Due("a"); ok {
+		t.Error("Due of a key in flight with nothing pending: ok")
+	}
+	q.AddAfter("a", time.Hour)
+	if due, ok := q.Due("a"); !ok || due.Before(before.Add(time.Hour)) {
+		t.Errorf("Due of a key in flight with a pending delay = %v, %v; want its due time", due, ok)
+	}
+}
