@@ -252,9 +252,11 @@ func TestWatch_LogsEndpointAtStart(t *testing.T) {
 	_, e, run := watchFixture(t, 0, 0)
 	cmd, out := run()
 	want := `msg="using the API" endpoint=` + e.URL
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), want); time.Sleep(20 * time.Millisecond) {
+	// The line comes with the connection, the token request of the check
+	// just after it: wait for both.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), want) || engineCount(t, e, "token") == 0; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no line %q:\n%s", want, out.String())
+			t.Fatalf("no line %q, or no check of the API:\n%s", want, out.String())
 		}
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
