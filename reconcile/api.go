@@ -24,10 +24,14 @@ type API interface {
 // Store is what the reconciler needs from the state: *state.Store
 // implements it. Put and Delete are durable when they return. A Store
 // keeps copies: a record passed to Put or returned by Get or Records
-// shares no memory with the store. Every implementation must pass the
+// shares no memory with the store (View's may). Every implementation must pass the
 // contract suite of package state/storetest.
 type Store interface {
 	Get(address report.Address) (state.Record, bool)
+	// View is Get without the copy, for planning: the record may be the
+	// store's own and must not be changed; it does not change either
+	// (a Put stores a new one).
+	View(address report.Address) (*state.Record, bool)
 	Records() []state.Record     // sorted by address
 	Addresses() []report.Address // sorted
 	Len() int

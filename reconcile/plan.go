@@ -186,12 +186,11 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 	keep := func(a report.Address) bool {
 		return targeted(a, opts.Targets) && (opts.Filter == nil || opts.Filter(a))
 	}
-	// Which desired reports and which records to look at. Only those are
-	// copied out of the store; with exact addresses as targets (the
-	// daemon plans one at a time) nothing is scanned at all.
-	var records []state.Record
+	// Which desired reports and which records to look at. The records
+	// are the store's own (View), never copied: a no-op plan of 100,000
+	// reports would otherwise copy every one. With exact addresses as
+	// targets (the daemon plans one at a time) nothing is scanned at all.
 	var todo []spec.Report
-	desired := func(a report.Address) bool { _, ok := set.Lookup(a); return ok }
 	switch {
 	case len(opts.Targets) > 0 && exact(opts.Targets):
 		for _, t := range opts.Targets {
@@ -201,53 +200,64 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 			if d, ok := set.Lookup(t); ok {
 				todo = append(todo, d)
 			}
-			if r, ok := st.Get(t); ok {
-				records = append(records, r)
-			}
 		}
 	case len(opts.Targets) == 0 && opts.Filter == nil:
-		records = st.Records()
 		todo = set.Reports
 	default:
-		for _, a := range st.Addresses() {
-			if keep(a) {
-				if r, ok := st.Get(a); ok {
-					records = append(records, r)
-				}
-			}
-		}
 		for _, d := range set.Reports {
 			if keep(d.Address) {
 				todo = append(todo, d)
 			}
 		}
 	}
-	recorded := make(map[report.Address]*state.Record, len(records))
-	for i := range records {
-		recorded[records[i].Address] = &records[i]
-	}
 	p := &Plan{Recorded: st.Len(), set: set}
 	// Planning a report is a few stats (and a hash when a file changed):
 	// spread over the CPUs, as git status spreads its lstats.
 	p.Changes = make([]Change, len(todo))
+	var found atomic.Int64 // desired reports with a record
 	parallel(len(todo), func(i int) {
 		d := todo[i]
-		p.Changes[i] = planOne(set.Dir, d, recorded[d.Address], slices.Contains(opts.Replace, d.Address))
+		rec, ok := st.View(d.Address)
+		if ok {
+			found.Add(1)
+		}
+		p.Changes[i] = planOne(set.Dir, d, rec, slices.Contains(opts.Replace, d.Address))
 		if d.Suspended {
 			suspend(&p.Changes[i])
 		}
 	})
+	// The records no desired report has: deletes. When every record was
+	// found above there is none, and the addresses need not be listed.
+	var gone []*state.Record
+	switch {
+	case len(opts.Targets) > 0 && exact(opts.Targets):
+		for _, t := range opts.Targets {
+			if opts.Filter != nil && !opts.Filter(t) {
+				continue
+			}
+			if _, desired := set.Lookup(t); !desired {
+				if r, ok := st.View(t); ok {
+					gone = append(gone, r)
+				}
+			}
+		}
+	case int(found.Load()) < p.Recorded:
+		for _, a := range st.Addresses() {
+			if _, desired := set.Lookup(a); desired || !keep(a) {
+				continue
+			}
+			if r, ok := st.View(a); ok {
+				gone = append(gone, r)
+			}
+		}
+	}
 	missing := map[string]int{}
 	for _, d := range set.Drops {
 		if d.Missing {
 			missing[d.Name] = 0
 		}
 	}
-	for i := range records {
-		r := &records[i]
-		if desired(r.Address) {
-			continue
-		}
+	for _, r := range gone {
 		if n, ok := missing[r.Address.Name()]; ok && r.Address.Kind() == report.KindDrop {
 			missing[r.Address.Name()] = n + 1
 			continue
@@ -269,7 +279,12 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 	parallel(len(p.Changes), func(i int) {
 		p.Changes[i].Effects = p.fileEffects(set.Dir, set.Settings.Prune, &p.Changes[i])
 	})
-	slices.SortFunc(p.Changes, func(a, b Change) int { return strings.Compare(string(a.Address), string(b.Address)) })
+	// The desired reports come sorted (spec.Load sorts them); only the
+	// deletes, or a Set built by hand, need sorting in.
+	byAddress := func(a, b Change) int { return strings.Compare(string(a.Address), string(b.Address)) }
+	if !slices.IsSortedFunc(p.Changes, byAddress) {
+		slices.SortFunc(p.Changes, byAddress)
+	}
 	return p, nil
 }
 
@@ -344,16 +359,21 @@ func planOne(dir string, d spec.Report, rec *state.Record, force bool) Change {
 		c.Reasons = []string{d.Problem}
 		return c
 	}
-	var prev map[string]*state.File
-	if rec != nil {
-		prev = make(map[string]*state.File, len(rec.Files))
-		for i := range rec.Files {
-			prev[rec.Files[i].Path] = &rec.Files[i]
+	prev := func(path string) *state.File {
+		if rec == nil {
+			return nil
 		}
+		for i := range rec.Files { // a report has few statements: no map
+			if rec.Files[i].Path == path {
+				return &rec.Files[i]
+			}
+		}
+		return nil
 	}
 	var total int64 // the upload's size so far: over the API's limit, nothing is read
+	c.Files = make([]state.File, 0, len(d.Statements))
 	for _, p := range d.Statements {
-		f, err := fingerprint(dir, p, prev[p], api.MaxUploadBytes-total)
+		f, err := fingerprint(dir, p, prev(p), api.MaxUploadBytes-total)
 		if err != nil {
 			c.Action, c.Err = Error, statementError(p, tooLarge(err, total))
 			c.Reasons = []string{c.Err.Error()}

@@ -391,10 +391,10 @@ func (j *job) run(ctx context.Context, c Change) error {
 	case Delete:
 		return j.delete(c)
 	case Move:
-		j.rec = *c.Record
+		j.rec = c.Record.Clone() // the plan's may be the store's own
 		return j.move(ctx, c)
 	case Restore:
-		j.rec = *c.Record
+		j.rec = c.Record.Clone()
 		j.rec.Spec, j.rec.Files = *c.Desired, c.Files
 		return j.restore(ctx)
 	case Create, Replace:
@@ -406,7 +406,7 @@ func (j *job) run(ctx context.Context, c Change) error {
 		j.rec = state.Record{Address: c.Address, Spec: *c.Desired, Digest: c.Digest, Files: c.Files,
 			Phase: state.Pending, Attempts: attempts + 1}
 	case Resume, Retry:
-		j.rec = *c.Record
+		j.rec = c.Record.Clone()
 		j.rec.Spec, j.rec.Files = *c.Desired, c.Files
 		if j.rec.Phase == state.Failed {
 			j.rec.Phase = resumePhase(j.rec)

@@ -53,6 +53,9 @@ type loader struct {
 
 	stateReal string          // StateDir in real, resolved
 	manifests map[string]bool // the manifests' paths, resolved
+
+	bad    map[string]string                 // badDirOnce's answers
+	listed map[string]map[string]fs.FileMode // listOutputs' listings, by stored and by resolved dir; nil: not listable
 }
 
 type resolved struct {
@@ -128,8 +131,10 @@ func (l *loader) load() *Set {
 			}
 			set.Drops = append(set.Drops, d)
 			dropEntries = append(dropEntries, e)
-			for _, rep := range l.expand(d, e) {
-				set.Reports = append(set.Reports, rep)
+			n := len(set.Reports)
+			set.Reports = l.expand(set.Reports, d, e)
+			outPos = slices.Grow(outPos, len(set.Reports)-n)
+			for range len(set.Reports) - n {
 				outPos = append(outPos, cmp.Or(e.outputDir.pos, e.pos))
 			}
 		}
@@ -264,31 +269,31 @@ func (l *loader) drop(e *dropEntry) (Drop, bool) {
 	return d, ok
 }
 
-// expand returns a report for every regular file directly in d.Dir that
-// d matches, sorted by file name. A drop dir that does not exist has no
-// files: the producer may create it later.
-func (l *loader) expand(d Drop, e *dropEntry) []Report {
+// expand appends to reports a report for every regular file directly in
+// d.Dir that d matches, sorted by file name. A drop dir that does not exist
+// has no files: the producer may create it later.
+func (l *loader) expand(reports []Report, d Drop, e *dropEntry) []Report {
 	// Stat before ReadDir: opening a FIFO would block.
 	fi, err := os.Stat(l.osPath(d.Dir))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return reports
 	case err == nil && !fi.IsDir():
 		l.errs.add(e.dir.pos, "dir %q is not a directory", clip(e.dir.path))
-		return nil
+		return reports
 	}
 	entries, err := os.ReadDir(l.osPath(d.Dir))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return reports
 	case errors.Is(err, syscall.ENOTDIR):
 		l.errs.add(e.dir.pos, "dir %q is not a directory", clip(e.dir.path))
-		return nil
+		return reports
 	case err != nil:
 		l.errs.add(e.dir.pos, "cannot read drop dir: %v", err)
-		return nil
+		return reports
 	}
-	var reports []Report
+	reports = slices.Grow(reports, len(entries))
 	for _, f := range entries {
 		// Type comes from lstat (or the directory entry): symbolic
 		// links, directories, FIFOs and devices are never statements.
@@ -304,12 +309,12 @@ func (l *loader) expand(d Drop, e *dropEntry) []Report {
 func (l *loader) checkDropDirs(drops []Drop, entries []*dropEntry) {
 	dirs := make(map[string]string) // key of a drop dir -> drop name
 	for _, d := range drops {
-		if _, dup := dirs[l.key(d.Dir)]; !dup {
-			dirs[l.key(d.Dir)] = d.Name
+		if _, dup := dirs[l.cmpKey(d.Dir)]; !dup {
+			dirs[l.cmpKey(d.Dir)] = d.Name
 		}
 	}
 	for i, d := range drops {
-		other, clash := dirs[l.key(d.OutputDir)]
+		other, clash := dirs[l.cmpKey(d.OutputDir)]
 		if !clash {
 			continue
 		}
@@ -330,14 +335,14 @@ func (l *loader) checkOutputs(set *Set, outPos []Pos) {
 	statements := make(map[string]report.Address) // key -> address
 	for _, r := range set.Reports {
 		for _, s := range r.Statements {
-			if _, dup := statements[l.key(s)]; !dup {
-				statements[l.key(s)] = r.Address
+			if _, dup := statements[l.cmpKey(s)]; !dup {
+				statements[l.cmpKey(s)] = r.Address
 			}
 		}
 	}
 	drops := make(map[string][]Drop) // key of a drop dir -> drops
 	for _, d := range set.Drops {
-		drops[l.key(d.Dir)] = append(drops[l.key(d.Dir)], d)
+		drops[l.cmpKey(d.Dir)] = append(drops[l.cmpKey(d.Dir)], d)
 	}
 	type owner struct {
 		addr report.Address
@@ -348,7 +353,7 @@ func (l *loader) checkOutputs(set *Set, outPos []Pos) {
 		if r.Output == "" || r.Name == "" {
 			continue
 		}
-		k, pos := l.key(r.Output), outPos[i]
+		k, pos := l.cmpKey(r.Output), outPos[i]
 		if first, dup := outputs[k]; dup {
 			if first.addr != r.Address { // a repeated name, reported already
 				l.errs.add(pos, "output %q of %s is also the output of %s (at %s)", r.Output, r.Address, first.addr, first.pos)
@@ -362,7 +367,7 @@ func (l *loader) checkOutputs(set *Set, outPos []Pos) {
 		if r.Address.Kind() == report.KindDrop {
 			continue // checkDropDirs covers drop outputs
 		}
-		for _, d := range drops[l.key(path.Dir(r.Output))] {
+		for _, d := range drops[l.cmpKey(path.Dir(r.Output))] {
 			if d.Matches(path.Base(r.Output)) {
 				l.errs.add(pos, "output %q of %s is in the dir of drop %q and matches its pattern; it would be taken for a new statement", r.Output, r.Address, d.Name)
 			}
@@ -378,6 +383,22 @@ func (l *loader) key(p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(l.abs, p)
+}
+
+// cmpKey returns p (as stored in a Report) in a form that is the same
+// for every way of writing one path, for comparing paths: like key, but
+// relative to the manifest directory where p is in it, so that the many
+// relative paths of a large drop folder are their own keys, not copies.
+func (l *loader) cmpKey(p string) string {
+	p = filepath.FromSlash(p)
+	if !filepath.IsAbs(p) {
+		return p // stored clean, and inside the directory
+	}
+	p = filepath.Clean(p)
+	if rel, err := filepath.Rel(l.abs, p); err == nil && !leaves(rel) {
+		return rel
+	}
+	return p
 }
 
 // osPath returns p (as stored in a Report) as an OS path usable from the
@@ -460,6 +481,9 @@ func (l *loader) resolve(c string) (string, error) {
 		rdir = r.path
 	}
 	p := filepath.Join(rdir, base)
+	if t, ok := l.listedType(p); ok && t&fs.ModeSymlink == 0 {
+		return p, nil // listed: not a symbolic link, or not there
+	}
 	fi, err := os.Lstat(p)
 	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 		return p, nil // nothing to resolve, or nothing there yet

@@ -89,13 +89,93 @@ func (l *loader) unwritable(p string) string {
 	if err := fsutil.CheckName(path.Base(p)); err != nil {
 		return "cannot be written: " + err.Error()
 	}
-	if why := l.badDir(path.Dir(p)); why != "" {
+	if why := l.badDirOnce(path.Dir(p)); why != "" {
 		return why
+	}
+	if t, ok := l.listedType(filepath.FromSlash(p)); ok && t&fs.ModeSymlink == 0 {
+		if t.IsDir() {
+			return "is an existing directory"
+		}
+		return ""
 	}
 	if fi, err := os.Stat(l.osPath(p)); err == nil && fi.IsDir() {
 		return "is an existing directory"
 	}
 	return ""
+}
+
+// badDirOnce is badDir, asked once per directory and Load: every output
+// of a drop is in the same one.
+func (l *loader) badDirOnce(d string) string {
+	why, ok := l.bad[d]
+	if !ok {
+		why = l.badDir(d)
+		if l.bad == nil {
+			l.bad = make(map[string]string)
+		}
+		l.bad[d] = why
+	}
+	return why
+}
+
+// listThreshold is the number of reports of a drop from which its output
+// directory is listed once instead of every output being looked up: a
+// listing costs about as much as a few lstats, and one lstat per output
+// of 100,000 is most of a no-op plan's time in Load.
+const listThreshold = 64
+
+// listOutputs lists the output directory of a drop with many reports, so
+// that the checks of its outputs (is it a symbolic link, a directory?)
+// read the types from the listing rather than with an lstat each. A
+// directory that cannot be listed is left to the lstats.
+func (l *loader) listOutputs(d Drop, reports int) {
+	if reports < listThreshold || filepath.IsAbs(filepath.FromSlash(d.OutputDir)) {
+		return
+	}
+	dir := filepath.FromSlash(d.OutputDir)
+	if _, done := l.listed[dir]; done {
+		return
+	}
+	types := map[string]fs.FileMode(nil)
+	if f, err := os.Open(l.osPath(d.OutputDir)); err == nil {
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			if es, err := f.ReadDir(-1); err == nil {
+				types = make(map[string]fs.FileMode, len(es))
+				for _, e := range es {
+					types[e.Name()] = e.Type()
+				}
+			}
+		}
+		f.Close()
+	} else if errors.Is(err, fs.ErrNotExist) {
+		types = map[string]fs.FileMode{} // nothing there: no output exists yet
+	}
+	if l.listed == nil {
+		l.listed = make(map[string]map[string]fs.FileMode)
+	}
+	l.listed[dir] = types
+	if types != nil {
+		if real, err := l.resolve(dir); err == nil {
+			l.listed[real] = types
+		}
+	}
+}
+
+// listedType returns the type of the file p (an OS path relative to the
+// manifest directory, or resolved) from the listing of its directory, and
+// whether that directory was listed; fs.ModeIrregular stands for "no such
+// file".
+func (l *loader) listedType(p string) (fs.FileMode, bool) {
+	dir, base := filepath.Dir(p), filepath.Base(p)
+	types, ok := l.listed[dir]
+	if !ok || types == nil {
+		return 0, false
+	}
+	t, ok := types[base]
+	if !ok {
+		return fs.ModeIrregular, true
+	}
+	return t, true
 }
 
 // badDir says why the directory d (as stored) could never hold an
@@ -149,6 +229,17 @@ func (l *loader) checkOwnFiles(set *Set, outPos []Pos, entries []*dropEntry) {
 		} else if why := l.badDir(d.OutputDir); why != "" {
 			l.errs.add(pos, "output_dir %q %s", d.OutputDir, why)
 			badDrop[d.Name] = true
+		}
+	}
+	perDrop := make(map[string]int)
+	for i := range set.Reports {
+		if set.Reports[i].Address.Kind() == report.KindDrop {
+			perDrop[set.Reports[i].Name]++
+		}
+	}
+	for _, d := range set.Drops {
+		if !badDrop[d.Name] {
+			l.listOutputs(d, perDrop[d.Name])
 		}
 	}
 	for i := range set.Reports {

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +93,51 @@ func TestLoad_dropFileProblem(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+// TestLoad_dropOutputsListed: a drop with many files has its output
+// directory listed once instead of an lstat per output; the outputs that
+// are directories or symbolic links are found either way.
+func TestLoad_dropOutputsListed(t *testing.T) {
+	for _, extra := range []int{0, listThreshold} {
+		t.Run(fmt.Sprint(extra+4, " files"), func(t *testing.T) {
+			dir := t.TempDir()
+			tr := tree{
+				"a.yaml":                 "drops:\n  - name: in\n    dir: in\n    operations: [categorisation]\n    country: uk\n",
+				"in/ok.json":             "{}",
+				"in/dir.json":            "{}",
+				"in/state.json":          "{}",
+				"in/good.json":           "{}",
+				"out/in/ok.json":         "{}",
+				"out/in/dir.json/":       "",
+				"out/in/state.json":      "->../../.ledgerform/state.json",
+				"out/in/good.json":       "->ok.json",
+				".ledgerform/state.json": "",
+			}
+			for i := range extra {
+				tr[fmt.Sprintf("in/f%03d.json", i)] = "{}"
+			}
+			tr.write(t, dir)
+			set, err := Load(dir)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			got := map[string]string{}
+			for _, r := range set.Reports {
+				if f, _ := r.Address.File(); !strings.HasPrefix(f, "f") {
+					got[f] = r.Problem
+				}
+			}
+			want := map[string]string{
+				"ok.json":    "",
+				"good.json":  "",
+				"dir.json":   "output out/in/dir.json is an existing directory",
+				"state.json": "output out/in/state.json is in .ledgerform/, where ledgerform keeps its state",
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

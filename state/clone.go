@@ -27,3 +27,7 @@ func cloneSpec(s Spec) Spec {
 	c.Params = s.Params.Clone()
 	return c
 }
+
+// Clone returns a deep copy of r: for a record from View that is to be
+// changed.
+func (r *Record) Clone() Record { return clone(r) }

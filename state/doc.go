@@ -28,25 +28,37 @@
 // digit of an id) makes the checksum wrong, and the line is refused as
 // damaged rather than read as something else.
 //
-// The snapshot (format version 2) is a version line, a header, the
+// The snapshot (format version 3) is a version line, a header, the
 // records sorted by address, one a line, and a trailer; every line but
 // the first is checksummed, and the header and the trailer count the
 // records, so that a missing, repeated or added line is damage too:
 //
-//	{"version":2}
-//	78919aad {"lineage":"…","serial":42,"records":2}
-//	2632207c {"address":"report.a",…}
-//	4f6e10fd {"address":"report.b",…}
+//	{"version":3}
+//	47d09658 {"lineage":"…","serial":42,"records":2,"specs":[{"operations":[…],"country":"uk"}]}
+//	d001e124 {"address":"report.a","spec":0,"statements":[…],"output":…,"files":[{"size":…,…}],…}
+//	4b3983ae {"address":"report.b","spec":0,…}
 //	fd958d65 {"end":true,"records":2}
+//
+// The records are lean: the operations, country and params that many
+// records share (a drop folder's reports all do) are written once, in the
+// header's table of specs, which each record names by number, and a file's
+// path is left out when it is the statement's (or the output's) it
+// fingerprints. A record line is what encoding/json writes for it; it is
+// read by a reader that expects exactly that layout, with encoding/json
+// (strict) for any other line, and the records of a batch of lines are cut
+// from a few large allocations: a load is about 5× faster than version 2's.
 //
 // The version line is plain JSON, compared whole: every ledgerform reads
 // it first (version 1 did too), so a newer snapshot is refused as newer
 // (a *VersionError), never as damaged. The records are decoded on every
-// CPU. A version 1 snapshot (no checksums, one JSON object laid out as
-// {"version":1,…,"records":[ then a record a line, each but the last with
-// a comma, then ]}) is read if it is in exactly that layout, and the next
-// compaction rewrites it as version 2; Close compacts a state whose
-// snapshot is of an older version.
+// CPU. Older snapshots are read and migrated: version 2 (the same lines,
+// each record a Record's JSON in full, no specs), and version 1 (no
+// checksums, one JSON object laid out as {"version":1,…,"records":[ then
+// a record a line, each but the last with a comma, then ]}) if it is in
+// exactly that layout. Reading one writes nothing (plan and state list
+// leave it as it is); the next compaction rewrites it as version 3, and
+// Close compacts a state whose snapshot is of an older version, so the
+// first apply, watch or state command after an upgrade migrates it.
 //
 // Each journal line is a checksummed line:
 //

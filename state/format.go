@@ -17,10 +17,13 @@ import (
 // Version is the format version of the state this package writes, and the
 // newest it reads: the version of the snapshot's layout. Bump it for any
 // change an older ledgerform would misread or, on rewriting the snapshot,
-// silently drop. Older versions are migrated on load: version 1 (a JSON
-// object, one record a line, no checksums) is read, and the next
-// compaction writes the current version.
-const Version = 2
+// silently drop. Older versions are migrated: version 1 (a JSON object,
+// one record a line, no checksums) and version 2 (checksummed lines, each
+// record in full) are read, and the next compaction writes the current
+// version; a writable Store's Close compacts a state whose snapshot is
+// older, so the first apply, watch or state command after an upgrade
+// migrates it.
+const Version = 3
 
 // journalVersion is the newest format version of journal lines, which
 // have their own. Each line is written at the oldest version that has its

@@ -11,31 +11,39 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/report"
 )
 
-// The snapshot, version 2 (see the package doc):
+// The snapshot, version 3 (see the package doc):
 //
-//	{"version":2}
-//	1b2c3d4e {"lineage":"…","serial":42,"records":2}
-//	5f6a7b8c {"address":"report.a",…}
-//	9d0e1f2a {"address":"report.b",…}
+//	{"version":3}
+//	1b2c3d4e {"lineage":"…","serial":42,"records":2,"specs":[{"operations":[…],"country":"uk"}]}
+//	5f6a7b8c {"address":"report.a","spec":0,…}
+//	9d0e1f2a {"address":"report.b","spec":0,…}
 //	3b4c5d6e {"end":true,"records":2}
+//
+// Version 2 had the same lines, but each record in full (a Record's JSON)
+// and no specs in the header.
 //
 // The first line is plain JSON so that every ledgerform, version 1's
 // included, reads the version before anything else and refuses a newer
 // file as newer, not as damaged. It is compared whole, so it needs no
 // checksum.
-const versionLine = `{"version":2}` + "\n"
+const versionLine = `{"version":3}` + "\n"
 
-// snapHeader is the JSON of the second line of a version 2 snapshot.
+// versionLine2 is the first line of a version 2 snapshot.
+const versionLine2 = `{"version":2}` + "\n"
+
+// snapHeader is the JSON of the second line of a version 2 or 3 snapshot.
 type snapHeader struct {
-	Lineage string `json:"lineage"`
-	Serial  uint64 `json:"serial"`
-	Records int    `json:"records"`
+	Lineage string     `json:"lineage"`
+	Serial  uint64     `json:"serial"`
+	Records int        `json:"records"`
+	Specs   []leanSpec `json:"specs,omitempty"` // version 3
 }
 
 // snapTrailer is the JSON of its last line.
@@ -73,11 +81,17 @@ var testHookSnapshot func()
 // then the new one is, but may not survive a crash.
 func writeSnapshot(path, lineage string, serial uint64, recs []*Record) error {
 	slices.SortFunc(recs, func(a, b *Record) int { return cmp.Compare(a.Address, b.Address) })
+	// The table of specs first: it is in the header.
+	t := &specTable{index: make(map[string]int)}
+	refs := make([]int, len(recs))
+	for i, r := range recs {
+		refs[i] = t.of(&r.Spec)
+	}
 	err := fsutil.WriteAtomic(path, func(w io.Writer) error {
 		if hook := testHookSnapshot; hook != nil {
 			hook()
 		}
-		h, err := json.Marshal(snapHeader{Lineage: lineage, Serial: serial, Records: len(recs)})
+		h, err := json.Marshal(snapHeader{Lineage: lineage, Serial: serial, Records: len(recs), Specs: t.specs})
 		if err != nil {
 			return err
 		}
@@ -87,9 +101,10 @@ func writeSnapshot(path, lineage string, serial uint64, recs []*Record) error {
 		}
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf) // reuses buf, unlike json.Marshal
-		for _, r := range recs {
+		for i, r := range recs {
 			buf.Reset()
-			if err := enc.Encode(r); err != nil {
+			l := leanOf(r, refs[i])
+			if err := enc.Encode(&l); err != nil {
 				return err
 			}
 			b = appendSummed(b[:0], buf.Bytes()[:buf.Len()-1]) // Encode ends it with a newline
@@ -191,7 +206,9 @@ func (sr *snapReader) read() error {
 	case len(first) == 0:
 		return sr.corrupt(1, "empty file")
 	case err == nil && string(first) == versionLine:
-		return sr.readV2()
+		return sr.readV2(3)
+	case err == nil && string(first) == versionLine2:
+		return sr.readV2(2)
 	case err == nil && bytes.HasPrefix(first, []byte(`{"version":1,`)):
 		return sr.readV1(first)
 	case err != nil && bytes.HasPrefix(first, []byte(`{"version":`)):
@@ -243,7 +260,9 @@ func (sr *snapReader) summed(line []byte, v any) error {
 	return nil
 }
 
-func (sr *snapReader) readV2() error {
+// readV2 reads the rest of a snapshot of version v, 2 or 3, which differ
+// only in their records' JSON (and the specs of version 3's header).
+func (sr *snapReader) readV2(v int) error {
 	line, err := sr.line(nil)
 	if err != nil {
 		return err
@@ -255,10 +274,16 @@ func (sr *snapReader) readV2() error {
 	if h.Lineage == "" || h.Records < 0 {
 		return sr.corrupt(sr.n, "header without a lineage or a count of records")
 	}
+	if v == 2 && h.Specs != nil {
+		return sr.corrupt(sr.n, "unknown field \"specs\" in a version 2 header")
+	}
 	// Records take more than 64 bytes each: a count that says otherwise is
 	// not allowed to allocate a huge map.
 	sr.ld.records = make(map[report.Address]*Record, min(int64(h.Records), sr.size/64))
 	d := newDecoder(sr, true)
+	if v == 3 {
+		d.lean, d.specs = true, h.Specs
+	}
 	err = func() error {
 		for k := 0; ; k++ {
 			b := d.batch()
@@ -279,7 +304,7 @@ func (sr *snapReader) readV2() error {
 	if err := d.wait(err); err != nil {
 		return err
 	}
-	sr.ld.snapVersion, sr.ld.lineage, sr.ld.serial, sr.ld.snapSerial = 2, h.Lineage, h.Serial, h.Serial
+	sr.ld.snapVersion, sr.ld.lineage, sr.ld.serial, sr.ld.snapSerial = v, h.Lineage, h.Serial, h.Serial
 	return nil
 }
 
@@ -381,7 +406,9 @@ type batch struct {
 // decoder decodes batches of record lines on every CPU into ld.records.
 type decoder struct {
 	sr      *snapReader
-	summed  bool // the lines are checksummed
+	summed  bool       // the lines are checksummed
+	lean    bool       // the records are leanRecords (version 3)
+	specs   []leanSpec // the header's, for lean records
 	jobs    chan *batch
 	free    chan []byte // line buffers go round: read into, decoded from, handed back
 	cur     *batch
@@ -449,10 +476,35 @@ func (d *decoder) wait(err error) error {
 
 func (d *decoder) work() {
 	in := make(map[string]string)
+	var (
+		c leanCursor
+		a arena
+	)
 	for b := range d.jobs {
 		b.recs = make([]*Record, 0, len(b.lines))
+		var text string // version 3: the batch's lines in one string, which the records' strings are cut from
+		if d.lean {
+			n := 0
+			for _, l := range b.lines {
+				n += len(l)
+			}
+			var sb strings.Builder
+			sb.Grow(n)
+			for _, l := range b.lines {
+				sb.Write(l)
+			}
+			text = sb.String()
+		}
+		off := 0
 		for i, l := range b.lines {
-			r, err := d.decode(l)
+			var r *Record
+			var err error
+			if d.lean {
+				r, err = d.decodeLean(l, text[off:off+len(l)], &c, &a)
+				off += len(l)
+			} else {
+				r, err = d.decode(l)
+			}
 			if err == nil && i > 0 && r.Address <= b.recs[i-1].Address {
 				err = fmt.Errorf("record %s after record %s: the records are out of order or repeated", r.Address, b.recs[i-1].Address)
 			}
@@ -460,7 +512,9 @@ func (d *decoder) work() {
 				b.err = d.sr.corrupt(b.first+i, "%v", err)
 				break
 			}
-			intern(r, in)
+			if !d.lean { // lean records share their spec's strings already
+				intern(r, in)
+			}
 			b.recs = append(b.recs, r)
 		}
 		select {
@@ -488,6 +542,15 @@ func (d *decoder) decode(line []byte) (*Record, error) {
 		return nil, errors.New("record without an address")
 	}
 	return r, nil
+}
+
+// decodeLean decodes the checksummed record line of a version 3 snapshot,
+// which is also text.
+func (d *decoder) decodeLean(line []byte, text string, c *leanCursor, a *arena) (*Record, error) {
+	if _, err := checkLine(line); err != nil {
+		return nil, err
+	}
+	return decodeLean(text[sumLen:len(text)-1], d.specs, c, a)
 }
 
 // collect puts the decoded records into the map, checks the order across

@@ -50,7 +50,7 @@ func values(recs []*Record) []Record {
 	return out
 }
 
-// TestWriteSnapshot_golden pins the layout of a version 2 snapshot, as the
+// TestWriteSnapshot_golden pins the layout of a version 3 snapshot, as the
 // package doc shows it. go test -run TestWriteSnapshot_golden -update
 // rewrites it after a deliberate change (which needs a new Version).
 func TestWriteSnapshot_golden(t *testing.T) {
@@ -59,7 +59,7 @@ func TestWriteSnapshot_golden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := readFile(t, path)
-	golden := filepath.Join("testdata", "v2", snapshotName)
+	golden := filepath.Join("testdata", "v3", snapshotName)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 			t.Fatal(err)
@@ -102,6 +102,15 @@ func TestOpen_damagedSnapshot(t *testing.T) {
 	var header snapHeader
 	js, _ := checkLine(lines[1])
 	json.Unmarshal(js, &header)
+	// hdr is a header of the lineage x with the specs of the good one.
+	hdr := func(serial, records int) []byte {
+		t.Helper()
+		b, err := json.Marshal(snapHeader{Lineage: "x", Serial: uint64(serial), Records: records, Specs: header.Specs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return summedLine(string(b))
+	}
 
 	for _, c := range []struct {
 		name string
@@ -133,10 +142,10 @@ func TestOpen_damagedSnapshot(t *testing.T) {
 		{"version line cut", []byte(versionLine[:12]), 1, "incomplete line"},
 
 		// Lines intact on their own that do not fit together.
-		{"header counts more", join(lines[0], summedLine(`{"lineage":"x","serial":2,"records":3}`), lines[2], lines[3], lines[4]), 5, "ends after 2 records, but its header says 3"},
-		{"header counts fewer", join(lines[0], summedLine(`{"lineage":"x","serial":2,"records":1}`), lines[2], lines[3], lines[4]), 4, "a record after the 1 the header counts"},
+		{"header counts more", join(lines[0], hdr(2, 3), lines[2], lines[3], lines[4]), 5, "ends after 2 records, but its header says 3"},
+		{"header counts fewer", join(lines[0], hdr(2, 1), lines[2], lines[3], lines[4]), 4, "a record after the 1 the header counts"},
 		{"trailer counts otherwise", join(lines[0], lines[1], lines[2], lines[3], summedLine(`{"end":true,"records":3}`)), 5, "the last line counts 3 records"},
-		{"record without an address", join(lines[0], summedLine(`{"lineage":"x","serial":2,"records":1}`), summedLine(`{"address":""}`), summedLine(`{"end":true,"records":1}`)), 3, "record without an address"},
+		{"record without an address", join(lines[0], hdr(2, 1), summedLine(`{"address":""}`), summedLine(`{"end":true,"records":1}`)), 3, "record without an address"},
 		{"header without a lineage", join(lines[0], summedLine(`{"serial":2,"records":0}`), summedLine(`{"end":true,"records":0}`)), 2, "without a lineage"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -53,6 +53,10 @@ type Store interface {
 	// Get returns the record of address, and whether there is one. The
 	// record shares nothing with the store.
 	Get(address report.Address) (state.Record, bool)
+	// View returns the record of address for reading, and whether there
+	// is one; it may be the store's own, and is not changed by later
+	// changes of the store.
+	View(address report.Address) (*state.Record, bool)
 	// Records returns every record, sorted by address, sharing nothing
 	// with the store.
 	Records() []state.Record
@@ -101,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Delete", testDelete},
 		{"Len", testLen},
 		{"Move", testMove},
+		{"View", testView},
 		{"Concurrent", testConcurrent},
 		{"Durable", testDurable},
 	}
@@ -511,5 +516,29 @@ func testDurable(t *testing.T, s Store) {
 		s = re.Reopen(t)
 		recs := sorted(slices.Collect(maps.Values(want)))
 		diff(t, fmt.Sprintf("Records after reopening (round %d)", round+1), sorted(s.Records()), recs)
+	}
+}
+
+// testView: View gives the record as Get does, and a record it gave does
+// not change when the address is put again or deleted.
+func testView(t *testing.T, s Store) {
+	if _, ok := s.View("report.none"); ok {
+		t.Error("View of an address never put: found")
+	}
+	r := put(t, s, func() state.Record { return Record(3) })
+	v, ok := s.View(r.Address)
+	got, _ := s.Get(r.Address)
+	if !ok || !gocmp.Equal(*v, got) {
+		t.Fatalf("View = %+v, %v; want what Get gives, %+v", v, ok, got)
+	}
+	put(t, s, func() state.Record { r2 := Record(4); r2.Address = r.Address; return r2 })
+	if !gocmp.Equal(*v, got) {
+		t.Errorf("a record from View changed when its address was put again")
+	}
+	if err := s.Delete(r.Address); err != nil {
+		t.Fatal(err)
+	}
+	if !gocmp.Equal(*v, got) {
+		t.Errorf("a record from View changed when its address was deleted")
 	}
 }

@@ -43,6 +43,12 @@ func decode(b []byte) state.Record {
 	return r
 }
 
+// View decodes the record afresh: a store need not share to give a view.
+func (m *memStore) View(a report.Address) (*state.Record, bool) {
+	r, ok := m.Get(a)
+	return &r, ok
+}
+
 func (m *memStore) Get(a report.Address) (state.Record, bool) {
 	m.disk.mu.Lock()
 	defer m.disk.mu.Unlock()
