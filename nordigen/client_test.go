@@ -387,9 +387,9 @@ func TestClient_UnauthorizedRetriesOnceWithANewToken(t *testing.T) {
 }
 
 // TestClient_RateLimitPausesEveryWorker: sixteen workers against an engine
-// that allows eight requests a second. After the first 429 every worker
-// waits and the shared rate drops to what the engine allows, so the wall is
-// hit a few times, not once per worker.
+// that allows eight requests a second. Once the 429s come together every
+// worker waits and the shared rate drops to what the engine allows, so the
+// wall is hit a few times, not once per worker.
 func TestClient_RateLimitPausesEveryWorker(t *testing.T) {
 	e := startEngine(t, engine.Config{Faults: engine.Faults{RateLimit: 8}})
 	c := newClient(t, e, e.URL, func(cfg *nordigen.Config) {
@@ -417,7 +417,9 @@ func TestClient_RateLimitPausesEveryWorker(t *testing.T) {
 	if hits == 0 {
 		t.Fatal("no 429 at all: the test does not exercise the limit")
 	}
-	if hits > 4 {
+	// The limit is recognised at the fourth 429 of five answers; a
+	// request or two may be on the way then.
+	if hits > 6 {
 		t.Errorf("%v 429 answers for %d workers: they hit the wall one by one", hits, workers)
 	}
 }

@@ -40,7 +40,8 @@ func TestThrottle_NoiseIsNotALimit(t *testing.T) {
 		{"noise, no limit", rate.Inf, []int{ok, ok, ok, tooMany, ok, ok, ok}, false},
 		{"noise under a limit", 1000, []int{ok, ok, ok, tooMany, ok, ok, ok}, false},
 		{"two in a row is still noise", rate.Inf, []int{ok, ok, ok, ok, tooMany, tooMany, ok, ok, ok, ok, ok, ok}, false},
-		{"a limit", 1000, []int{ok, ok, ok, ok, tooMany, tooMany, tooMany}, true},
+		{"three in a row is still noise", rate.Inf, []int{ok, ok, ok, ok, ok, ok, tooMany, tooMany, tooMany, ok, ok, ok, ok, ok, ok, ok}, false},
+		{"a limit", 1000, []int{ok, ok, ok, ok, tooMany, tooMany, tooMany, tooMany}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &scripted{statuses: tc.script}

@@ -36,7 +36,7 @@ import (
 // answers around it say:
 //
 //   - A limit: at least limitHits of the last limitWindow answers, all
-//     workers together, were 429s. Every request pauses for the
+//     workers together, were 429s (4 of 5). Every request pauses for the
 //     Retry-After (at least a second, at most the cap) and the shared rate
 //     drops to 90 % of the rate of successes over the two seconds before
 //     (what the server evidently allows; half the current rate when there
@@ -65,11 +65,11 @@ type throttle struct {
 const window = 2 * time.Second
 
 // A limit is taken to be hit when limitHits of the last limitWindow
-// answers were 429s: random 429s at 15 % do that for about one 429 in a
-// hundred, a real limit at once.
+// answers were 429s: random 429s at 15 % do that for about one answer in
+// five hundred, a real limit within a few answers.
 const (
-	limitWindow = 4
-	limitHits   = 3
+	limitWindow = 5
+	limitHits   = 4
 )
 
 func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
