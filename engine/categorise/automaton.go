@@ -23,6 +23,7 @@ var symOf = func() (t [256]uint8) {
 type hit struct {
 	clause int32
 	bit    uint8
+	plen   uint16 // length of the pattern, to tell where it starts
 }
 
 type automaton struct {

@@ -62,15 +62,18 @@ type clause struct {
 // A Categoriser assigns categories of one tree. It is immutable and safe for
 // concurrent use.
 type Categoriser struct {
-	tree       *Tree
-	ac         *automaton
-	clauses    []clause
-	partyOnly  []int32 // clauses without keywords: they match on the party alone
-	usesParty  bool
-	fallbackIn int32
-	fallbackEx int32
-	personIn   int32 // -1 without a person category
-	personEx   int32
+	tree      *Tree
+	ac        *automaton
+	clauses   []clause
+	partyOnly []int32 // clauses without keywords: they match on the party alone
+	usesParty bool
+	// partnerRules is whether a rule has keywords scoped to the partner:
+	// only then is the merchant position of the info worth finding.
+	partnerRules bool
+	fallbackIn   int32
+	fallbackEx   int32
+	personIn     int32 // -1 without a person category
+	personEx     int32
 }
 
 // New compiles rs against tree. It fails if a rule or fallback names a
@@ -109,6 +112,9 @@ func New(tree *Tree, rs *RuleSet) (*Categoriser, error) {
 		if r.Party != AnyParty {
 			c.usesParty = true
 		}
+		if r.Scope == PartnerField && len(r.Keywords) > 0 {
+			c.partnerRules = true
+		}
 		if len(r.Keywords) == 0 {
 			c.partyOnly = append(c.partyOnly, int32(len(c.clauses)))
 			c.clauses = append(c.clauses, base)
@@ -128,7 +134,7 @@ func New(tree *Tree, rs *RuleSet) (*Categoriser, error) {
 					patterns = append(patterns, p)
 					out = append(out, nil)
 				}
-				out[id] = append(out[id], hit{clause: idx, bit: uint8(bit)})
+				out[id] = append(out[id], hit{clause: idx, bit: uint8(bit), plen: uint16(len(p))})
 			}
 			c.clauses = append(c.clauses, cl)
 		}
@@ -234,6 +240,10 @@ type matcher struct {
 	nparts int
 	parts  [16]partial
 	more   []partial
+	// merchantAt is the offset in the info's normal form of the space
+	// before the merchant's name, when the partner names nobody and the
+	// info begins with the merchant (see merchantStart); else -1.
+	merchantAt int
 	// Words that may be keywords cut short, seen in the scan: used only
 	// when no keyword matched in full (see completeCut).
 	ncuts int
@@ -248,13 +258,17 @@ type cut struct {
 
 func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders) int32 {
 	var buf [256]byte
-	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}}
+	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}, merchantAt: -1}
 	if incoming {
 		m.typ = Income
 	}
 	text := normalise(buf[:0], partner)
 	m.scan(text, PartnerField)
+	noPartner := c.partnerRules && merchantStart(text) < 0
 	text = normalise(text[:0], info)
+	if noPartner {
+		m.merchantAt = merchantStart(text)
+	}
 	m.scan(text, InfoField)
 	for _, idx := range c.partyOnly {
 		cl := &c.clauses[idx]
@@ -287,7 +301,7 @@ func (m *matcher) scan(text []byte, field Scope) {
 		complete = a.complete[1]
 	}
 	s := int32(0)
-	for _, ch := range text {
+	for i, ch := range text {
 		if ch == ' ' {
 			// The word that ends here may be a keyword cut short.
 			if p := complete[s]; p >= 0 && m.ncuts < len(m.cuts) {
@@ -298,14 +312,17 @@ func (m *matcher) scan(text []byte, field Scope) {
 		s = a.next[int(s)*nsym+int(symOf[ch])]
 		lo, hi := a.outStart[s], a.outStart[s+1]
 		for _, h := range a.hits[lo:hi] {
-			m.see(h, field)
+			m.see(h, field, i+1-int(h.plen))
 		}
 	}
 }
 
-func (m *matcher) see(h hit, field Scope) {
+// see takes note of hit h, a term found in field starting at offset at
+// (-1 when it was not found but completed, see completeCut).
+func (m *matcher) see(h hit, field Scope, at int) {
 	cl := &m.c.clauses[h.clause]
-	if cl.typ != m.typ || (cl.scope != AnyField && cl.scope != field) {
+	if cl.typ != m.typ || (cl.scope != AnyField && cl.scope != field &&
+		!(cl.scope == PartnerField && at >= 0 && at == m.merchantAt)) {
 		return
 	}
 	mask := uint8(1) << h.bit
@@ -325,7 +342,7 @@ func (m *matcher) completeCut() {
 	a := m.c.ac
 	for _, ct := range m.cuts[:m.ncuts] {
 		for _, h := range a.out[ct.pattern] {
-			m.see(h, ct.field)
+			m.see(h, ct.field, -1)
 		}
 	}
 }
