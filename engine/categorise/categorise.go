@@ -28,7 +28,12 @@
 //     which keyword a word ending there stands for, when the word is long
 //     enough and every keyword it could be has one category (or one
 //     lineage, such as 97 Mortgage and 5239 below it); those keywords then
-//     count as matched.
+//     count as matched. A word cut short stands for a keyword that ends
+//     in its word when there is one ("MORTGAG" is MORTGAGE: MORTGAGE
+//     PROTECTION would need its second word). A field that ends inside a
+//     keyword's word was cut there, so that word counts even in the first
+//     stage, beside keywords matched in full ("LENDING STREAM LATE FE" is
+//     a late fee, not the lender).
 //
 // When still nothing matches, the rule set's fallback category of that
 // direction is used.
@@ -254,6 +259,9 @@ type matcher struct {
 type cut struct {
 	pattern int32
 	field   Scope
+	// end is whether the word ends its field inside a keyword's word (see
+	// automaton.midWord): such a field was cut there.
+	end bool
 }
 
 func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders) int32 {
@@ -282,7 +290,13 @@ func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders
 		if cat, ok := c.person(partner, text, incoming, h); ok {
 			return cat
 		}
-		m.completeCut()
+		m.completeCut(false)
+	} else {
+		// A field that ends inside a keyword's word was cut there, so
+		// that word is evidence even beside a confident keyword
+		// ("LENDING STREAM LATE FE"). A whole word that a longer keyword
+		// begins with ("Direct Debit", not DIRECT DEBIT INDEMNITY) is not.
+		m.completeCut(true)
 	}
 	switch {
 	case m.b.cl >= 0:
@@ -305,7 +319,7 @@ func (m *matcher) scan(text []byte, field Scope) {
 		if ch == ' ' {
 			// The word that ends here may be a keyword cut short.
 			if p := complete[s]; p >= 0 && m.ncuts < len(m.cuts) {
-				m.cuts[m.ncuts] = cut{p, field}
+				m.cuts[m.ncuts] = cut{p, field, i == len(text)-1 && a.midWord[s]}
 				m.ncuts++
 			}
 		}
@@ -337,10 +351,13 @@ func (m *matcher) see(h hit, field Scope, at int) {
 }
 
 // completeCut offers the keywords that the words recorded as cut short
-// stand for.
-func (m *matcher) completeCut() {
+// stand for: all of them, or, with onlyEnd, those that end a field.
+func (m *matcher) completeCut(onlyEnd bool) {
 	a := m.c.ac
 	for _, ct := range m.cuts[:m.ncuts] {
+		if onlyEnd && !ct.end {
+			continue
+		}
 		for _, h := range a.out[ct.pattern] {
 			m.see(h, ct.field, -1)
 		}

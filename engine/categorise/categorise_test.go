@@ -100,6 +100,34 @@ func TestCategoriser_Categorise(t *testing.T) {
 	}
 }
 
+func TestCategoriser_Categorise_cutShort(t *testing.T) {
+	c := testCategoriser(t, `
+12 : SUPERMARKET*
+16 : SUPERMARKET SWEEP
+11 : ACME FOODS
+17 weight=1 : LATE FEE, ACME FOODS REFUND
+`)
+	for _, tc := range []struct {
+		info string
+		want int
+	}{
+		// A word cut short before another word stands for a keyword that
+		// ends in its word: SUPERMARKET, not SUPERMARKET SWEEP.
+		{"ORCHARD SUPERMARK 1234", 12},
+		// A field that ends inside a keyword's word was cut there: the word
+		// counts even beside a confident keyword...
+		{"ACME FOODS LATE FE", 17},
+		// ...but not a whole word that a longer keyword begins with.
+		{"ACME FOODS", 11},
+		// Too short to stand for anything.
+		{"ORCHARD SUP", 10},
+	} {
+		if got := c.Categorise("", tc.info, false, nil); got.ID != tc.want {
+			t.Errorf("Categorise(%q) = %d %s, want %d", tc.info, got.ID, got.Title, tc.want)
+		}
+	}
+}
+
 func TestMerchantStart(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
