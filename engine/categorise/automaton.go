@@ -38,7 +38,14 @@ type automaton struct {
 	// state s: the word is a keyword's word cut short, not a whole word
 	// that a keyword of more words begins with.
 	midWord []bool
-	out     [][]hit // the hits of each pattern
+	// cutAt[t][s] is, like complete, the pattern that a word ending in
+	// state s stands for, for a word known to be cut short (see
+	// processorCut): it need only be 3 letters long and as long as it
+	// likes against its keyword, and stand for one category among the
+	// keywords that end in its word; or -1.
+	cutAt [2][]int32
+	depth []int32 // the length of each state's text in the trie
+	out   [][]hit // the hits of each pattern
 }
 
 // A lineage reports which of two categories (indexes into a tree) lies
@@ -222,6 +229,16 @@ func (a *automaton) completions(patterns []string, children [][nsym]int32, own [
 			if children[s][c] >= 0 {
 				a.midWord[s] = true
 				break
+			}
+		}
+	}
+	a.depth = depth
+	for t := range 2 {
+		a.cutAt[t] = make([]int32, n)
+		for s := range n {
+			a.cutAt[t][s] = -1
+			if b := inWord[s][t]; b.cat >= 0 && depth[s] >= 4 && a.midWord[s] {
+				a.cutAt[t][s] = b.pattern
 			}
 		}
 	}

@@ -34,6 +34,13 @@
 //     keyword's word was cut there, so that word counts even in the first
 //     stage, beside keywords matched in full ("LENDING STREAM LATE FE" is
 //     a late fee, not the lender).
+//   - A shop's name cut by the card networks' 22-character merchant-name
+//     field after a card processor's prefix ("SUMUP *THE ORCHARD WIN",
+//     "ZTL*THE GREEN LANE ESP"). The last word of such a name is most
+//     often the kind of business, so the word that ends the field is
+//     known to be cut short and may be as short as 3 letters: it stands
+//     for the keywords it begins when they all mean one category
+//     (processor.go; ESP is ESPRESSO, DAI is DAIRY, WIN is left alone).
 //
 // When still nothing matches, the rule set's fallback category of that
 // direction is used.
@@ -291,6 +298,10 @@ func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders
 			return cat
 		}
 		m.completeCut(false)
+		if m.b.cl < 0 || m.b.weight < 0 {
+			m.completeProcessorCut(partner, PartnerField)
+			m.completeProcessorCut(info, InfoField)
+		}
 	} else {
 		// A field that ends inside a keyword's word was cut there, so
 		// that word is evidence even beside a confident keyword
