@@ -74,18 +74,15 @@ type clause struct {
 // A Categoriser assigns categories of one tree. It is immutable and safe for
 // concurrent use.
 type Categoriser struct {
-	tree      *Tree
-	ac        *automaton
-	clauses   []clause
-	partyOnly []int32 // clauses without keywords: they match on the party alone
-	usesParty bool
-	// partnerRules is whether a rule has keywords scoped to the partner:
-	// only then is the merchant position of the info worth finding.
-	partnerRules bool
-	fallbackIn   int32
-	fallbackEx   int32
-	personIn     int32 // -1 without a person category
-	personEx     int32
+	tree       *Tree
+	ac         *automaton
+	clauses    []clause
+	partyOnly  []int32 // clauses without keywords: they match on the party alone
+	usesParty  bool
+	fallbackIn int32
+	fallbackEx int32
+	personIn   int32 // -1 without a person category
+	personEx   int32
 }
 
 // New compiles rs against tree. It fails if a rule or fallback names a
@@ -123,9 +120,6 @@ func New(tree *Tree, rs *RuleSet) (*Categoriser, error) {
 			typ: cat.Type, scope: r.Scope, party: r.Party}
 		if r.Party != AnyParty {
 			c.usesParty = true
-		}
-		if r.Scope == PartnerField && len(r.Keywords) > 0 {
-			c.partnerRules = true
 		}
 		if len(r.Keywords) == 0 {
 			c.partyOnly = append(c.partyOnly, int32(len(c.clauses)))
@@ -252,9 +246,10 @@ type matcher struct {
 	nparts int
 	parts  [16]partial
 	more   []partial
-	// merchantAt is the offset in the info's normal form of the space
-	// before the merchant's name, when the partner names nobody and the
-	// info begins with the merchant (see merchantStart); else -1.
+	// merchantAt is the offset in the info's normal form of the
+	// space before the merchant's name, when the partner names nobody and
+	// the info begins with the merchant (see merchantStart); else -1, and
+	// -2 until a rule scoped to the partner is seen in the info.
 	merchantAt int
 	// Words that may be keywords cut short, seen in the scan: used only
 	// when no keyword matched in full (see completeCut).
@@ -273,17 +268,13 @@ type cut struct {
 
 func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders) int32 {
 	var buf [256]byte
-	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}, merchantAt: -1}
+	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}, merchantAt: -2}
 	if incoming {
 		m.typ = Income
 	}
 	text := normalise(buf[:0], partner)
 	m.scan(text, PartnerField)
-	noPartner := c.partnerRules && merchantStart(text) < 0
 	text = normalise(text[:0], info)
-	if noPartner {
-		m.merchantAt = merchantStart(text)
-	}
 	m.scan(text, InfoField)
 	for _, idx := range c.partyOnly {
 		cl := &c.clauses[idx]
@@ -337,17 +328,18 @@ func (m *matcher) scan(text []byte, field Scope) {
 		s = a.next[int(s)*nsym+int(symOf[ch])]
 		lo, hi := a.outStart[s], a.outStart[s+1]
 		for _, h := range a.hits[lo:hi] {
-			m.see(h, field, i+1-int(h.plen))
+			m.see(h, field, i+1-int(h.plen), text)
 		}
 	}
 }
 
-// see takes note of hit h, a term found in field starting at offset at
-// (-1 when it was not found but completed, see completeCut).
-func (m *matcher) see(h hit, field Scope, at int) {
+// see takes note of hit h, a term found in field, whose normal form is
+// text, starting at offset at (-1 when it was not found but completed, see
+// completeCut).
+func (m *matcher) see(h hit, field Scope, at int, text []byte) {
 	cl := &m.c.clauses[h.clause]
 	if cl.typ != m.typ || (cl.scope != AnyField && cl.scope != field &&
-		!(cl.scope == PartnerField && at >= 0 && at == m.merchantAt)) {
+		!(cl.scope == PartnerField && at >= 0 && at == m.merchant(text))) {
 		return
 	}
 	mask := uint8(1) << h.bit
@@ -361,6 +353,20 @@ func (m *matcher) see(h hit, field Scope, at int) {
 	}
 }
 
+// merchant returns m.merchantAt, finding it in info (in normal form) first
+// if need be. It runs only when a rule scoped to the partner matches in the
+// info, which is rare.
+func (m *matcher) merchant(info []byte) int {
+	if m.merchantAt == -2 {
+		m.merchantAt = -1
+		var buf [128]byte
+		if merchantStart(normalise(buf[:0], m.partner)) < 0 {
+			m.merchantAt = merchantStart(info)
+		}
+	}
+	return m.merchantAt
+}
+
 // completeCut offers the keywords that the words recorded as cut short
 // stand for: all of them, or, with onlyEnd, those that end a field.
 func (m *matcher) completeCut(onlyEnd bool) {
@@ -370,7 +376,7 @@ func (m *matcher) completeCut(onlyEnd bool) {
 			continue
 		}
 		for _, h := range a.out[ct.pattern] {
-			m.see(h, ct.field, -1)
+			m.see(h, ct.field, -1, nil)
 		}
 	}
 }

@@ -91,7 +91,7 @@ func (m *matcher) completeProcessorCut(s string, field Scope) {
 	}
 	if p := a.cutAt[t][st]; p >= 0 {
 		for _, h := range a.out[p] {
-			m.see(h, field, -1)
+			m.see(h, field, -1, nil)
 		}
 	}
 }
