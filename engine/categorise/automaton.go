@@ -23,6 +23,7 @@ var symOf = func() (t [256]uint8) {
 type hit struct {
 	clause int32
 	bit    uint8
+	plen   uint16 // length of the pattern, to tell where it starts
 }
 
 type automaton struct {
@@ -33,7 +34,18 @@ type automaton struct {
 	// short, stands for, as seen by clauses of type t (0 expense, 1
 	// income), or -1; see completions.
 	complete [2][]int32
-	out      [][]hit // the hits of each pattern
+	// midWord[s] is whether a keyword goes on inside the word that ends in
+	// state s: the word is a keyword's word cut short, not a whole word
+	// that a keyword of more words begins with.
+	midWord []bool
+	// cutAt[t][s] is, like complete, the pattern that a word ending in
+	// state s stands for, for a word known to be cut short (see
+	// processorCut): it need only be 3 letters long and as long as it
+	// likes against its keyword, and stand for one category among the
+	// keywords that end in its word; or -1.
+	cutAt [2][]int32
+	depth []int32 // the length of each state's text in the trie
+	out   [][]hit // the hits of each pattern
 }
 
 // A lineage reports which of two categories (indexes into a tree) lies
@@ -125,7 +137,11 @@ func build(patterns []string, out [][]hit, cat func(hit) (int, int32), related l
 //     than one word ("HAND CAR"), after it;
 //   - every pattern below s means one category for clauses of that type,
 //     or categories of one lineage (97 Mortgage and 5239 below it): a cut
-//     word that could be two things is left alone.
+//     word that could be two things is left alone. When some patterns
+//     below s end inside its word, only they count: the cut word stands
+//     for a word, and the keywords that go on into more words would need
+//     those words ("MORTGAG" is MORTGAGE, and MORTGAGE PROTECTION does not
+//     make it ambiguous).
 func (a *automaton) completions(patterns []string, children [][nsym]int32, own [][]int32, order []int32,
 	cat func(hit) (int, int32), related lineage) {
 	n := len(children)
@@ -135,10 +151,17 @@ func (a *automaton) completions(patterns []string, children [][nsym]int32, own [
 		pattern int32 // the shortest pattern with a hit of this type
 	}
 	below := make([][2]best, n)
+	// inWord[s] is below[s] for the patterns that end inside the word s
+	// ends in: a word cut short followed by another word stands for a
+	// keyword of one word, not for one that would go on into words that
+	// are not there ("MORTGAG RP214867" is MORTGAGE, not MORTGAGE
+	// PROTECTION).
+	inWord := make([][2]best, n)
 	depth := make([]int32, n)
 	words := make([]int32, n) // spaces in the state's text after the first
 	for s := range below {
 		below[s] = [2]best{{none, -1}, {none, -1}}
+		inWord[s] = below[s]
 	}
 	merge := func(b *best, c, p int32) {
 		switch {
@@ -176,6 +199,7 @@ func (a *automaton) completions(patterns []string, children [][nsym]int32, own [
 			for _, h := range a.out[p] {
 				t, c := cat(h)
 				merge(&below[s][t], c, p)
+				merge(&inWord[s][t], c, p)
 			}
 		}
 		for c := 0; c < nsym; c++ {
@@ -184,7 +208,37 @@ func (a *automaton) completions(patterns []string, children [][nsym]int32, own [
 					if b := below[ch][t]; b.cat != none {
 						merge(&below[s][t], b.cat, b.pattern)
 					}
+					if b := inWord[ch][t]; c > 0 && b.cat != none {
+						merge(&inWord[s][t], b.cat, b.pattern)
+					}
 				}
+				if c == 0 { // the patterns that end with this word
+					for _, p := range own[ch] {
+						for _, h := range a.out[p] {
+							t, cc := cat(h)
+							merge(&inWord[s][t], cc, p)
+						}
+					}
+				}
+			}
+		}
+	}
+	a.midWord = make([]bool, n)
+	for s := range n {
+		for c := 1; c < nsym; c++ {
+			if children[s][c] >= 0 {
+				a.midWord[s] = true
+				break
+			}
+		}
+	}
+	a.depth = depth
+	for t := range 2 {
+		a.cutAt[t] = make([]int32, n)
+		for s := range n {
+			a.cutAt[t][s] = -1
+			if b := inWord[s][t]; b.cat >= 0 && depth[s] >= 4 && a.midWord[s] {
+				a.cutAt[t][s] = b.pattern
 			}
 		}
 	}
@@ -192,21 +246,17 @@ func (a *automaton) completions(patterns []string, children [][nsym]int32, own [
 		a.complete[t] = make([]int32, n)
 		for s := range n {
 			a.complete[t][s] = -1
-			b := below[s][t]
+			b := inWord[s][t]
+			if b.cat == none {
+				b = below[s][t]
+			}
 			if b.cat < 0 || depth[s] < 5 {
 				continue
 			}
 			if l := len(patterns[b.pattern]); (words[s] == 0 && 5*int(depth[s]) < 3*l) || 2*int(depth[s]) < l {
 				continue
 			}
-			inWord := false
-			for c := 1; c < nsym; c++ {
-				if children[s][c] >= 0 {
-					inWord = true
-					break
-				}
-			}
-			if inWord || (words[s] > 0 && children[s][0] >= 0) {
+			if a.midWord[s] || (words[s] > 0 && children[s][0] >= 0) {
 				a.complete[t][s] = b.pattern
 			}
 		}

@@ -10,6 +10,14 @@
 // When several rules match, the highest weight wins, then the deepest
 // category, then the longest matched text, then the rule written first.
 //
+// A rule scoped to the partner (a brand that is also an English word or a
+// person's initials: NEXT, THREE, B&M) also matches where the merchant's
+// name begins in the info when the partner names nobody, as in the exports
+// of banks that write one description: after the codes of a card payment
+// or a direct debit, dates and amounts ("DEB NEXT CD 1234", "DD THREE",
+// "Card transaction of 35.10 GBP issued by GULF EXETER"), never after a
+// transfer code, which a payee follows (merchant.go).
+//
 // A second stage takes the lines that no keyword names with confidence
 // (none matched, or only weak ones of negative weight):
 //
@@ -28,7 +36,19 @@
 //     which keyword a word ending there stands for, when the word is long
 //     enough and every keyword it could be has one category (or one
 //     lineage, such as 97 Mortgage and 5239 below it); those keywords then
-//     count as matched.
+//     count as matched. A word cut short stands for a keyword that ends
+//     in its word when there is one ("MORTGAG" is MORTGAGE: MORTGAGE
+//     PROTECTION would need its second word). A field that ends inside a
+//     keyword's word was cut there, so that word counts even in the first
+//     stage, beside keywords matched in full ("LENDING STREAM LATE FE" is
+//     a late fee, not the lender).
+//   - A shop's name cut by the card networks' 22-character merchant-name
+//     field after a card processor's prefix ("SUMUP *THE ORCHARD WIN",
+//     "ZTL*THE GREEN LANE ESP"). The last word of such a name is most
+//     often the kind of business, so the word that ends the field is
+//     known to be cut short and may be as short as 3 letters: it stands
+//     for the keywords it begins when they all mean one category
+//     (processor.go; ESP is ESPRESSO, DAI is DAIRY, WIN is left alone).
 //
 // When still nothing matches, the rule set's fallback category of that
 // direction is used.
@@ -38,7 +58,8 @@
 // independent shops that no brand list can hold, and the banks'
 // abbreviations (UNPD, RTN, RETD, MTGE, DIV). Their accuracy is measured on
 // a labelled corpus, testdata/corpus.csv, split once into a tuning part and
-// a held-out part that the rules are never tuned on (TestUK_Accuracy).
+// a held-out part that the rules are never tuned on (TestUK_Accuracy, which
+// fails below 97 % held out; BENCHMARKS.md has the figures).
 //
 // The UK tree and rules ship with the engine as data files (uk_tree.txt and
 // uk.rules) and are available through [UK].
@@ -128,7 +149,7 @@ func New(tree *Tree, rs *RuleSet) (*Categoriser, error) {
 					patterns = append(patterns, p)
 					out = append(out, nil)
 				}
-				out[id] = append(out[id], hit{clause: idx, bit: uint8(bit)})
+				out[id] = append(out[id], hit{clause: idx, bit: uint8(bit), plen: uint16(len(p))})
 			}
 			c.clauses = append(c.clauses, cl)
 		}
@@ -234,6 +255,11 @@ type matcher struct {
 	nparts int
 	parts  [16]partial
 	more   []partial
+	// merchantAt is the offset in the info's normal form of the
+	// space before the merchant's name, when the partner names nobody and
+	// the info begins with the merchant (see merchantStart); else -1, and
+	// -2 until a rule scoped to the partner is seen in the info.
+	merchantAt int
 	// Words that may be keywords cut short, seen in the scan: used only
 	// when no keyword matched in full (see completeCut).
 	ncuts int
@@ -244,11 +270,14 @@ type matcher struct {
 type cut struct {
 	pattern int32
 	field   Scope
+	// end is whether the word ends its field inside a keyword's word (see
+	// automaton.midWord): such a field was cut there.
+	end bool
 }
 
 func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders) int32 {
 	var buf [256]byte
-	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}}
+	m := matcher{c: c, typ: Expense, partner: partner, holders: h, b: best{cl: -1}, merchantAt: -2}
 	if incoming {
 		m.typ = Income
 	}
@@ -268,7 +297,17 @@ func (c *Categoriser) categorise(partner, info string, incoming bool, h *Holders
 		if cat, ok := c.person(partner, text, incoming, h); ok {
 			return cat
 		}
-		m.completeCut()
+		m.completeCut(false)
+		if m.b.cl < 0 || m.b.weight < 0 {
+			m.completeProcessorCut(partner, PartnerField)
+			m.completeProcessorCut(info, InfoField)
+		}
+	} else {
+		// A field that ends inside a keyword's word was cut there, so
+		// that word is evidence even beside a confident keyword
+		// ("LENDING STREAM LATE FE"). A whole word that a longer keyword
+		// begins with ("Direct Debit", not DIRECT DEBIT INDEMNITY) is not.
+		m.completeCut(true)
 	}
 	switch {
 	case m.b.cl >= 0:
@@ -287,25 +326,29 @@ func (m *matcher) scan(text []byte, field Scope) {
 		complete = a.complete[1]
 	}
 	s := int32(0)
-	for _, ch := range text {
+	for i, ch := range text {
 		if ch == ' ' {
 			// The word that ends here may be a keyword cut short.
 			if p := complete[s]; p >= 0 && m.ncuts < len(m.cuts) {
-				m.cuts[m.ncuts] = cut{p, field}
+				m.cuts[m.ncuts] = cut{p, field, i == len(text)-1 && a.midWord[s]}
 				m.ncuts++
 			}
 		}
 		s = a.next[int(s)*nsym+int(symOf[ch])]
 		lo, hi := a.outStart[s], a.outStart[s+1]
 		for _, h := range a.hits[lo:hi] {
-			m.see(h, field)
+			m.see(h, field, i+1-int(h.plen), text)
 		}
 	}
 }
 
-func (m *matcher) see(h hit, field Scope) {
+// see takes note of hit h, a term found in field, whose normal form is
+// text, starting at offset at (-1 when it was not found but completed, see
+// completeCut).
+func (m *matcher) see(h hit, field Scope, at int, text []byte) {
 	cl := &m.c.clauses[h.clause]
-	if cl.typ != m.typ || (cl.scope != AnyField && cl.scope != field) {
+	if cl.typ != m.typ || (cl.scope != AnyField && cl.scope != field &&
+		!(cl.scope == PartnerField && at >= 0 && at == m.merchant(text))) {
 		return
 	}
 	mask := uint8(1) << h.bit
@@ -319,13 +362,30 @@ func (m *matcher) see(h hit, field Scope) {
 	}
 }
 
+// merchant returns m.merchantAt, finding it in info (in normal form) first
+// if need be. It runs only when a rule scoped to the partner matches in the
+// info, which is rare.
+func (m *matcher) merchant(info []byte) int {
+	if m.merchantAt == -2 {
+		m.merchantAt = -1
+		var buf [128]byte
+		if merchantStart(normalise(buf[:0], m.partner)) < 0 {
+			m.merchantAt = merchantStart(info)
+		}
+	}
+	return m.merchantAt
+}
+
 // completeCut offers the keywords that the words recorded as cut short
-// stand for.
-func (m *matcher) completeCut() {
+// stand for: all of them, or, with onlyEnd, those that end a field.
+func (m *matcher) completeCut(onlyEnd bool) {
 	a := m.c.ac
 	for _, ct := range m.cuts[:m.ncuts] {
+		if onlyEnd && !ct.end {
+			continue
+		}
 		for _, h := range a.out[ct.pattern] {
-			m.see(h, ct.field)
+			m.see(h, ct.field, -1, nil)
 		}
 	}
 }

@@ -82,7 +82,11 @@ func TestCategoriser_Categorise(t *testing.T) {
 		{"Acme Ltd", "BGC SALARY MAY", true, 3}, // deepest category wins
 		{"Acme Ltd", "SALARY and BONUS", true, 4},
 		{"Acme Ltd", "", true, 2},
-		{"", "acme", true, 1}, // partner-only rule
+		{"", "acme", true, 2},          // partner-only rule, at the merchant position of the info
+		{"", "DD ACME 1234", true, 2},  // after a direct-debit code
+		{"", "FPI ACME", true, 1},      // not after a transfer code
+		{"", "REF ACME", true, 1},      // nor after another word
+		{"Jo Bloggs", "acme", true, 1}, // nor when the partner names someone
 		{"A Morgan", "transfer", false, 14},
 		{"MORGAN ALEX", "", false, 14},
 		{"Sam Morgan", "transfer", false, 15},
@@ -92,6 +96,63 @@ func TestCategoriser_Categorise(t *testing.T) {
 		got := c.Categorise(tc.partner, tc.info, tc.in, holders)
 		if got.ID != tc.want {
 			t.Errorf("Categorise(%q, %q, in=%v) = %d %s, want %d", tc.partner, tc.info, tc.in, got.ID, got.Title, tc.want)
+		}
+	}
+}
+
+func TestCategoriser_Categorise_cutShort(t *testing.T) {
+	c := testCategoriser(t, `
+12 : SUPERMARKET*
+16 : SUPERMARKET SWEEP
+11 : ACME FOODS
+17 weight=1 : LATE FEE, ACME FOODS REFUND
+`)
+	for _, tc := range []struct {
+		info string
+		want int
+	}{
+		// A word cut short before another word stands for a keyword that
+		// ends in its word: SUPERMARKET, not SUPERMARKET SWEEP.
+		{"ORCHARD SUPERMARK 1234", 12},
+		// A field that ends inside a keyword's word was cut there: the word
+		// counts even beside a confident keyword...
+		{"ACME FOODS LATE FE", 17},
+		// ...but not a whole word that a longer keyword begins with.
+		{"ACME FOODS", 11},
+		// Too short to stand for anything.
+		{"ORCHARD SUP", 10},
+	} {
+		if got := c.Categorise("", tc.info, false, nil); got.ID != tc.want {
+			t.Errorf("Categorise(%q) = %d %s, want %d", tc.info, got.ID, got.Title, tc.want)
+		}
+	}
+}
+
+func TestMerchantStart(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // the text from the merchant position, "" for none
+	}{
+		{"DEB NEXT CD 9486", " NEXT CD 9486 "},
+		{"Next", " NEXT "},
+		{"DD THREE", " THREE "},
+		{"D/D AVIVA LIFE ZZ422524", " AVIVA LIFE ZZ422524 "},
+		{"Card transaction of 35.10 GBP issued by GULF EXETER", " GULF EXETER "},
+		{"CARD PAYMENT TO HARVESTER,66.36 GBP", " HARVESTER 66 36 GBP "},
+		{"1068 26APR25 C , B&M , CARDIFF GB", " B M CARDIFF GB "},
+		{"FPO M S KHAN", ""},
+		{"BP JAMIE SMITH REF BIRTHDAY", ""},
+		{"To Priya Walker", ""},
+		{"Direct debit", ""},
+		{"", ""},
+	} {
+		text := normalise(nil, tc.in)
+		got := ""
+		if at := merchantStart(text); at >= 0 {
+			got = string(text[at:])
+		}
+		if got != tc.want {
+			t.Errorf("merchantStart(%q) is at %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -13,6 +13,9 @@ type Scope uint8
 // The scopes of a rule.
 const (
 	AnyField Scope = iota // partner or info
+	// PartnerField is the partner, or, when the partner names nobody, the
+	// merchant's name at the start of the info after card-payment and
+	// direct-debit codes ("DEB NEXT CD 1234"; see merchant.go).
 	PartnerField
 	InfoField
 )
