@@ -42,8 +42,9 @@ import (
 //     (what the server evidently allows; half the current rate when there
 //     were none), so that the workers do not meet the limit one by one.
 //   - Noise: a 429 among successes (an API that answers some requests 429
-//     whatever the rate). Only its own request waits; the shared rate is
-//     lowered by a tenth, never below what the server evidently allows.
+//     whatever the rate). Only its own request waits; the others go on at
+//     the rate they had: lowering it for noise would hold back the bursts
+//     of a parallel apply for nothing.
 //
 // Each success raises the rate by a tenth, back up to the configured one
 // (or, with none configured, until it no longer binds). Safe for
@@ -127,14 +128,13 @@ func (t *throttle) tooMany(d time.Duration) {
 			n++
 		}
 	}
+	if bits.OnesCount64(t.recent) < limitHits {
+		return // noise: its own request waits, the others go on
+	}
 	allowed := rate.Limit(float64(n) / window.Seconds()) // what the server evidently allows
 	cur := t.limiter.Limit()
 	if cur == rate.Inf {
 		cur = max(2*allowed, 1)
-	}
-	if bits.OnesCount64(t.recent) < limitHits {
-		t.limiter.SetLimit(max(cur*0.9, allowed, t.floor()))
-		return
 	}
 	t.until = now.Add(d)
 	next := cur / 2
