@@ -14,12 +14,13 @@ const pollSamples = 32
 // pollTimes learns how long this endpoint takes to process a request, per
 // set of operations, so that the first poll of a new request comes when
 // its result is likely ready instead of on a fixed schedule: a result
-// costs about one GET, and is seen within a tenth of its processing time
-// (or 200 ms) of being ready.
+// costs about one GET, and is seen within a twentieth of its processing
+// time (or 100 ms) of being ready.
 //
-// Each report whose processing it saw requested adds one sample. When
-// the result came after a "not yet", the sample is the midpoint between
-// the last "not yet" and the "completed", and that "not yet" is the
+// Each report whose processing it saw requested adds one sample, timed
+// by when each poll asked (not when its answer came, which a retry inside
+// the client may delay). When the result came after a "not yet", the
+// sample is the midpoint between the last "not yet" and the "completed", and that "not yet" is the
 // lower bound: the processing took longer. When it came at the first
 // poll, the result may have been ready well before: the sample is 85 %
 // of that time, so that an estimate that came out high (a cold start's

@@ -167,10 +167,10 @@ func (j *job) poll(ctx context.Context) error {
 //
 // The schedule: for a request made in this run, once pollTimes knows how
 // long this endpoint's reports of the same operations take, the first
-// poll comes a twentieth after that, and each "not yet" is asked again
-// after a tenth of the time since the request (at least 200 ms, or
-// PollMin if lower): about one GET a result, seen at most a tenth (or
-// 200 ms) late. Otherwise, and through outages, the polls start at once
+// poll comes a fiftieth after that, and each "not yet" is asked again
+// after a twentieth of the time since the request (at least 100 ms, or
+// PollMin if lower): about one GET a result, seen at most a twentieth
+// (or 100 ms) late. Otherwise, and through outages, the polls start at once
 // and back off from PollMin, doubling, jittered, to PollMax. A "not yet"
 // with a Retry-After is asked again after that, whatever the schedule.
 func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
@@ -183,7 +183,7 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 	est, learned := j.r.polls.estimate(key)
 	learned = learned && !j.requested.IsZero()
 	if learned {
-		if err := backoff.Sleep(ctx, min(time.Until(j.requested.Add(est+est/20)), time.Until(deadline))); err != nil {
+		if err := backoff.Sleep(ctx, min(time.Until(j.requested.Add(est+est/50)), time.Until(deadline))); err != nil {
 			return nil, context.Cause(ctx)
 		}
 	}
@@ -195,25 +195,26 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 	troubled := false        // an outage came between: the timing says nothing
 	var notYet time.Duration // since the request, when the last "not yet" came
 	for {
+		asked := time.Since(j.requested) // when this poll asked, since the request
 		res, err := cl.Result(ctx, id)
 		var next time.Duration // the schedule's own wait before the next poll, when it has one
 		switch {
 		case err == nil && res.Done():
 			if !troubled {
-				j.learn(key, polls, notYet)
+				j.learn(key, asked, polls, notYet)
 			}
 			return res, nil
 		case err == nil:
 			last, status, outage = nil, cmp.Or(res.Status, "unknown"), false
 			polls++
 			if !j.requested.IsZero() {
-				notYet = time.Since(j.requested)
+				notYet = asked
 			}
 			switch {
 			case res.RetryAfter > 0:
 				next = res.RetryAfter
 			case learned:
-				next = max(notYet/10, min(lo, 200*time.Millisecond))
+				next = max(notYet/20, min(lo, 100*time.Millisecond))
 			}
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
@@ -251,13 +252,15 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 }
 
 // learn tells pollTimes what a finished poll says of the processing
-// time, for a request made in this run: ready after polls "not yet"
-// answers, the last at notYet (since the request).
-func (j *job) learn(key string, polls int, notYet time.Duration) {
+// time, for a request made in this run: ready when the poll that said so
+// asked (asked, since the request: not when its answer came, which a
+// retry inside the client, after a 429 say, may have delayed), after
+// polls "not yet" answers, the last asked at notYet.
+func (j *job) learn(key string, asked time.Duration, polls int, notYet time.Duration) {
 	if j.requested.IsZero() {
 		return
 	}
-	j.r.polls.observe(key, time.Since(j.requested), polls, notYet)
+	j.r.polls.observe(key, asked, polls, notYet)
 }
 
 func (j *job) write(ctx context.Context, res *api.Result) error {
