@@ -109,3 +109,18 @@ func (e *pollDeadlineError) Error() string {
 }
 
 func (e *pollDeadlineError) Unwrap() error { return e.last }
+
+// brokenResultError is a processing id whose result answered 500
+// UNKNOWN_ERROR poll after poll while the API answered other requests: a
+// failed processing, reported as the engine reports one. The id is given
+// up and the report starts again from a new upload at its next attempt.
+type brokenResultError struct {
+	id   string
+	last error
+}
+
+func (e *brokenResultError) Error() string {
+	return fmt.Sprintf("result %s failed %d polls in a row while the API answered other requests; the last answer: %v", e.id, brokenAfter, e.last)
+}
+
+func (e *brokenResultError) Unwrap() error { return e.last }

@@ -64,6 +64,10 @@ type Reconciler struct {
 	conn   API        // what Connect returned
 	// polls learns how long processing takes (see pollTimes).
 	polls pollTimes
+	// lastAnswer is when the API last answered a request with success
+	// (unix nanoseconds): a poll's 500 tells a broken id from an outage
+	// by it.
+	lastAnswer atomic.Int64
 	// storeFailed is set by the first transition the store could not
 	// record: the changes that fail to record after it are stopped by
 	// it (errFatalStop), so that the run tells its cause once.
@@ -339,6 +343,13 @@ func (r *Reconciler) emit(e Event) {
 	defer r.mu.Unlock()
 	r.Progress(e)
 }
+
+// answered notes that the API just answered a request with success.
+func (r *Reconciler) answered() { r.lastAnswer.Store(time.Now().UnixNano()) }
+
+// answeredSince reports whether the API answered a request with success
+// after t.
+func (r *Reconciler) answeredSince(t time.Time) bool { return r.lastAnswer.Load() > t.UnixNano() }
 
 // storeFailure is what a change returns when the store could not record
 // its transition: a storeError for the first, errFatalStop after it.

@@ -906,3 +906,73 @@ func TestPlan_Suspended(t *testing.T) {
 		t.Fatalf("plan without suspend: %s, want %s", got, want)
 	}
 }
+
+// brokenResults answers every result of the first processing id it sees
+// with 500 UNKNOWN_ERROR, as the engine answers a failed processing, and
+// passes everything else through.
+type brokenResults struct {
+	API
+	mu     sync.Mutex
+	broken string
+}
+
+func (b *brokenResults) Process(ctx context.Context, uploadID string, req api.ProcessRequest) (*api.Processing, error) {
+	p, err := b.API.Process(ctx, uploadID, req)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil && b.broken == "" {
+		b.broken = p.RequestID
+	}
+	return p, err
+}
+
+func (b *brokenResults) Result(ctx context.Context, id string) (*api.Result, error) {
+	b.mu.Lock()
+	broken := id == b.broken
+	b.mu.Unlock()
+	if broken {
+		return nil, &api.Error{Status: 500, Code: api.CodeUnknownError, Op: api.OpResult, Title: "Internal Server Error"}
+	}
+	return b.API.Result(ctx, id)
+}
+
+// TestReconcile_BrokenIDIsGivenUp: a processing id whose result answers
+// 500 UNKNOWN_ERROR poll after poll, while the API answers the other
+// reports, is a failed processing: given up long before the poll
+// deadline, its ids forgotten, the report transient (the next attempt
+// uploads again). The other report completes.
+func TestReconcile_BrokenIDIsGivenUp(t *testing.T) {
+	f := newFixture(t, engine.Config{Faults: engine.Faults{ProcessingTime: 300 * time.Millisecond}})
+	writeFile(t, f.dir, "a.json", statement(1))
+	writeFile(t, f.dir, "b.json", statement(2))
+	rec := f.applier()
+	rec.API = &brokenResults{API: f.client}
+	rec.Parallelism = 2
+	rec.PollDeadline = time.Hour // only the broken-id rule can end it
+	p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json"), desired("b", "b.json")}}, f.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rec.Apply(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var broken, fine int
+	for _, o := range res.Outcomes {
+		switch {
+		case o.Err == nil:
+			fine++
+		case o.Verdict == VerdictTransient && errors.As(o.Err, new(*brokenResultError)):
+			broken++
+			r, _ := f.store.Get(o.Address)
+			if r.UploadID != "" || r.ProcessID != "" || r.LastError == nil || r.LastError.Permanent {
+				t.Errorf("%s: record %+v, want its ids forgotten and a transient failure", o.Address, r)
+			}
+		default:
+			t.Errorf("%s: %v (%v)", o.Address, o.Err, o.Verdict)
+		}
+	}
+	if broken != 1 || fine != 1 {
+		t.Errorf("%d broken and %d fine, want one each", broken, fine)
+	}
+}

@@ -91,6 +91,7 @@ func (j *job) upload(ctx context.Context) error {
 	if err != nil {
 		return j.fail(ctx, "upload", err)
 	}
+	j.r.answered()
 	j.rec.UploadID, j.rec.ProcessID, j.rec.Phase = up.RequestID, "", state.Uploaded
 	return j.recorded("upload", "")
 }
@@ -124,6 +125,7 @@ func (j *job) process(ctx context.Context) error {
 	case err != nil:
 		return j.fail(ctx, "process", err)
 	}
+	j.r.answered()
 	j.rec.ProcessID, j.rec.Phase = pr.RequestID, state.Processing
 	j.requested = time.Now()
 	return j.recorded("process", "")
@@ -150,7 +152,7 @@ func (j *job) poll(ctx context.Context) error {
 	switch {
 	case api.IsGone(err), api.IsNotFound(err):
 		return j.restart(ctx, "poll", err)
-	case api.IsProcessingFailed(err), errors.As(err, &pd) && pd.last != nil:
+	case api.IsProcessingFailed(err), errors.As(err, &pd) && pd.last != nil, errors.As(err, new(*brokenResultError)):
 		// The processing failed: its id is spent. Record the failure as
 		// transient; a retry starts from a new upload.
 		j.rec.UploadID, j.rec.ProcessID = "", ""
@@ -188,23 +190,31 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 		}
 	}
 	wait := lo
-	var last error           // the answer of the last poll, if it was an error
-	status := ""             // the last status the API gave, "" while it gave none
-	outage := false          // an outage event was emitted for the current run of errors
-	polls := 0               // the polls that got an answer
-	troubled := false        // an outage came between: the timing says nothing
-	var notYet time.Duration // since the request, when the last "not yet" came
+	var last error            // the answer of the last poll, if it was an error
+	status := ""              // the last status the API gave, "" while it gave none
+	outage := false           // an outage event was emitted for the current run of errors
+	polls := 0                // the polls that got an answer
+	troubled := false         // an outage came between: the timing says nothing
+	var brokenSince time.Time // when this id's run of 500 UNKNOWN_ERROR answers began
+	broken := 0               // how many polls of that run
+	var notYet time.Duration  // since the request, when the last "not yet" came
 	for {
 		asked := time.Since(j.requested) // when this poll asked, since the request
+		askedAt := time.Now()
 		res, err := cl.Result(ctx, id)
+		if err == nil || !isServerFailure(err) {
+			brokenSince, broken = time.Time{}, 0
+		}
 		var next time.Duration // the schedule's own wait before the next poll, when it has one
 		switch {
 		case err == nil && res.Done():
+			j.r.answered()
 			if !troubled {
 				j.learn(key, asked, polls, notYet)
 			}
 			return res, nil
 		case err == nil:
+			j.r.answered()
 			last, status, outage = nil, cmp.Or(res.Status, "unknown"), false
 			polls++
 			if !j.requested.IsZero() {
@@ -220,6 +230,8 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 			return nil, context.Cause(ctx)
 		case api.IsProcessingFailed(err) || !api.IsTransient(err):
 			return nil, err
+		case isServerFailure(err) && j.brokenID(&brokenSince, &broken, askedAt):
+			return nil, &brokenResultError{id: id, last: err}
 		default:
 			// An outage: the client's own retries are spent, the id is
 			// still good. Say so once per run of errors.
@@ -249,6 +261,32 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 			wait = min(2*wait, hi)
 		}
 	}
+}
+
+// brokenAfter is how many polls in a row (each after the client's own
+// retries) must answer 500 UNKNOWN_ERROR, while the API answers other
+// requests, before a processing id is taken to be broken.
+const brokenAfter = 2
+
+// isServerFailure reports whether err is the API's own 500 UNKNOWN_ERROR
+// answer (not a network failure, not a 503).
+func isServerFailure(err error) bool {
+	var ae *api.Error
+	return errors.As(err, &ae) && ae.Status == 500 && ae.Code == api.CodeUnknownError
+}
+
+// brokenID counts a poll, asked at askedAt, that answered 500
+// UNKNOWN_ERROR, and reports whether the id is broken: brokenAfter such
+// polls in a row while some other request got an answer since the run
+// began. The engine (and, it seems, the service) answers a failed
+// processing that way for as long as it keeps the id; an outage answers
+// everything so, and then the id is kept to the poll deadline.
+func (j *job) brokenID(since *time.Time, n *int, askedAt time.Time) bool {
+	if *n == 0 {
+		*since = askedAt
+	}
+	*n++
+	return *n >= brokenAfter && j.r.answeredSince(*since)
 }
 
 // learn tells pollTimes what a finished poll says of the processing
