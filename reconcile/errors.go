@@ -111,7 +111,8 @@ func (e *pollDeadlineError) Error() string {
 func (e *pollDeadlineError) Unwrap() error { return e.last }
 
 // brokenResultError is a processing id whose result answered 500
-// UNKNOWN_ERROR poll after poll while the API answered other requests: a
+// UNKNOWN_ERROR poll after poll while the API answered the polls of other
+// ids: a
 // failed processing, reported as the engine reports one. The id is given
 // up and the report starts again from a new upload at its next attempt.
 type brokenResultError struct {
@@ -120,7 +121,7 @@ type brokenResultError struct {
 }
 
 func (e *brokenResultError) Error() string {
-	return fmt.Sprintf("result %s failed %d polls in a row while the API answered other requests; the last answer: %v", e.id, brokenAfter, e.last)
+	return fmt.Sprintf("result %s failed %d polls in a row while the API answered the polls of other ids; the last answer: %v", e.id, brokenAfter, e.last)
 }
 
 func (e *brokenResultError) Unwrap() error { return e.last }

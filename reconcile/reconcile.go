@@ -64,10 +64,10 @@ type Reconciler struct {
 	conn   API        // what Connect returned
 	// polls learns how long processing takes (see pollTimes).
 	polls pollTimes
-	// lastAnswer is when the API last answered a request with success
-	// (unix nanoseconds): a poll's 500 tells a broken id from an outage
-	// by it.
-	lastAnswer atomic.Int64
+	// lastResult is when the API last answered the poll of a result with
+	// success, ready or not (unix nanoseconds): a poll's 500 tells a
+	// broken id from an outage by it.
+	lastResult atomic.Int64
 	// storeFailed is set by the first transition the store could not
 	// record: the changes that fail to record after it are stopped by
 	// it (errFatalStop), so that the run tells its cause once.
@@ -344,12 +344,12 @@ func (r *Reconciler) emit(e Event) {
 	r.Progress(e)
 }
 
-// answered notes that the API just answered a request with success.
-func (r *Reconciler) answered() { r.lastAnswer.Store(time.Now().UnixNano()) }
+// resultAnswered notes that the API just answered a poll with success.
+func (r *Reconciler) resultAnswered() { r.lastResult.Store(time.Now().UnixNano()) }
 
-// answeredSince reports whether the API answered a request with success
-// after t.
-func (r *Reconciler) answeredSince(t time.Time) bool { return r.lastAnswer.Load() > t.UnixNano() }
+// resultAnsweredSince reports whether the API answered a poll with
+// success after t.
+func (r *Reconciler) resultAnsweredSince(t time.Time) bool { return r.lastResult.Load() > t.UnixNano() }
 
 // storeFailure is what a change returns when the store could not record
 // its transition: a storeError for the first, errFatalStop after it.

@@ -937,8 +937,8 @@ func (b *brokenResults) Result(ctx context.Context, id string) (*api.Result, err
 }
 
 // TestReconcile_BrokenIDIsGivenUp: a processing id whose result answers
-// 500 UNKNOWN_ERROR poll after poll, while the API answers the other
-// reports, is a failed processing: given up long before the poll
+// 500 UNKNOWN_ERROR poll after poll, while the API answers the polls of
+// the other report, is a failed processing: given up long before the poll
 // deadline, its ids forgotten, the report transient (the next attempt
 // uploads again). The other report completes.
 func TestReconcile_BrokenIDIsGivenUp(t *testing.T) {

@@ -91,7 +91,6 @@ func (j *job) upload(ctx context.Context) error {
 	if err != nil {
 		return j.fail(ctx, "upload", err)
 	}
-	j.r.answered()
 	j.rec.UploadID, j.rec.ProcessID, j.rec.Phase = up.RequestID, "", state.Uploaded
 	return j.recorded("upload", "")
 }
@@ -125,7 +124,6 @@ func (j *job) process(ctx context.Context) error {
 	case err != nil:
 		return j.fail(ctx, "process", err)
 	}
-	j.r.answered()
 	j.rec.ProcessID, j.rec.Phase = pr.RequestID, state.Processing
 	j.requested = time.Now()
 	return j.recorded("process", "")
@@ -208,13 +206,13 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 		var next time.Duration // the schedule's own wait before the next poll, when it has one
 		switch {
 		case err == nil && res.Done():
-			j.r.answered()
+			j.r.resultAnswered()
 			if !troubled {
 				j.learn(key, asked, polls, notYet)
 			}
 			return res, nil
 		case err == nil:
-			j.r.answered()
+			j.r.resultAnswered()
 			last, status, outage = nil, cmp.Or(res.Status, "unknown"), false
 			polls++
 			if !j.requested.IsZero() {
@@ -264,8 +262,8 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 }
 
 // brokenAfter is how many polls in a row (each after the client's own
-// retries) must answer 500 UNKNOWN_ERROR, while the API answers other
-// requests, before a processing id is taken to be broken.
+// retries) must answer 500 UNKNOWN_ERROR, while the API answers the polls
+// of other ids, before a processing id is taken to be broken.
 const brokenAfter = 2
 
 // isServerFailure reports whether err is the API's own 500 UNKNOWN_ERROR
@@ -277,16 +275,17 @@ func isServerFailure(err error) bool {
 
 // brokenID counts a poll, asked at askedAt, that answered 500
 // UNKNOWN_ERROR, and reports whether the id is broken: brokenAfter such
-// polls in a row while some other request got an answer since the run
-// began. The engine (and, it seems, the service) answers a failed
-// processing that way for as long as it keeps the id; an outage answers
-// everything so, and then the id is kept to the poll deadline.
+// polls in a row while the poll of some other id got an answer since the
+// run began. The engine (and, it seems, the service) answers a failed
+// processing that way for as long as it keeps the id; an outage of the
+// result endpoint answers every id so, and then the ids are kept, polled
+// to the deadline.
 func (j *job) brokenID(since *time.Time, n *int, askedAt time.Time) bool {
 	if *n == 0 {
 		*since = askedAt
 	}
 	*n++
-	return *n >= brokenAfter && j.r.answeredSince(*since)
+	return *n >= brokenAfter && j.r.resultAnsweredSince(*since)
 }
 
 // learn tells pollTimes what a finished poll says of the processing
