@@ -68,6 +68,9 @@ type Reconciler struct {
 	// success, ready or not (unix nanoseconds): a poll's 500 tells a
 	// broken id from an outage by it.
 	lastResult atomic.Int64
+	// lastDone is the last processing id whose result came back
+	// completed: the witness brokenID asks when no other poll answered.
+	lastDone atomic.Value
 	// storeFailed is set by the first transition the store could not
 	// record: the changes that fail to record after it are stopped by
 	// it (errFatalStop), so that the run tells its cause once.

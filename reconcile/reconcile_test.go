@@ -976,3 +976,31 @@ func TestReconcile_BrokenIDIsGivenUp(t *testing.T) {
 		t.Errorf("%d broken and %d fine, want one each", broken, fine)
 	}
 }
+
+// TestReconcile_BrokenIDAlone: with no other report polling (the last of
+// a run), the result of the last id seen completed is asked as a witness:
+// it answers, so the id that keeps answering 500 is broken and given up.
+func TestReconcile_BrokenIDAlone(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	writeFile(t, f.dir, "b.json", statement(2))
+	br := &brokenResults{API: f.client}
+	rec := f.applier()
+	rec.API = br
+	rec.PollDeadline = time.Hour // only the broken-id rule can end it
+	// First a report that completes: its id is the witness. Then one
+	// whose id is broken, alone.
+	br.broken = "none yet"
+	p, _ := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
+	if o := rec.Reconcile(t.Context(), p.Changes[0]); o.Err != nil {
+		t.Fatal(o.Err)
+	}
+	br.mu.Lock()
+	br.broken = ""
+	br.mu.Unlock()
+	p, _ = NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json"), desired("b", "b.json")}}, f.store, Options{Targets: []report.Address{"report.b"}})
+	o := rec.Reconcile(t.Context(), p.Changes[0])
+	if o.Verdict != VerdictTransient || !errors.As(o.Err, new(*brokenResultError)) {
+		t.Fatalf("report.b: %v (%v), want the broken id given up", o.Err, o.Verdict)
+	}
+}

@@ -207,6 +207,7 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 		switch {
 		case err == nil && res.Done():
 			j.r.resultAnswered()
+			j.r.lastDone.Store(id)
 			if !troubled {
 				j.learn(key, asked, polls, notYet)
 			}
@@ -228,7 +229,7 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 			return nil, context.Cause(ctx)
 		case api.IsProcessingFailed(err) || !api.IsTransient(err):
 			return nil, err
-		case isServerFailure(err) && j.brokenID(&brokenSince, &broken, askedAt):
+		case isServerFailure(err) && j.brokenID(ctx, cl, &brokenSince, &broken, askedAt):
 			return nil, &brokenResultError{id: id, last: err}
 		default:
 			// An outage: the client's own retries are spent, the id is
@@ -275,17 +276,31 @@ func isServerFailure(err error) bool {
 
 // brokenID counts a poll, asked at askedAt, that answered 500
 // UNKNOWN_ERROR, and reports whether the id is broken: brokenAfter such
-// polls in a row while the poll of some other id got an answer since the
-// run began. The engine (and, it seems, the service) answers a failed
-// processing that way for as long as it keeps the id; an outage of the
-// result endpoint answers every id so, and then the ids are kept, polled
-// to the deadline.
-func (j *job) brokenID(since *time.Time, n *int, askedAt time.Time) bool {
+// polls in a row while the poll of another id got an answer since the
+// run of them began. When no other poll happened meanwhile (the last
+// reports of a run), the result of the last id seen completed is asked
+// once, as a witness. The engine (and, it seems, the service) answers a
+// failed processing that way for as long as it keeps the id; an outage
+// of the result endpoint answers every id so, the witness too, and then
+// the ids are kept, polled to the deadline.
+func (j *job) brokenID(ctx context.Context, cl API, since *time.Time, n *int, askedAt time.Time) bool {
 	if *n == 0 {
 		*since = askedAt
 	}
 	*n++
-	return *n >= brokenAfter && j.r.resultAnsweredSince(*since)
+	if *n < brokenAfter {
+		return false
+	}
+	if j.r.resultAnsweredSince(*since) {
+		return true
+	}
+	if w, ok := j.r.lastDone.Load().(string); ok && w != "" {
+		if _, err := cl.Result(ctx, w); err == nil {
+			j.r.resultAnswered()
+			return true
+		}
+	}
+	return false
 }
 
 // learn tells pollTimes what a finished poll says of the processing
