@@ -133,11 +133,13 @@ func (j *job) process(ctx context.Context) error {
 //
 // A recorded processing id is given up only when the API says so: the id
 // is forgotten (404) or expired (410), its processing failed for good
-// (TIMEOUT_PROCESSING), or it answered nothing but errors until the poll
-// deadline (the engine, and perhaps the service, reports some processing
-// failures as 500 UNKNOWN_ERROR, which cannot be told from an outage at
-// one answer). A 5xx, a 429 or a network failure is an outage: it is
-// polled through with backoff, never a reason to upload again. At the
+// (TIMEOUT_PROCESSING), it answered nothing but errors until the poll
+// deadline, or it answered 500 UNKNOWN_ERROR poll after poll while the
+// results of other ids answered (brokenID: the engine, and perhaps the
+// service, reports some processing failures so, which cannot be told
+// from an outage at one answer). Otherwise a 5xx, a 429 or a network
+// failure is an outage: it is polled through with backoff, never a
+// reason to upload again. At the
 // deadline with the API still saying "processing", the id is kept for
 // the next attempt.
 func (j *job) poll(ctx context.Context) error {
