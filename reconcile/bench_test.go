@@ -171,21 +171,7 @@ func BenchmarkApply_Throughput(b *testing.B) {
 	var total time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		dir := b.TempDir()
-		var ds []spec.Report
-		for i := range reports {
-			name := fmt.Sprintf("r%03d", i)
-			os.WriteFile(filepath.Join(dir, name+".json"), []byte(statement(i)), 0o600)
-			ds = append(ds, desired(name, name+".json"))
-		}
-		st, err := state.Open(filepath.Join(dir, ".ledgerform"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := NewPlan(&spec.Set{Dir: dir, Reports: ds}, st, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+		dir, st, p := newReports(b, reports)
 		a := &Reconciler{Dir: dir, Store: st, API: c, Parallelism: parallelism, PollMin: 10 * time.Millisecond}
 		b.StartTimer()
 		t0 := time.Now()

@@ -97,6 +97,28 @@ func roundTrip(b *testing.B, c *nordigen.Client) time.Duration {
 	return rtts[len(rtts)/2]
 }
 
+// newReports makes a working directory with n new statements and a
+// fresh state, and plans them: n creates.
+func newReports(b *testing.B, n int) (string, *state.Store, *Plan) {
+	b.Helper()
+	dir := b.TempDir()
+	var ds []spec.Report
+	for i := range n {
+		name := fmt.Sprintf("r%03d", i)
+		os.WriteFile(filepath.Join(dir, name+".json"), []byte(statement(i)), 0o600)
+		ds = append(ds, desired(name, name+".json"))
+	}
+	st, err := state.Open(filepath.Join(dir, ".ledgerform"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := NewPlan(&spec.Set{Dir: dir, Reports: ds}, st, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return dir, st, p
+}
+
 // BenchmarkApply_AtTheLimit applies 4×parallelism new reports against the
 // engine in its own process, 100 ms of latency on every answer and 2 s of
 // processing, with no client-side rate limit (the default), after one
@@ -123,22 +145,8 @@ func BenchmarkApply_AtTheLimit(b *testing.B) {
 				reports := 4 * parallelism
 				rec := &Reconciler{API: c, Parallelism: parallelism}
 				applyNew := func() time.Duration {
-					dir := b.TempDir()
-					var ds []spec.Report
-					for i := range reports {
-						name := fmt.Sprintf("r%03d", i)
-						os.WriteFile(filepath.Join(dir, name+".json"), []byte(statement(i)), 0o600)
-						ds = append(ds, desired(name, name+".json"))
-					}
-					st, err := state.Open(filepath.Join(dir, ".ledgerform"))
-					if err != nil {
-						b.Fatal(err)
-					}
+					dir, st, p := newReports(b, reports)
 					defer st.Close()
-					p, err := NewPlan(&spec.Set{Dir: dir, Reports: ds}, st, Options{})
-					if err != nil {
-						b.Fatal(err)
-					}
 					rec.Dir, rec.Store = dir, st
 					t0 := time.Now()
 					res, err := rec.Apply(context.Background(), p)
