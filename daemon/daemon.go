@@ -845,8 +845,11 @@ func (d *Daemon) checkReady() {
 
 func (d *Daemon) countPhases() {
 	counts := map[state.Phase]int{}
-	for _, r := range d.cfg.Store.Records() {
-		counts[r.Phase]++
+	st := d.cfg.Store
+	for _, a := range st.Addresses() { // View: no copy of every record
+		if r, ok := st.View(a); ok {
+			counts[r.Phase]++
+		}
 	}
 	for _, ph := range []state.Phase{state.Pending, state.Uploaded, state.Processing, state.Completed, state.Failed} {
 		d.metrics.reports.WithLabelValues(string(ph)).Set(float64(counts[ph]))
