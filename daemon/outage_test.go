@@ -14,6 +14,7 @@ import (
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/state"
 )
 
@@ -207,12 +208,7 @@ func TestWatch_EndpointLostMidRun(t *testing.T) {
 	}
 
 	h.stop()
-	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rec, _ := st.Get("report.a")
+	rec := recorded(t, dir, "report.a")
 	if rec.Phase != state.Failed || rec.LastError == nil || !strings.Contains(rec.LastError.Message, "connection refused") {
 		t.Errorf("the record after the stop = %s %+v, want failed with the outage's cause", rec.Phase, rec.LastError)
 	}
@@ -251,12 +247,7 @@ func TestWatch_EndpointLostDuringRetries(t *testing.T) {
 	}
 
 	h.stop()
-	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rec, _ := st.Get("report.a")
+	rec := recorded(t, dir, "report.a")
 	if rec.Phase != state.Pending || rec.LastError == nil || !strings.Contains(rec.LastError.Message, "connection refused") {
 		t.Errorf("the record after the stop = %s %+v, want pending (resumable) with the outage's cause", rec.Phase, rec.LastError)
 	}
@@ -290,4 +281,17 @@ func TestWatch_CredentialsRefused(t *testing.T) {
 	if n := h.metric("ledgerform_reconcile_total", nil); n != 0 {
 		t.Errorf("%d reconciles, want none during the outage", n)
 	}
+}
+
+// recorded reads the record of addr from the state of dir, without its
+// lock (the daemon has stopped or is running).
+func recorded(t *testing.T, dir string, addr report.Address) state.Record {
+	t.Helper()
+	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rec, _ := st.Get(addr)
+	return rec
 }
