@@ -19,18 +19,8 @@ import (
 // is started, with one error that says so: no report is recorded failed
 // (or recorded at all), and no report waits out the client's retries.
 func TestApply_UnreachableStopsTheRunBeforeAnyReport(t *testing.T) {
-	f := newFixture(t, engine.Config{})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
 	// The client's own retries would take minutes: Apply must not wait for them.
-	f.client, err = nordigen.New(nordigen.Config{BaseURL: "http://" + l.Addr().String(), ClientID: "id", ClientSecret: nordigen.NewSecret("secret"),
-		RetryMax: 30, RetryWaitMin: time.Second, RetryWaitMax: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := unreachableFixture(t)
 	var reports []spec.Report
 	for i := range 8 {
 		writeFile(t, f.dir, fmt.Sprintf("s%d.json", i), statement(i))
@@ -71,17 +61,7 @@ func TestReconcile_InterruptedByAnOutageKeepsTheCause(t *testing.T) {
 		{"by a stop", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, engine.Config{})
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			l.Close()
-			f.client, err = nordigen.New(nordigen.Config{BaseURL: "http://" + l.Addr().String(), ClientID: "id", ClientSecret: nordigen.NewSecret("secret"),
-				RetryMax: 30, RetryWaitMin: time.Second, RetryWaitMax: time.Minute})
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := unreachableFixture(t)
 			writeFile(t, f.dir, "a.json", statement(1))
 			p, err := NewPlan(&spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json")}}, f.store, Options{})
 			if err != nil {
@@ -102,4 +82,22 @@ func TestReconcile_InterruptedByAnOutageKeepsTheCause(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unreachableFixture is a fixture whose client points at a loopback port
+// nothing listens on, with retries that would take minutes.
+func unreachableFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t, engine.Config{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	f.client, err = nordigen.New(nordigen.Config{BaseURL: "http://" + l.Addr().String(), ClientID: "id", ClientSecret: nordigen.NewSecret("secret"),
+		RetryMax: 30, RetryWaitMin: time.Second, RetryWaitMax: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
