@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/reconcile"
@@ -25,7 +26,8 @@ func manifestDigests(set *spec.Set) ([]reconcile.InputDigest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("manifest %s: %w", f, err)
 		}
-		ds = append(ds, reconcile.InputDigest{Path: f, SHA256: sum})
+		// By name: manifests lie directly in --dir, however it is written.
+		ds = append(ds, reconcile.InputDigest{Path: filepath.Base(f), SHA256: sum})
 	}
 	return ds, nil
 }
