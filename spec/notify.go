@@ -49,7 +49,15 @@ func RedactURL(s string) string {
 }
 
 // notifications decodes settings.notifications.
+//
+// Its values hold webhook URLs, which may carry credentials: a value of
+// the wrong kind is named by its kind alone, never quoted (d.list and
+// d.mapping would quote a scalar).
 func (d *decoder) notifications(v *yaml.Node) []Notification {
+	if v.Kind != yaml.SequenceNode {
+		d.errorf(v, "notifications must be a list of mappings, not %s", kindOnly(v))
+		return nil
+	}
 	items, ok := d.list(v, "notifications")
 	if !ok {
 		return nil
@@ -73,6 +81,10 @@ func (d *decoder) notifications(v *yaml.Node) []Notification {
 
 // notification decodes one entry; ok is false when it has errors.
 func (d *decoder) notification(item *yaml.Node) (n Notification, ok bool) {
+	if item.Kind != yaml.MappingNode {
+		d.errorf(item, "a notification must be a mapping with name, url and events, not %s", kindOnly(item))
+		return Notification{}, false
+	}
 	before := d.n
 	n = Notification{Format: "json", Pos: d.pos(item)}
 	seen := map[string]bool{}

@@ -67,7 +67,17 @@ func TestLoad_notifications(t *testing.T) {
 		{
 			name: "not a list",
 			yaml: "    name: a\n",
-			want: []string{`a.yaml:3:5: notifications must be a list, not a mapping`},
+			want: []string{`a.yaml:3:5: notifications must be a list of mappings, not a mapping`},
+		},
+		{
+			name: "a URL where the list goes",
+			yaml: "    https://bot:hunter2@h.example/hook\n",
+			want: []string{`a.yaml:3:5: notifications must be a list of mappings, not a string`},
+		},
+		{
+			name: "a URL where an entry goes",
+			yaml: "  - https://bot:hunter2@h.example/hook\n",
+			want: []string{`a.yaml:3:5: a notification must be a mapping with name, url and events, not a string`},
 		},
 	}
 	for _, tt := range tests {
