@@ -138,13 +138,13 @@ func dash(s string) string {
 	return s
 }
 
-// clipLine keeps the first line of s, at most n runes of it.
+// clipLine is the first line of s, clipped for a table cell (clip
+// collapses its whitespace, tabs included), with " …" when lines were cut.
 func clipLine(s string, n int) string {
 	s, _, cut := strings.Cut(s, "\n")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	} else if cut {
-		return s + " …"
+	s = clip(s, n)
+	if cut && !strings.HasSuffix(s, "…") {
+		s += " …"
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -77,16 +78,17 @@ func runWhy(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // decisions say what each action does, in words.
 var decisions = map[reconcile.Action]string{
-	reconcile.Create:  "create: it is not in the state; the next apply (or watch) uploads its statements, requests the operations, polls for the result and writes its output",
-	reconcile.Replace: "replace: it is done again from scratch (upload, process, poll, write)",
-	reconcile.Resume:  "resume: it was interrupted in flight; it goes on from its last recorded request id, uploading nothing again",
-	reconcile.Retry:   "retry: its last attempt failed transiently; it goes on from its last recorded id (or starts again if its processing failed)",
-	reconcile.Restore: "restore: it completed, but its output is missing or was edited; the result is fetched again (one GET)",
-	reconcile.Move:    "move: only its output path changed; the file is renamed, with no remote call",
-	reconcile.Delete:  "delete: it is no longer in the manifests; its record is forgotten",
-	reconcile.Blocked: "blocked: nothing is done until its statements or spec change, or it is replaced by force",
-	reconcile.Error:   "error: it cannot be planned; nothing is done to it, its record is kept",
-	reconcile.Noop:    "up to date: nothing to do",
+	reconcile.Create:    "create: it is not in the state; the next apply (or watch) uploads its statements, requests the operations, polls for the result and writes its output",
+	reconcile.Replace:   "replace: it is done again from scratch (upload, process, poll, write)",
+	reconcile.Resume:    "resume: it was interrupted in flight; it goes on from its last recorded request id, uploading nothing again",
+	reconcile.Retry:     "retry: its last attempt failed transiently; it goes on from its last recorded id (or starts again if its processing failed)",
+	reconcile.Restore:   "restore: it completed, but its output is missing or was edited; the result is fetched again (one GET)",
+	reconcile.Move:      "move: only its output path changed; the file is renamed, with no remote call",
+	reconcile.Delete:    "delete: it is no longer in the manifests; its record is forgotten",
+	reconcile.Blocked:   "blocked: nothing is done until its statements or spec change, or it is replaced by force",
+	reconcile.Error:     "error: it cannot be planned; nothing is done to it, its record is kept",
+	reconcile.Noop:      "up to date: nothing to do",
+	reconcile.Suspended: "suspended: its manifest says suspend: true; nothing is uploaded, retried or pruned for it until that is removed",
 }
 
 // explain writes why's text for c.
@@ -101,7 +103,7 @@ func explain(b *strings.Builder, set *spec.Set, c reconcile.Change, daemonAddr s
 	} else {
 		fmt.Fprintf(b, "  not in the manifests: only the state has it\n")
 	}
-	fmt.Fprintf(b, "  decision: %s\n", decisions[c.Action])
+	fmt.Fprintf(b, "  decision: %s\n", cmp.Or(decisions[c.Action], string(c.Action)))
 	if c.Action == reconcile.Delete && c.Prune {
 		fmt.Fprintf(b, "    and its output is removed (prune is on, and it is the file ledgerform wrote)\n")
 	}

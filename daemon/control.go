@@ -161,11 +161,17 @@ func (d *Daemon) startControl(ctx context.Context) (stop func()) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }, // a stop ends the waits
 		ErrorLog:    slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
-	go srv.Serve(d.cfg.Control)
+	var serving sync.WaitGroup
+	serving.Go(func() {
+		if err := srv.Serve(d.cfg.Control); !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("the control socket stopped serving", "error", err)
+		}
+	})
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)
+		serving.Wait()
 	}
 }
 

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +82,7 @@ func (d *Daemon) observe(c reconcile.Change, o reconcile.Outcome) {
 	failure := func(fallback string) {
 		switch {
 		case rec.LastError != nil:
-			e.Reason, e.Message = cmpOr(rec.LastError.Code, fallback), rec.LastError.Message
+			e.Reason, e.Message = cmp.Or(rec.LastError.Code, fallback), rec.LastError.Message
 		case o.Err != nil:
 			e.Reason, e.Message = fallback, o.Err.Error()
 		default:
@@ -116,7 +117,7 @@ func (d *Daemon) observe(c reconcile.Change, o reconcile.Outcome) {
 		blockedBefore := c.Record != nil && c.Record.Phase == state.Failed && c.Record.LastError != nil && c.Record.LastError.Permanent
 		if was != "" || blockedBefore {
 			r := e
-			r.Event, r.Reason, r.Message = notify.Recovered, "Recovered", "completed after being "+cmpOr(was, notify.Blocked)
+			r.Event, r.Reason, r.Message = notify.Recovered, "Recovered", "completed after being "+cmp.Or(was, notify.Blocked)
 			d.notify.Send(r)
 		}
 		e.Event, e.Reason, e.Message = notify.Completed, string(c.Action), "output written to "+e.Output
@@ -141,11 +142,4 @@ func (d *Daemon) manifestInvalid(err error) {
 		lines = append(lines[:10], "… and "+strconv.Itoa(len(lines)-10)+" more")
 	}
 	d.notify.Send(notify.Event{Event: notify.ManifestInvalid, Reason: "ManifestInvalid", Message: strings.Join(lines, "\n")})
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
