@@ -144,7 +144,7 @@ func (a *arena) record() *Record {
 }
 
 func (a *arena) fileList(n int) []File {
-	if a == nil || n > arenaChunk {
+	if a == nil || n == 0 || n > arenaChunk { // make: an empty list is not nil
 		return make([]File, n)
 	}
 	if len(a.files) < n {
@@ -156,7 +156,7 @@ func (a *arena) fileList(n int) []File {
 }
 
 func (a *arena) strList(n int) []string {
-	if a == nil || n > arenaChunk {
+	if a == nil || n == 0 || n > arenaChunk { // make: an empty list is not nil
 		return make([]string, n)
 	}
 	if len(a.strs) < n {
@@ -276,12 +276,18 @@ func (c *leanCursor) str(p *string) bool {
 	return true
 }
 
+// num reads a JSON integer: an optional minus, then 0 or digits not
+// starting with 0, as encoding/json would accept.
 func (c *leanCursor) num() (string, bool) {
 	j := c.i
-	for j < len(c.s) && (c.s[j] == '-' || c.s[j] >= '0' && c.s[j] <= '9') {
+	if j < len(c.s) && c.s[j] == '-' {
 		j++
 	}
-	if j == c.i {
+	d := j
+	for j < len(c.s) && c.s[j] >= '0' && c.s[j] <= '9' {
+		j++
+	}
+	if j == d || (c.s[d] == '0' && j > d+1) {
 		return "", false
 	}
 	n := c.s[c.i:j]
@@ -333,6 +339,9 @@ func (c *leanCursor) strs(p *[]string) bool {
 		c.list = append(c.list, v)
 	}
 	*p = c.list[:len(c.list):len(c.list)]
+	if len(c.list) == 0 {
+		*p = []string{} // "[]" is not null, whatever the scratch holds
+	}
 	return true
 }
 
@@ -377,6 +386,9 @@ func (c *leanCursor) record(l *leanRecord) bool {
 			c.files = append(c.files, f)
 		}
 		l.Files = c.files[:len(c.files):len(c.files)]
+		if len(c.files) == 0 {
+			l.Files = []leanFile{} // "[]" is not null
+		}
 	}
 	if !c.lit(`,"phase":`) || !c.str(&phase) {
 		return false

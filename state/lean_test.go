@@ -137,3 +137,33 @@ func TestLean_fastPath(t *testing.T) {
 		t.Errorf("read\n%+v\nwant\n%+v", *got, want)
 	}
 }
+
+// TestLean_emptyListsFirst: "[]" reads back as an empty list, not nil,
+// even as the first record the reader meets (whose scratch is nil).
+func TestLean_emptyListsFirst(t *testing.T) {
+	r := record(0)
+	r.Spec.Statements, r.Files = []string{}, []File{}
+	dir := t.TempDir()
+	if err := writeSnapshot(filepath.Join(dir, snapshotName), "lean", 1, []*Record{&r}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get(r.Address)
+	if got.Spec.Statements == nil || got.Files == nil {
+		t.Errorf("statements %#v, files %#v: want empty lists, not nil", got.Spec.Statements, got.Files)
+	}
+}
+
+// TestLean_numbers: the fast reader takes the integers encoding/json
+// takes, and no others.
+func TestLean_numbers(t *testing.T) {
+	for in, ok := range map[string]bool{"0": true, "7": true, "-12": true, "100": true, "00": false, "007": false, "-": false, "-0": true, "": false} {
+		c := leanCursor{s: in + ","}
+		if _, got := c.num(); got != ok {
+			t.Errorf("num(%q) = %v, want %v", in, got, ok)
+		}
+	}
+}
