@@ -32,7 +32,7 @@ mv    moves the record of OLD to the address NEW, as it is (request ids,
 rm and mv take the state's lock: --lock-timeout D waits up to D for a
 running apply or watch to release it, instead of failing at once.`
 
-func runState(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("state", stateUsage)
 	dir := fs.String("dir", ".", "the working `directory`: the state is in .ledgerform/")
 	lockTimeout := lockTimeoutFlag(fs)
@@ -107,9 +107,9 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { err = closeState(st, err, stderr) }()
 		for _, a := range addrs {
-			if _, ok := st.Get(a); !ok {
+			if _, ok := st.View(a); !ok {
 				return hinted{fmt.Errorf("state rm: %s is not in the state", a), "\"ledgerform state list\" shows the recorded addresses"}
 			}
 		}

@@ -48,6 +48,8 @@ func (r *Reconciler) adopt(ctx context.Context, c Change, processID string) erro
 	switch {
 	case c.Action == Error:
 		return c.Err
+	case c.Action == Suspended:
+		return fmt.Errorf("import %s: its manifest suspends it (suspend: true); remove that first", c.Address)
 	case c.Action != Create || c.Desired == nil:
 		return fmt.Errorf("import %s: it is in the state already (planned: %s)", c.Address, c.Action)
 	case processID == "":
