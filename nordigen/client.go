@@ -376,6 +376,22 @@ func (c *Client) Process(ctx context.Context, uploadID string, req api.ProcessRe
 // result that is not done yet has Done() false and no products; a failed
 // processing is an *api.Error (TIMEOUT_PROCESSING, UNKNOWN_ERROR, GONE).
 func (c *Client) Result(ctx context.Context, processID string) (*api.Result, error) {
+	raw, wait, err := c.do(ctx, api.OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ParseResult(raw)
+	if err != nil {
+		return nil, &api.ProtocolError{Op: api.OpResult, Err: err}
+	}
+	res.RetryAfter = wait
+	return res, nil
+}
+
+// ParseResult decodes the body of a result answer (GET /v2/report/{id}),
+// as the API sent it or as an output file holds it (indented), into its
+// products; Raw is body itself.
+func ParseResult(body []byte) (*api.Result, error) {
 	var out struct {
 		Data struct {
 			Attributes struct {
@@ -390,13 +406,12 @@ func (c *Client) Result(ctx context.Context, processID string) (*api.Result, err
 			} `json:"attributes"`
 		} `json:"data"`
 	}
-	raw, wait, err := c.call(ctx, api.OpResult, http.MethodGet, "/v2/report/"+url.PathEscape(processID), "", nil, &out)
-	if err != nil {
+	if err := json.Unmarshal(body, &out); err != nil {
 		return nil, err
 	}
 	a := out.Data.Attributes
 	return &api.Result{Status: a.Status, Categorisation: a.Categorisation, Income: a.Insights.Income,
-		Loans: a.Insights.Loans, Risk: a.Insights.Risk, SimpleScore: a.SimpleScore, Raw: raw, RetryAfter: wait}, nil
+		Loans: a.Insights.Loans, Risk: a.Insights.Risk, SimpleScore: a.SimpleScore, Raw: body}, nil
 }
 
 // CategoryTree fetches a country's category tree.
