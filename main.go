@@ -38,7 +38,7 @@ func init() {
 		{"apply", "do the missing work: upload, process, poll, write outputs", runApply},
 		{"state", "list, show, forget or move recorded reports", runState},
 		{"import", "adopt a processing request made outside ledgerform", runImport},
-		{"show", "print a saved plan file", runShow},
+		{"show", "print a completed report's summary, or a saved plan file", runShow},
 		{"watch", "run as a daemon: reconcile whenever manifests or files change", runWatch},
 		{"reconcile", "ask the running daemon to reconcile reports now", runReconcile},
 		{"status", "show a running watch's conditions of every report", runStatus},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -92,22 +91,10 @@ func planFromFile(name string, set *spec.Set, st *state.Store) (*reconcile.Plan,
 	return p, nil
 }
 
-const showUsage = `show FILE
-
-Prints a saved plan file (written by "plan --out FILE") as plan prints a
-plan, or with --json as "plan --json" does. It reads only the file.`
-
-func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("show", showUsage)
-	asJSON := fs.Bool("json", false, "print the saved plan's plan as one JSON document")
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return argError(fs, errors.New("want one plan file"), "usage")
-	}
-	sp, err := readPlanFile(pos[0])
+// showPlan prints the saved plan file name as plan prints a plan, or with
+// asJSON as "plan --json" does; it reads only the file.
+func showPlan(name string, asJSON bool, stdout io.Writer) error {
+	sp, err := readPlanFile(name)
 	if err != nil {
 		return err
 	}
@@ -115,7 +102,7 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return p.WriteJSON(stdout)
 	}
 	fmt.Fprintf(stdout, "Saved plan of %s, against state serial %d.\n\n", sp.Created.Format("2006-01-02 15:04:05 UTC"), sp.Serial)

@@ -74,19 +74,7 @@ func TestWhy_Golden(t *testing.T) {
 			if err := run(context.Background(), []string{"why", "report." + name, "--dir", dir, "--addr", ""}, &out, &errb); err != nil {
 				t.Fatalf("why: %v\n%s", err, errb.String())
 			}
-			golden := filepath.Join("testdata", "why-"+name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := out.String(); got != string(want) {
-				t.Errorf("why report.%s:\n%s\nwant (%s):\n%s", name, got, golden, want)
-			}
+			checkGolden(t, "why-"+name+".golden", out.Bytes())
 		})
 	}
 }

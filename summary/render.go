@@ -123,7 +123,7 @@ func (s *Summary) writeRisk(b *bufio.Writer) {
 	}
 	cash := "-"
 	if c := r.Cash; c != nil {
-		cash = fmt.Sprintf("withdrawals %s, deposits %s", s.monthly(c.Withdrawals), s.monthly(c.Deposits))
+		cash = fmt.Sprintf("withdrawals %s; deposits %s", s.monthly(c.Withdrawals), s.monthly(c.Deposits))
 	}
 	pairs(b, [][2]string{
 		{"Gambling", gambling},
