@@ -331,3 +331,30 @@ func TestShow_CSV(t *testing.T) {
 		}
 	}
 }
+
+// A dropped file's report is shown by its address; it asked for the
+// categorisation alone, so that is all its summary has.
+func TestShow_DropFile(t *testing.T) {
+	dir := appliedExamples(t)
+	data, err := os.ReadFile(filepath.Join(dir, "statements", "salaried-alex-2026.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "inbox", "may.json"), string(data))
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"apply", "--dir", dir}, &out, &errb); err != nil {
+		t.Fatalf("apply: %v\n%s", err, errb.String())
+	}
+	text, _, err := show(t, dir, `drop.inbox["may.json"]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(text, "drop.inbox[\"may.json\"]  (out/inbox/may.json)\nproducts: categorisation\n") ||
+		strings.Contains(text, "Score") || strings.Contains(text, "Income") || strings.Contains(text, "Risk") ||
+		!strings.Contains(text, "Top spending categories") {
+		t.Errorf("show of a dropped file:\n%s", text)
+	}
+	if _, _, err := show(t, dir, `drop.inbox["mya.json"]`); err == nil || !strings.Contains(err.Error(), `did you mean drop.inbox["may.json"]?`) {
+		t.Errorf("typo of a dropped file = %v", err)
+	}
+}
