@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/summary"
 )
 
 // appliedExamples is a copy of examples/ in a temporary directory, applied
@@ -356,5 +358,44 @@ func TestShow_DropFile(t *testing.T) {
 	}
 	if _, _, err := show(t, dir, `drop.inbox["mya.json"]`); err == nil || !strings.Contains(err.Error(), `did you mean drop.inbox["may.json"]?`) {
 		t.Errorf("typo of a dropped file = %v", err)
+	}
+}
+
+// BenchmarkShow is show of the gambling example (284 transactions, every
+// product) from a warm tree cache, against reading and decoding its
+// output file alone (the floor: what any view of the result costs).
+func BenchmarkShow(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "examples")
+	if err := os.CopyFS(dir, os.DirFS("examples")); err != nil {
+		b.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(dir, "out"))
+	os.RemoveAll(filepath.Join(dir, ".ledgerform"))
+	ctx := context.Background()
+	if err := run(ctx, []string{"apply", "--dir", dir}, io.Discard, io.Discard); err != nil {
+		b.Fatal(err)
+	}
+	if err := run(ctx, []string{"show", "--dir", dir, "report.payday-gambling-jordan"}, io.Discard, io.Discard); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := summary.ReadResult(filepath.Join(dir, "out", "payday-gambling-jordan.json")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, format := range []string{"text", "--json", "--csv"} {
+		b.Run(strings.TrimPrefix(format, "--"), func(b *testing.B) {
+			args := []string{"show", "--dir", dir, "report.payday-gambling-jordan"}
+			if format != "text" {
+				args = append(args, format)
+			}
+			for b.Loop() {
+				if err := run(ctx, args, io.Discard, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -98,7 +98,13 @@ func (m titleMap) of(id int) string { return m[id] }
 // of transactions.
 func accounts(c *api.Categorisation, titles titleMap) ([]Account, []Transaction) {
 	var out []Account
-	var txs []Transaction
+	n := 0
+	for _, a := range c.Accounts {
+		for _, cur := range a.Currencies {
+			n += len(cur.Transactions)
+		}
+	}
+	txs := make([]Transaction, 0, n)
 	for _, a := range c.Accounts {
 		var holders []string
 		for _, h := range a.Holders {
@@ -125,8 +131,7 @@ func accounts(c *api.Categorisation, titles titleMap) ([]Account, []Transaction)
 // flow computes an account's cash flow in cents: totals, months, the
 // balance over time and spending by category.
 func flow(acc *Account, cur api.Currency, titles titleMap) {
-	txs := slices.Clone(cur.Transactions)
-	slices.SortStableFunc(txs, func(a, b api.Transaction) int { return strings.Compare(a.Date, b.Date) })
+	txs := byDate(cur.Transactions)
 	acc.Transactions = len(txs)
 	var in, out int64
 	byCat := map[int]*CategoryAmount{}
@@ -189,6 +194,24 @@ func flow(acc *Account, cur api.Currency, titles titleMap) {
 	slices.SortFunc(acc.Spending, func(a, b CategoryAmount) int {
 		return cmp.Or(cmp.Compare(outByCat[b.CategoryID], outByCat[a.CategoryID]), cmp.Compare(a.CategoryID, b.CategoryID))
 	})
+}
+
+// byDate is txs in date order, those of one day in the file's order. A
+// result lists them in date order already, which costs one pass to see.
+func byDate(txs []api.Transaction) []api.Transaction {
+	if slices.IsSortedFunc(txs, func(a, b api.Transaction) int { return strings.Compare(a.Date, b.Date) }) {
+		return txs
+	}
+	idx := make([]int, len(txs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int { return cmp.Or(strings.Compare(txs[i].Date, txs[j].Date), cmp.Compare(i, j)) })
+	out := make([]api.Transaction, len(txs))
+	for k, i := range idx {
+		out[k] = txs[i]
+	}
+	return out
 }
 
 // months is the monthly cash flow of date-sorted transactions, every
