@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -117,6 +118,10 @@ func reportSummary(ctx context.Context, dir string, addr report.Address, endpoin
 	if setErr != nil {
 		set = &spec.Set{}
 	}
+	if _, err := os.Stat(stateDir(dir)); errors.Is(err, fs.ErrNotExist) {
+		return nil, hinted{fmt.Errorf("show %s: %s has no state: nothing was applied there", addr, dir),
+			"give the working directory of the report with --dir"}
+	}
 	st, err := openStateReadOnly(dir)
 	if err != nil {
 		return nil, err
@@ -214,6 +219,11 @@ func treeFetcher(set *spec.Set, setErr error, endpoint string, stderr io.Writer)
 		})
 		if !ok {
 			return nil, errors.New("the API client cannot fetch category trees")
+		}
+		// A few quick attempts tell an endpoint that cannot be used from
+		// one that is slow, as apply does before any report.
+		if err := cl.Probe(ctx); err != nil {
+			return nil, c.unusable(set.Settings, err)
 		}
 		return tf.CategoryTree(ctx, country)
 	}

@@ -169,6 +169,15 @@ func TestShow_TreeCacheAndOffline(t *testing.T) {
 		t.Errorf("offline without a cache:\n%s\nstderr: %s", out, errb)
 	}
 
+	// An API that cannot be reached: the summary all the same, by ids,
+	// and why.
+	t.Setenv("NORDIGEN_CLIENT_ID", "id")
+	t.Setenv("NORDIGEN_CLIENT_SECRET", "secret")
+	out, _, err = show(t, dir, "report.salaried-alex", "--endpoint", "http://127.0.0.1:9")
+	if err != nil || !strings.Contains(out, "and fetching it failed: cannot reach the API at http://127.0.0.1:9") || !strings.Contains(out, "Score: 10 of 10") {
+		t.Errorf("show with the API down: %v\n%s", err, out)
+	}
+
 	_, errb, err = show(t, dir, "report.salaried-alex")
 	if err != nil {
 		t.Fatal(err)
@@ -206,6 +215,7 @@ func TestShow_Errors(t *testing.T) {
 		{"two formats", []string{"report.salaried-alex", "--json", "--csv"}, []string{"choose one"}},
 		{"csv of a plan", []string{"nowhere.plan", "--csv"}, []string{"--csv is for a report"}},
 		{"not a plan", []string{"nowhere.plan"}, []string{"plan file nowhere.plan"}},
+		{"no state", []string{"report.salaried-alex", "--dir", t.TempDir()}, []string{"has no state: nothing was applied there"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, _, err := show(t, dir, tc.args...)
@@ -280,11 +290,7 @@ func TestShow_SavedPlan(t *testing.T) {
 		}
 	}
 	// From inside dir, so that "report.plan" is the argument as typed.
-	wd, _ := os.Getwd()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(wd)
+	t.Chdir(dir)
 	text, _, err := show(t, ".", "report.plan", "--json")
 	if err != nil || !json.Valid([]byte(text)) || !strings.Contains(text, `"format_version"`) {
 		t.Errorf("show report.plan --json: %v\n%s", err, text)
