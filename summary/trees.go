@@ -86,6 +86,12 @@ func (t *Trees) Find(ctx context.Context, country, version string) (*api.Categor
 	var fetchErr error
 	if t.Fetch != nil {
 		tree, err := t.Fetch(ctx, country)
+		if err == nil && tree != nil && tree.Version == "" {
+			// The API's documentation leaves open whether its tree
+			// names its version: one without is taken to be the
+			// current tree, the result's.
+			tree.Version = cmpOr(version, "unversioned")
+		}
 		if err == nil {
 			err = t.save(country, tree)
 		}

@@ -122,3 +122,23 @@ func TestTrees_DamagedCacheIsFetchedAgain(t *testing.T) {
 		t.Errorf("after the new fetch, offline: %v, %q; want the cache repaired", got, note)
 	}
 }
+
+// A tree answered without a version is kept under the result's.
+func TestTrees_UnversionedAnswer(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var calls int
+	fetch := func(context.Context, string) (*api.CategoryTree, error) {
+		calls++
+		return &api.CategoryTree{Categories: []api.Category{{ID: 85, ReadableTitle: "Salary"}}}, nil
+	}
+	for range 2 {
+		tree, note := (&Trees{Dir: dir, Fetch: fetch}).Find(ctx, "uk", "uk_7")
+		if tree == nil || note != "" || tree.Version != "uk_7" {
+			t.Errorf("Find = %+v, %q", tree, note)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("fetches = %d, want 1", calls)
+	}
+}
