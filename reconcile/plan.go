@@ -90,6 +90,9 @@ type Change struct {
 	Digest  string
 	// Record is the recorded state (nil for Create).
 	Record *state.Record
+	// Revision is the revision of the manifests the change comes from
+	// (spec.Set.Revision): carrying it out records it on the report.
+	Revision string
 }
 
 // Plan is the set of changes that takes the recorded state to the
@@ -222,6 +225,7 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 			found.Add(1)
 		}
 		p.Changes[i] = planOne(set.Dir, d, rec, slices.Contains(opts.Replace, d.Address))
+		p.Changes[i].Revision = set.Revision
 		if d.Suspended {
 			suspend(&p.Changes[i])
 		}

@@ -406,10 +406,11 @@ func (j *job) run(ctx context.Context, c Change) error {
 		return j.delete(c)
 	case Move:
 		j.rec = c.Record.Clone() // the plan's may be the store's own
+		j.rec.Revision = c.Revision
 		return j.move(ctx, c)
 	case Restore:
 		j.rec = c.Record.Clone()
-		j.rec.Spec, j.rec.Files = *c.Desired, c.Files
+		j.rec.Spec, j.rec.Files, j.rec.Revision = *c.Desired, c.Files, c.Revision
 		return j.restore(ctx)
 	case Create, Replace:
 		// 1. Record pending: the spec and the files' fingerprints.
@@ -418,10 +419,10 @@ func (j *job) run(ctx context.Context, c Change) error {
 			attempts = c.Record.Attempts
 		}
 		j.rec = state.Record{Address: c.Address, Spec: *c.Desired, Digest: c.Digest, Files: c.Files,
-			Phase: state.Pending, Attempts: attempts + 1}
+			Phase: state.Pending, Attempts: attempts + 1, Revision: c.Revision}
 	case Resume, Retry:
 		j.rec = c.Record.Clone()
-		j.rec.Spec, j.rec.Files = *c.Desired, c.Files
+		j.rec.Spec, j.rec.Files, j.rec.Revision = *c.Desired, c.Files, c.Revision
 		if j.rec.Phase == state.Failed {
 			j.rec.Phase = resumePhase(j.rec)
 			j.rec.Attempts++

@@ -31,25 +31,54 @@ import (
 // watcher calls it again after a change, and keeps the previous Set when
 // it fails.
 func Load(dir string) (*Set, error) {
+	return LoadFrom(dir, Manifests{})
+}
+
+// Manifests says where the manifests are read when they are not in the
+// working directory: a revision of a git repository, checked out by
+// package gitsource into a directory of its cache.
+type Manifests struct {
+	// Dir is the directory the manifest files are read from; "" is the
+	// working directory itself (Load).
+	Dir string
+	// Name is how positions name Dir: a manifest f is Name/f in every
+	// error ("1a2b3c4d5e6f:deploy/reports.yaml:3:5"), so that a user can
+	// find it in the repository.
+	Name string
+	// Revision is the revision Dir holds (Set.Revision).
+	Revision string
+}
+
+// LoadFrom is Load with the manifests read from m.Dir instead of dir.
+// Every relative path a manifest holds (statements, globs, drop folders,
+// outputs) still resolves against dir, the working directory, and the
+// rules about them are Load's: statements and outputs are personal data
+// and live in dir, never in the repository the manifests come from.
+func LoadFrom(dir string, m Manifests) (*Set, error) {
 	if dir == "" {
 		dir = "."
 	}
-	l := &loader{dir: dir, dirs: make(map[string]resolved)}
+	l := &loader{dir: dir, dirs: make(map[string]resolved), mdir: cmp.Or(m.Dir, dir), mname: m.Name, local: m.Dir == ""}
 	set := l.load()
 	if len(l.errs) > 0 {
 		l.errs.sort()
 		return nil, l.errs
 	}
+	set.Revision = m.Revision
 	return set, nil
 }
 
 // A loader holds one call of Load.
 type loader struct {
-	dir  string // as the caller gave it
-	abs  string // dir made absolute, for comparing paths
-	real string // abs with every symbolic link resolved, for the symlink rule
-	errs Errors
-	dirs map[string]resolved // resolve's cache of directories, by relative path
+	dir string // as the caller gave it
+	// mdir is where the manifests are read (dir, or Manifests.Dir), and
+	// mname how positions name it; local is set when mdir is dir.
+	mdir, mname string
+	local       bool
+	abs         string // dir made absolute, for comparing paths
+	real        string // abs with every symbolic link resolved, for the symlink rule
+	errs        Errors
+	dirs        map[string]resolved // resolve's cache of directories, by relative path
 
 	stateReal string          // StateDir in real, resolved
 	manifests map[string]bool // the manifests' paths, resolved
@@ -64,9 +93,9 @@ type resolved struct {
 }
 
 func (l *loader) load() *Set {
-	entries, err := os.ReadDir(l.dir)
+	entries, err := os.ReadDir(l.mdir)
 	if err != nil {
-		l.errs.add(Pos{File: l.dir}, "cannot read the manifest directory: %v", err)
+		l.errs.add(Pos{File: cmp.Or(l.mname, l.dir)}, "cannot read the manifest directory: %v", err)
 		return nil
 	}
 	if l.abs, err = filepath.Abs(l.dir); err != nil {
@@ -84,13 +113,13 @@ func (l *loader) load() *Set {
 		if !IsManifest(e.Name()) || e.IsDir() {
 			continue
 		}
-		file := filepath.Join(l.dir, e.Name())
-		data, ok := l.read(file)
+		file := filepath.Join(l.mdir, e.Name())
+		data, ok := l.read(file, l.posName(e.Name()))
 		if !ok {
 			continue
 		}
 		set.Files = append(set.Files, file)
-		m, errs := parse(file, data)
+		m, errs := parse(l.posName(e.Name()), data)
 		l.errs = append(l.errs, errs...)
 		if m != nil {
 			ms = append(ms, m)
@@ -151,37 +180,45 @@ func (l *loader) load() *Set {
 // read returns the bytes of a manifest, refusing what is not a regular
 // file (a FIFO would block) or is over the size limit. A symbolic link to
 // a directory is skipped without a word, like a directory.
-func (l *loader) read(file string) ([]byte, bool) {
+func (l *loader) read(file, name string) ([]byte, bool) {
 	fi, err := os.Stat(file)
 	switch {
 	case err != nil:
-		l.errs.add(Pos{File: file}, "cannot read manifest: %v", err)
+		l.errs.add(Pos{File: name}, "cannot read manifest: %v", err)
 		return nil, false
 	case fi.IsDir():
 		return nil, false
 	case !fi.Mode().IsRegular():
-		l.errs.add(Pos{File: file}, "manifest is %s, not a regular file", fileKind(fi.Mode()))
+		l.errs.add(Pos{File: name}, "manifest is %s, not a regular file", fileKind(fi.Mode()))
 		return nil, false
 	case fi.Size() > maxManifestSize:
-		l.errs.add(Pos{File: file}, "manifest is %d bytes, over the limit of %d", fi.Size(), maxManifestSize)
+		l.errs.add(Pos{File: name}, "manifest is %d bytes, over the limit of %d", fi.Size(), maxManifestSize)
 		return nil, false
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		l.errs.add(Pos{File: file}, "cannot read manifest: %v", err)
+		l.errs.add(Pos{File: name}, "cannot read manifest: %v", err)
 		return nil, false
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
 	switch {
 	case err != nil:
-		l.errs.add(Pos{File: file}, "cannot read manifest: %v", err)
+		l.errs.add(Pos{File: name}, "cannot read manifest: %v", err)
 		return nil, false
 	case len(data) > maxManifestSize:
-		l.errs.add(Pos{File: file}, "manifest is over the limit of %d bytes", maxManifestSize)
+		l.errs.add(Pos{File: name}, "manifest is over the limit of %d bytes", maxManifestSize)
 		return nil, false
 	}
 	return data, true
+}
+
+// posName is how positions name the manifest file name.
+func (l *loader) posName(name string) string {
+	if l.local {
+		return filepath.Join(l.dir, name)
+	}
+	return path.Join(l.mname, name)
 }
 
 // checkNames reports names used more than once, across files and across

@@ -41,7 +41,7 @@ func (l *loader) own(p string) string {
 	if rel, err := filepath.Rel(l.stateReal, r); err == nil && !leaves(rel) {
 		return "is in " + StateDir + "/, where ledgerform keeps its state"
 	}
-	if l.manifests[r] || (filepath.Dir(r) == l.real && IsManifest(filepath.Base(r))) {
+	if l.manifests[r] || (l.local && filepath.Dir(r) == l.real && IsManifest(filepath.Base(r))) {
 		return "would be read as a manifest"
 	}
 	return ""
@@ -210,7 +210,7 @@ func (l *loader) checkOwnFiles(set *Set, outPos []Pos, entries []*dropEntry) {
 			l.errs.add(e.dir.pos, "dir %q %s", d.Dir, why)
 			badDrop[d.Name] = true
 		}
-		if l.realOf(d.Dir) == l.real {
+		if l.local && l.realOf(d.Dir) == l.real {
 			for _, m := range set.Files {
 				if d.Matches(filepath.Base(m)) {
 					l.errs.add(e.dir.pos, "dir %q is the manifest directory and pattern %q takes the manifest %s", d.Dir, d.Pattern, m)

@@ -29,8 +29,11 @@ func (p Pos) String() string {
 // Lookup may be called from several goroutines; the fields are not to be
 // changed once a Set is in use.
 type Set struct {
-	Dir      string   // the working directory the manifests were read from
+	Dir      string   // the working directory: relative paths of the manifests resolve against it
 	Files    []string // the manifest files read, sorted
+	// Revision is the revision the manifests were read from (a git
+	// commit, Manifests.Revision); "" for manifests in Dir.
+	Revision string
 	Settings Settings
 	Reports  []Report // every report, drop files expanded, sorted by Address
 	Drops    []Drop   // the drop folders, sorted by Name (for the watcher)

@@ -43,6 +43,7 @@ type leanRecord struct {
 	LastError  *Failure       `json:"last_error,omitempty"`
 	Written    *leanFile      `json:"written,omitempty"` // Record.Output
 	Updated    time.Time      `json:"updated"`
+	Revision   string         `json:"revision,omitempty"`
 }
 
 // leanFile is a File whose Path is nil when it is the path implied by its
@@ -101,7 +102,7 @@ func leanFileOf(f *File, implied string, known bool) leanFile {
 func leanOf(r *Record, spec int) leanRecord {
 	l := leanRecord{Address: r.Address, Spec: spec, Statements: r.Spec.Statements, Output: r.Spec.Output,
 		Digest: r.Digest, Phase: r.Phase, UploadID: r.UploadID, ProcessID: r.ProcessID,
-		Attempts: r.Attempts, LastError: r.LastError, Updated: r.Updated}
+		Attempts: r.Attempts, LastError: r.LastError, Updated: r.Updated, Revision: r.Revision}
 	if r.Files != nil {
 		l.Files = make([]leanFile, len(r.Files))
 		for i := range r.Files {
@@ -180,7 +181,7 @@ func (l *leanRecord) record(specs []leanSpec, a *arena) (*Record, error) {
 	r := a.record()
 	*r = Record{Address: l.Address, Spec: Spec{Statements: l.Statements, Operations: s.Operations, Country: s.Country,
 		Params: s.Params, Output: l.Output}, Digest: l.Digest, Phase: l.Phase, UploadID: l.UploadID,
-		ProcessID: l.ProcessID, Attempts: l.Attempts, LastError: l.LastError, Updated: l.Updated}
+		ProcessID: l.ProcessID, Attempts: l.Attempts, LastError: l.LastError, Updated: l.Updated, Revision: l.Revision}
 	if l.Statements != nil {
 		r.Spec.Statements = a.strList(len(l.Statements))
 		copy(r.Spec.Statements, l.Statements)
@@ -429,7 +430,10 @@ func (c *leanCursor) record(l *leanRecord) bool {
 		l.Written = &w
 	}
 	var updated string
-	if !c.lit(`,"updated":`) || !c.str(&updated) || !c.lit("}") {
+	if !c.lit(`,"updated":`) || !c.str(&updated) {
+		return false
+	}
+	if c.lit(`,"revision":`) && !c.str(&l.Revision) || !c.lit("}") {
 		return false
 	}
 	t, err := time.Parse(time.RFC3339Nano, updated)

@@ -60,4 +60,8 @@ type Record struct {
 	// Path is Spec.Output at the time); nil until the report completes.
 	Output  *File     `json:"output,omitempty"`
 	Updated time.Time `json:"updated"`
+	// Revision is the revision of the manifests the report was last
+	// applied from (a git commit, with watch --git); "" for manifests
+	// read from the working directory.
+	Revision string `json:"revision,omitempty"`
 }

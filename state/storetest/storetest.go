@@ -139,7 +139,8 @@ func Record(i int) state.Record {
 		LastError: &state.Failure{Code: "SERVICE_UNAVAILABLE", Message: "try again", Permanent: true, Step: "poll"},
 		Output:    &state.File{Path: fmt.Sprintf("out/r%06d.json", i), Size: 4242, MTime: 1700000001000000000, Inode: 9, SHA256: fmt.Sprintf("%064x", i+2)},
 		// Put replaces it; not UTC, so that a store that keeps it is seen.
-		Updated: time.Date(2001, 2, 3, 4, 5, 6, 7, time.FixedZone("X", 3600)),
+		Updated:  time.Date(2001, 2, 3, 4, 5, 6, 7, time.FixedZone("X", 3600)),
+		Revision: fmt.Sprintf("%040x", i+3),
 	}
 }
 
