@@ -42,8 +42,8 @@ type Manifests struct {
 	// working directory itself (Load).
 	Dir string
 	// Name is how positions name Dir: a manifest f is Name/f in every
-	// error ("1a2b3c4d5e6f:deploy/reports.yaml:3:5"), so that a user can
-	// find it in the repository.
+	// error ("1a2b3c4d5e6f:deploy/reports.yaml:3:5"), or Name+f when Name
+	// ends in ":" ("1a2b3c4d5e6f:reports.yaml"): git show takes either.
 	Name string
 	// Revision is the revision Dir holds (Set.Revision).
 	Revision string
@@ -215,8 +215,11 @@ func (l *loader) read(file, name string) ([]byte, bool) {
 
 // posName is how positions name the manifest file name.
 func (l *loader) posName(name string) string {
-	if l.local {
+	switch {
+	case l.local:
 		return filepath.Join(l.dir, name)
+	case strings.HasSuffix(l.mname, ":"): // the top of a revision: "1a2b3c4d5e6f:reports.yaml"
+		return l.mname + name
 	}
 	return path.Join(l.mname, name)
 }
