@@ -23,6 +23,14 @@ exactly that plan: apply refuses it as stale if the state or any input
 (a manifest, a statement, an output, a dropped file) changed since.
 "show FILE" prints it.
 
+With --git URL the manifests are those of a git remote: its HEAD, or
+--ref REF (a branch, a tag, refs/pull/N/head, a commit id), at --path;
+statement, drop and output paths resolve against --dir, and the plan is
+made against --dir's state. So a pull request's ref can be planned, and
+its plan posted for review, without applying it. The remote is fetched
+into .ledgerform/git/ of --dir (the only thing plan writes then); --out
+is not taken with --git.
+
 Exit status: 0, or with --detailed-exitcode 0 for no changes with
 nothing blocked, 2 for changes, and 3 for no changes while reports are
 blocked (what apply would exit with); 1 for an error, including a report
@@ -36,13 +44,21 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes, 3 when none but reports are blocked")
 	out := fs.String("out", "", "also save the plan to this `file` (0600), for \"apply FILE\" to carry out exactly")
 	fs.String("endpoint", "", "accepted for symmetry with apply and watch; plan makes no remote call")
+	git := addGitFlags(fs, true)
 	var targets, replace addrFlag
 	fs.Var(&targets, "target", "plan only this `address` (repeatable; drop.NAME selects all its files)")
 	fs.Var(&replace, "replace", "plan to redo this `address` from scratch even if nothing changed (repeatable)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	set, st, err := openWorkdir(ctx, *dir, false, 0)
+	if *git.url != "" && *out != "" {
+		return usageError{fmt.Errorf("plan: --out is not taken with --git: apply reads the manifests of --dir, not of the remote")}
+	}
+	set, err := loadSet(ctx, "plan", *dir, git)
+	if err != nil {
+		return err
+	}
+	st, err := openStateReadOnly(*dir)
 	if err != nil {
 		return err
 	}
@@ -63,6 +79,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *asJSON {
 		err = p.WriteJSON(stdout)
 	} else {
+		if set.Revision != "" {
+			fmt.Fprintf(stdout, "Manifests of revision %s.\n\n", set.Revision)
+		}
 		err = p.WriteText(stdout)
 		warnMassDelete(p, stderr)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ledgerform/ledgerform/daemon"
+	"github.com/ledgerform/ledgerform/gitsource"
 	"github.com/ledgerform/ledgerform/nordigen"
 )
 
@@ -38,6 +39,17 @@ logged when it is first needed, at start if there is work: its URL, or
 "ledgerform reconcile ADDR..." asks it to reconcile reports now, over
 its control socket .ledgerform/control.sock (0600; never on --listen).
 
+With --git URL the manifests come from a git remote instead (--branch,
+default the remote's HEAD; --path inside the repository), fetched every
+--interval, on SIGHUP and on a signed push webhook (POST /hooks/git on
+--listen; the secret in $LEDGERFORM_GIT_WEBHOOK_SECRET); --dir is then
+the data directory: statements, drop folders and outputs resolve against
+it, and the state and the clone's cache (.ledgerform/git/) live in it. A
+revision is put in force only when all its manifests load; a remote that
+cannot be fetched leaves the revision in force reconciled. Credentials:
+$LEDGERFORM_GIT_TOKEN or --git-token-file (HTTPS), $LEDGERFORM_GIT_SSH_KEY
+or --git-ssh-key-file (SSH); never in the URL.
+
 SIGTERM/SIGINT: stop taking work, let the steps under way finish within
 --grace, save the state, exit 0. A second signal exits at once; the state
 is consistent at every instant.`
@@ -53,7 +65,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	parallelism := fs.Int("parallelism", 0, "reports worked on at once (default settings.parallelism, else 4)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	lockTimeout := lockTimeoutFlag(fs)
+	git := addGitFlags(fs, false)
+	interval := fs.Duration("interval", daemon.DefaultSourceInterval, "how often the git source is fetched (with --git)")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	useGit, err := git.set("watch")
+	if err != nil {
 		return err
 	}
 	if err := checkParallelism("watch", *parallelism); err != nil {
@@ -65,7 +83,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"resync", *resync}, {"grace", *grace}, {"quiet", *quiet}} {
+	}{{"resync", *resync}, {"grace", *grace}, {"quiet", *quiet}, {"interval", *interval}} {
 		if d.v <= 0 {
 			return usageError{fmt.Errorf("watch: --%s %s: want a duration above zero", d.name, d.v)}
 		}
@@ -77,7 +95,12 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if *logFormat == "json" {
 		defer func() { err = logExit(logger, err) }()
 	}
-	if err := checkManifestDir(*dir); err != nil {
+	var src *gitsource.Source
+	if useGit {
+		if src, err = git.source(*dir); err != nil {
+			return err
+		}
+	} else if err := checkManifestDir(*dir); err != nil {
 		return err
 	}
 	if err := checkLockTimeout("watch", *lockTimeout); err != nil {
@@ -120,12 +143,19 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	conn := &connector{flagEndpoint: *endpoint, Log: logger.Info,
 		Observe: func(a nordigen.Attempt) { metrics.ObserveAPI(a.Op, a.Status, a.Duration) }}
 	defer conn.Close()
-	return daemon.Run(ctx, daemon.Config{
+	cfg := daemon.Config{
 		Dir: *dir, Store: st, Listener: ln, Control: ctl, Hup: hup, Logger: logger, Metrics: metrics, EndpointFixed: *endpoint != "",
 		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism,
 		Connect: conn.Connect,
 		PollMin: 250 * time.Millisecond,
-	})
+	}
+	if src != nil {
+		cfg.Source, cfg.SourceInterval = src, *interval
+		cfg.SourceInfo = daemon.SourceInfo{URL: src.URL(), Branch: src.Branch(), Path: src.Path()}
+		cfg.HookSecret = nordigen.NewSecret(os.Getenv(envWebhookSecret))
+		logger.Info("manifests from git", "source", src.String(), "interval", interval.String(), "webhook", !cfg.HookSecret.IsZero())
+	}
+	return daemon.Run(ctx, cfg)
 }
 
 // logExit logs the error watch ends with, and its hint, and returns an

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,9 @@ const (
 	// ManifestsValid is False while a manifest does not load (the last
 	// good manifests stay in force); the message holds its errors.
 	ConditionManifestsValid = "ManifestsValid"
+	// SourceReachable is False while the git source cannot be fetched
+	// (watch --git only); the revision in force is still reconciled.
+	ConditionSourceReachable = "SourceReachable"
 )
 
 // DefaultFailedAfter is how many transient failures in a row make a
@@ -201,13 +205,32 @@ func (d *Daemon) addConditions(s *Status) {
 		ds = append(ds, cond(ConditionEndpointReachable, false, "Unreachable", e.Error))
 	}
 	if s.Manifests.Valid {
-		ds = append(ds, cond(ConditionManifestsValid, true, "Loaded", ""))
+		ds = append(ds, cond(ConditionManifestsValid, true, "Loaded", revisionNote(s.Source)))
 	} else if len(s.Manifests.Errors) > 0 {
-		ds = append(ds, cond(ConditionManifestsValid, false, "ManifestInvalid", strings.Join(s.Manifests.Errors, "\n")))
+		msg := strings.Join(s.Manifests.Errors, "\n")
+		if src := s.Source; src != nil && src.Invalid != "" {
+			msg = "revision " + src.Invalid + " does not load; " + cmp.Or(src.Revision, "no revision") + " stays in force:\n" + msg
+		}
+		ds = append(ds, cond(ConditionManifestsValid, false, "ManifestInvalid", msg))
 	} else {
 		ds = append(ds, cond(ConditionManifestsValid, false, "NotLoaded", "no manifest has loaded yet"))
 	}
+	switch src := s.Source; {
+	case src == nil:
+	case src.Reachable:
+		ds = append(ds, cond(ConditionSourceReachable, true, "Fetched", ""))
+	default:
+		ds = append(ds, cond(ConditionSourceReachable, false, "Unreachable", src.Error))
+	}
 	s.Conditions = d.conds.stamp("", now, ds)
+}
+
+// revisionNote names the revision in force, with a source.
+func revisionNote(src *SourceStatus) string {
+	if src == nil || src.Revision == "" {
+		return ""
+	}
+	return "revision " + src.Revision
 }
 
 func (d *Daemon) failedAfter() int {

@@ -127,6 +127,7 @@ import (
 
 	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/internal/queue"
+	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/notify"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/report"
@@ -187,6 +188,17 @@ type Config struct {
 	// "failed" notification (DefaultFailedAfter).
 	Notify      notify.Config
 	FailedAfter int
+
+	// Source, if set, gives the manifests instead of Dir, which is then
+	// the data directory only (watch --git; see source.go). SourceInfo is
+	// what /status shows of it; SourceInterval how often it is fetched
+	// (DefaultSourceInterval). HookSecret is the secret of the push
+	// webhook POST /hooks/git (githook.go); empty, the hook refuses every
+	// request.
+	Source         Source
+	SourceInfo     SourceInfo
+	SourceInterval time.Duration
+	HookSecret     nordigen.Secret
 }
 
 // Daemon is a running ledgerform watch. Its methods are safe for
@@ -222,6 +234,10 @@ type Daemon struct {
 	unplanned map[report.Address]error  // why a report cannot be planned (a statement missing), for /status
 	ready     bool
 	lastSync  time.Time
+	src       sourceState // the source's revisions and reachability (source.go)
+
+	kick chan struct{} // has pull fetch the source at once
+	hook *hookLimit    // the push webhook's rate limit
 }
 
 type fileStat struct {
@@ -237,6 +253,7 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Grace = cmp.Or(max(cfg.Grace, 0), DefaultGrace)
 	cfg.Quiet = cmp.Or(max(cfg.Quiet, 0), DefaultQuiet)
 	cfg.Debounce = cmp.Or(max(cfg.Debounce, 0), DefaultDebounce)
+	cfg.SourceInterval = cmp.Or(max(cfg.SourceInterval, 0), DefaultSourceInterval)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -244,7 +261,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Metrics = NewMetrics()
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{},
-		unplanned: map[report.Address]error{}, fatal: make(chan struct{})}
+		unplanned: map[report.Address]error{}, fatal: make(chan struct{}), kick: make(chan struct{}, 1), hook: newHookLimit()}
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
 		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
 	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
@@ -279,6 +296,11 @@ func Run(ctx context.Context, cfg Config) error {
 	defer stopControl()
 	var prober sync.WaitGroup
 	prober.Go(func() { d.endpoint.run(intake, cfg.Metrics.noAnswer) })
+	revisions := make(chan fetched)
+	if cfg.Source != nil {
+		d.pullFirst(intake)
+		prober.Go(func() { d.pull(intake, revisions) })
+	}
 	d.resync(ctx, "start")
 	// Find out at start whether the API can be used, work or none: the
 	// endpoint in use is logged, and an outage shows at once.
@@ -314,7 +336,11 @@ loop:
 		case <-tick.C:
 			d.resync(ctx, "periodic")
 		case <-cfg.Hup:
+			d.kickFetch()
 			d.resync(ctx, "sighup")
+		case f := <-revisions:
+			d.revision(f)
+			d.resync(ctx, "revision")
 		case req := <-d.ctl.requests:
 			d.reconcileNow(ctx, req)
 		}
@@ -370,23 +396,30 @@ func (d *Daemon) parallelism() int {
 // load. It returns the manifests in force (nil if none ever loaded) and
 // the previous ones.
 func (d *Daemon) load() (now, before *spec.Set) {
-	set, err := spec.Load(d.cfg.Dir)
+	set, err := d.readManifests()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	before = d.set
 	if err != nil {
 		if d.loadErr == nil || d.loadErr.Error() != err.Error() {
 			msg := "manifest does not load; the last good manifests stay in force"
-			if d.set == nil {
+			if d.set == nil && set == nil {
 				msg = "manifest does not load; nothing is reconciled until the manifests load"
 			}
-			for _, line := range strings.Split(err.Error(), "\n") {
-				d.log.Error(msg, "error", line)
+			attrs := []any{}
+			if d.cfg.Source != nil {
+				attrs = append(attrs, "revision", d.src.head.m.Revision, "in_force", d.src.good)
 			}
-			d.manifestInvalid(err)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				d.log.Error(msg, append([]any{"error", line}, attrs...)...)
+			}
+			d.manifestInvalid(err, d.src.head.m.Revision)
 		}
 		d.loadErr = err
 		d.metrics.manifestsOK.Set(0)
+		if set != nil { // the revision in force, read again
+			d.set, d.dropFiles = set, dropFilesOf(set)
+		}
 		return d.set, before
 	}
 	if d.loadErr != nil {
@@ -513,6 +546,9 @@ func (d *Daemon) resync(ctx context.Context, reason string) []report.Address {
 		d.log.Warn(w)
 	}
 	queued := d.enqueue(p, true)
+	d.mu.Lock()
+	d.src.planned = set.Revision // its work is queued: the revision is in force
+	d.mu.Unlock()
 	d.log.Info("resync", "reason", reason, "reports", len(p.Changes), "queued", len(queued))
 	d.countPhases()
 	d.mu.Lock()

@@ -20,6 +20,7 @@ import (
 //	/readyz   200 after the first full reconcile while the API can be used; 503 with the reasons otherwise
 //	/metrics  Prometheus
 //	/status   JSON: readiness, the manifests' errors, the API's reachability, the queue, and every report's phase and last error
+//	/hooks/git  POST: a signed push webhook fetches the git source at once (githook.go)
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +38,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.Status())
 	})
+	mux.HandleFunc("POST /hooks/git", d.gitHook) // githook.go
 	return mux
 }
 
@@ -70,6 +72,7 @@ type Status struct {
 	LastSuccess *time.Time      `json:"last_success,omitempty"`
 	Manifests   ManifestStatus  `json:"manifests"`
 	Endpoint    *EndpointStatus `json:"endpoint,omitempty"` // nil until remote work first needed the API
+	Source      *SourceStatus   `json:"source,omitempty"`   // the git source (watch --git); nil without one
 	Queue       QueueStatus     `json:"queue"`
 	Reports     []ReportStatus  `json:"reports"`
 	// Conditions are the daemon's: Ready, EndpointReachable and
@@ -119,6 +122,9 @@ type ReportStatus struct {
 	// true on it or its drop): nothing is done to it.
 	Suspended bool      `json:"suspended,omitempty"`
 	Updated   time.Time `json:"updated"`
+	// Revision is the revision of the manifests the report was last
+	// applied from (its record's; watch --git).
+	Revision string `json:"revision,omitempty"`
 	// ObservedDigest and Attempts are the record's (absent before it is
 	// recorded); NextRetry is when the queue hands the report out again,
 	// while it is in backoff.
@@ -164,13 +170,14 @@ func (d *Daemon) Status() Status {
 	}
 	d.mu.Unlock()
 	s.Endpoint = d.endpoint.status()
+	s.Source = d.sourceStatus()
 	var waiting *state.Failure
 	if err := d.endpoint.outage(); err != nil {
 		waiting = &state.Failure{Message: err.Error(), Code: reconcile.CodeConnect}
 	}
 	for _, r := range d.cfg.Store.Records() {
 		a := string(r.Address)
-		rs := ReportStatus{Address: a, Phase: r.Phase, Work: work[a], LastError: r.LastError, Updated: r.Updated}
+		rs := ReportStatus{Address: a, Phase: r.Phase, Work: work[a], LastError: r.LastError, Updated: r.Updated, Revision: r.Revision}
 		rs.Suspended = set != nil && set.Suspended(r.Address)
 		switch {
 		case unplanned[a] != nil:

@@ -26,8 +26,11 @@ type Metrics struct {
 	lastSuccess prometheus.Gauge
 	manifestsOK prometheus.Gauge
 	resyncs     *prometheus.CounterVec // {reason}
-	reports     *prometheus.GaugeVec   // {phase}
-	notified    *prometheus.CounterVec // {notifier, result}
+	// sourceFetches counts the fetches of a git source by result (ok,
+	// error); gitHooks the push webhook's requests by result.
+	sourceFetches, gitHooks *prometheus.CounterVec
+	reports                 *prometheus.GaugeVec   // {phase}
+	notified                *prometheus.CounterVec // {notifier, result}
 
 	noAnswer chan struct{} // an attempt got no answer: the daemon checks the API (endpoint.run)
 }
@@ -62,6 +65,10 @@ func NewMetrics() *Metrics {
 			Help: "When a full reconcile last ended with every report worked on (Unix time)."}),
 		manifestsOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ledgerform_manifests_valid",
 			Help: "1 when the manifests on disk load; 0 when the last good ones are in force."}),
+		sourceFetches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledgerform_source_fetches_total",
+			Help: "Fetches of the git source (watch --git), by result (ok, error)."}, []string{"result"}),
+		gitHooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledgerform_git_webhooks_total",
+			Help: "Requests to POST /hooks/git, by result (accepted, unsigned, bad-signature, limited, disabled, too-large)."}, []string{"result"}),
 		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledgerform_resyncs_total",
 			Help: "Full resyncs, by reason (start, periodic, sighup, events-lost, manifest)."}, []string{"reason"}),
 		reports: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ledgerform_reports",
@@ -70,7 +77,7 @@ func NewMetrics() *Metrics {
 			Help: "Notifications by notifier and result (sent, failed, dropped, limited, unsigned; see package notify)."}, []string{"notifier", "result"}),
 	}
 	m.reg.MustRegister(m.reconciles, m.duration, m.depth, m.adds, m.retries, m.inFlight, m.queueWait,
-		m.apiCalls, m.apiDuration, m.lastSuccess, m.manifestsOK, m.resyncs, m.reports, m.notified,
+		m.apiCalls, m.apiDuration, m.lastSuccess, m.manifestsOK, m.resyncs, m.sourceFetches, m.gitHooks, m.reports, m.notified,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

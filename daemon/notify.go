@@ -75,7 +75,7 @@ var makesOutput = map[reconcile.Action]bool{reconcile.Create: true, reconcile.Re
 // never blocks (notify.Hub.Send does not).
 func (d *Daemon) observe(c reconcile.Change, o reconcile.Outcome) {
 	rec, _ := d.cfg.Store.Get(c.Address)
-	e := notify.Event{Address: string(c.Address), Attempts: rec.Attempts}
+	e := notify.Event{Address: string(c.Address), Attempts: rec.Attempts, Revision: c.Revision}
 	if c.Desired != nil {
 		e.Output = c.Desired.Output
 	}
@@ -135,11 +135,12 @@ func (d *Daemon) outageChanged(err error) {
 	d.notify.Send(notify.Event{Event: notify.OutageOver, Reason: "Reachable", Message: "the API can be used again"})
 }
 
-// manifestInvalid sends the manifests' errors, at most the first ten.
-func (d *Daemon) manifestInvalid(err error) {
+// manifestInvalid sends the manifests' errors, at most the first ten,
+// with the revision that does not load (with a source).
+func (d *Daemon) manifestInvalid(err error, revision string) {
 	lines := strings.Split(err.Error(), "\n")
 	if len(lines) > 10 {
 		lines = append(lines[:10], "… and "+strconv.Itoa(len(lines)-10)+" more")
 	}
-	d.notify.Send(notify.Event{Event: notify.ManifestInvalid, Reason: "ManifestInvalid", Message: strings.Join(lines, "\n")})
+	d.notify.Send(notify.Event{Event: notify.ManifestInvalid, Reason: "ManifestInvalid", Message: strings.Join(lines, "\n"), Revision: revision})
 }

@@ -211,6 +211,46 @@ func (s *Source) Fetch(ctx context.Context, keep ...string) (Revision, error) {
 	return rev, nil
 }
 
+// Latest is Fetch for the daemon (daemon.Source): the manifests of the
+// newest revision as spec.LoadFrom reads them. A revision that was
+// fetched but cannot be checked out comes back with its Revision set and
+// a *RevisionError; an error with no Revision is the remote's (it cannot
+// be reached, or refuses the credentials).
+func (s *Source) Latest(ctx context.Context, keep string) (spec.Manifests, error) {
+	rev, err := s.Fetch(ctx, keep)
+	var re *RevisionError
+	if errors.As(err, &re) {
+		return spec.Manifests{Revision: re.Commit}, err
+	}
+	if err != nil {
+		return spec.Manifests{}, err
+	}
+	return s.Manifests(rev), nil
+}
+
+// Cached is the revision the last fetch brought (of this cache, by any
+// process), checked out from the clone without the network: what a
+// daemon starts with while the remote cannot be reached.
+func (s *Source) Cached(ctx context.Context) (spec.Manifests, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	unlock, err := lockDir(s.dir)
+	if err != nil {
+		return spec.Manifests{}, err
+	}
+	defer unlock()
+	out, err := s.git(ctx, s.repo, "rev-parse", "--verify", "--quiet", "refs/ledgerform/tip^{commit}")
+	if err != nil {
+		return spec.Manifests{}, errors.New("git: nothing fetched yet")
+	}
+	id := strings.TrimSpace(string(out))
+	dir, err := s.checkout(ctx, id)
+	if err != nil {
+		return spec.Manifests{Revision: id}, err
+	}
+	return s.Manifests(Revision{Commit: id, Dir: dir}), nil
+}
+
 // FetchRef fetches ref (a branch, a tag, a full ref such as
 // refs/pull/7/head, or a full commit id) and checks its manifests out,
 // for plan --ref and validate --ref. It removes no checkout.

@@ -29,8 +29,8 @@ func (p Pos) String() string {
 // Lookup may be called from several goroutines; the fields are not to be
 // changed once a Set is in use.
 type Set struct {
-	Dir      string   // the working directory: relative paths of the manifests resolve against it
-	Files    []string // the manifest files read, sorted
+	Dir   string   // the working directory: relative paths of the manifests resolve against it
+	Files []string // the manifest files read, sorted
 	// Revision is the revision the manifests were read from (a git
 	// commit, Manifests.Revision); "" for manifests in Dir.
 	Revision string
