@@ -30,12 +30,17 @@ and the state without taking the state's lock, and makes no call to the
 API. If a ledgerform watch answers on --addr (its --listen; asked for at
 most a second), it adds what only the daemon knows: the report's queue
 (queued, in backoff, in flight), its next retry and its conditions.
---addr "" asks no daemon.`
+--addr "" asks no daemon.
+
+With --git URL (and --path, --ref) the manifests are a git remote's, as
+for plan --git; the record says which revision the report was last
+applied from, and a daemon with a git source which revision is in force.`
 
 func runWhy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("why", whyUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	addrFlag := fs.String("addr", defaultListen, "`address` of a running watch's /status (watch --listen); \"\": ask none")
+	git := addGitFlags(fs, true)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -50,7 +55,11 @@ func runWhy(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if addr.Whole() {
 		return usageError{fmt.Errorf("why: %s names every file of a drop; ask about one file, drop.%s[\"FILE\"]", addr, addr.Name())}
 	}
-	set, st, err := openWorkdir(ctx, *dir, false, 0)
+	set, err := loadSet(ctx, "why", *dir, git)
+	if err != nil {
+		return err
+	}
+	st, err := openStateReadOnly(*dir)
 	if err != nil {
 		return err
 	}
@@ -120,6 +129,9 @@ func explain(b *strings.Builder, set *spec.Set, c reconcile.Change, daemonAddr s
 		fmt.Fprintf(b, "  recorded: phase %s, %s, digest %.12s\n", rec.Phase, plural(rec.Attempts, "attempt"), rec.Digest)
 		if rec.Phase == state.Completed && rec.Output != nil {
 			fmt.Fprintf(b, "  output: %s\n", rec.Output.Path)
+		}
+		if rec.Revision != "" {
+			fmt.Fprintf(b, "  applied from revision %s\n", rec.Revision)
 		}
 		if e := rec.LastError; e != nil {
 			writeFailure(b, c.Address, e)
@@ -191,6 +203,16 @@ func writeLive(b *strings.Builder, addr report.Address, daemonAddr string, live 
 		fmt.Fprintf(b, "; next retry %s (%s)", nextRetry(rs.NextRetry, now), rs.NextRetry.Local().Format(time.DateTime))
 	}
 	fmt.Fprintln(b)
+	if src := live.Source; src != nil {
+		fmt.Fprintf(b, "    source: revision %s in force", cmp.Or(src.Revision, "(none yet)"))
+		if src.Invalid != "" {
+			fmt.Fprintf(b, "; %s does not load", src.Invalid)
+		}
+		if !src.Reachable {
+			fmt.Fprintf(b, "; the remote cannot be fetched: %s", clipLine(src.Error, 200))
+		}
+		fmt.Fprintln(b)
+	}
 	for _, c := range rs.Conditions {
 		fmt.Fprintf(b, "    %s: %s (%s)", c.Type, c.Status, c.Reason)
 		if c.Message != "" {
