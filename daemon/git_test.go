@@ -33,7 +33,13 @@ func startGit(t *testing.T, repo *testutil.GitRepo, url string, cfg Config) *git
 	for i, n := range []string{"a", "b", "c", "d"} {
 		write(t, dir, "s/"+n+".json", statement(i))
 	}
-	src, err := gitsource.New(gitsource.Config{URL: url, Path: "deploy", Cache: filepath.Join(dir, ".ledgerform", "git")})
+	return startGitIn(t, dir, repo, url, gitsource.Auth{}, cfg)
+}
+
+// startGitIn is startGit in the data directory dir, with auth.
+func startGitIn(t *testing.T, dir string, repo *testutil.GitRepo, url string, auth gitsource.Auth, cfg Config) *gitHarness {
+	t.Helper()
+	src, err := gitsource.New(gitsource.Config{URL: url, Path: "deploy", Cache: filepath.Join(dir, ".ledgerform", "git"), Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,4 +298,50 @@ func TestGit_UnreachableRemote(t *testing.T) {
 		c, _ := FindCondition(h.status().Conditions, ConditionSourceReachable)
 		return c.Status == "True" && len(hook.of(notify.OutageOver, "")) == 1
 	})
+}
+
+// A daemon that starts while the remote cannot be reached puts the
+// revision the last fetch brought in force (from its cache), shows the
+// outage, and takes the remote's revision once it can fetch again. The
+// remote is reached over loopback HTTP with a token, which reaches no log,
+// /status or error.
+func TestGit_StartWhileUnreachableUsesTheCache(t *testing.T) {
+	const token = "git-token-value-1234"
+	repo := testutil.NewGitRepo(t)
+	c1 := repo.Commit("one", map[string]string{"deploy/m.yaml": "reports:\n" + threeReports})
+	url := repo.ServeHTTP(token)
+	auth := gitsource.Auth{Token: nordigen.NewSecret(token)}
+	dir := t.TempDir()
+	for i, n := range []string{"a", "b", "c", "d"} {
+		write(t, dir, "s/"+n+".json", statement(i))
+	}
+	h := startGitIn(t, dir, repo, url, auth, Config{})
+	h.inForce(c1)
+	h.stop()
+	logs := h.logs.String()
+
+	moved := repo.Bare + ".away"
+	if err := os.Rename(repo.Bare, moved); err != nil {
+		t.Fatal(err)
+	}
+	h2 := startGitIn(t, dir, repo, url, auth, Config{})
+	h2.eventually("the cached revision in force, the outage shown", func() bool {
+		s := h2.status()
+		return s.Source.Revision == c1 && !s.Source.Reachable && s.Ready
+	})
+	if got := h2.metric("ledgerform_reconcile_total", nil); got != 0 {
+		t.Errorf("%d reconciles of the up-to-date revision from the cache, want 0", got)
+	}
+	status := h2.get("/status")
+
+	if err := os.Rename(moved, repo.Bare); err != nil {
+		t.Fatal(err)
+	}
+	c2 := repo.Commit("two", map[string]string{"deploy/m.yaml": "reports:\n" + threeReports + "  - {name: d, statements: [s/d.json], operations: [categorisation], country: uk}\n"})
+	h2.inForce(c2)
+	for what, text := range map[string]string{"the first run's logs": logs, "the second's": h2.logs.String(), "/status": status} {
+		if strings.Contains(text, token) {
+			t.Errorf("%s hold the token", what)
+		}
+	}
 }

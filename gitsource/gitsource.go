@@ -73,6 +73,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/nordigen"
@@ -412,6 +413,7 @@ func (s *Source) git(ctx context.Context, dir string, args ...string) ([]byte, e
 	cmd := exec.CommandContext(ctx, s.cfg.Git, args...)
 	cmd.Dir = dir
 	cmd.Env = s.env
+	cmd.WaitDelay = 5 * time.Second // a helper (ssh, git-remote-https) that outlives a cancelled git
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
