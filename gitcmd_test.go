@@ -17,9 +17,10 @@ import (
 const gitReportA = "  - {name: a, statements: [s/a.json], operations: [categorisation], country: uk}\n"
 const gitReportB = "  - {name: b, statements: [s/b.json], operations: [categorisation], country: uk}\n"
 
-// plan --git --ref on a ref that adds a report shows exactly that create,
-// against the state of --dir, whose statements the paths resolve against.
-func TestPlanGit_RefThatAddsAReport(t *testing.T) {
+// engineWithCredentials starts an engine on loopback for the test, with
+// its credentials in the environment.
+func engineWithCredentials(t *testing.T) *engine.Running {
+	t.Helper()
 	e, err := engine.StartEmbedded(engine.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +28,13 @@ func TestPlanGit_RefThatAddsAReport(t *testing.T) {
 	t.Cleanup(func() { e.Close() })
 	t.Setenv("NORDIGEN_CLIENT_ID", e.ClientID)
 	t.Setenv("NORDIGEN_CLIENT_SECRET", e.ClientSecret)
+	return e
+}
+
+// plan --git --ref on a ref that adds a report shows exactly that create,
+// against the state of --dir, whose statements the paths resolve against.
+func TestPlanGit_RefThatAddsAReport(t *testing.T) {
+	e := engineWithCredentials(t)
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "s"), 0o700)
 	writeFile(t, filepath.Join(dir, "s", "a.json"), goodStatement)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/state"
 )
 
@@ -23,13 +22,7 @@ const goodStatement = `{"account_list":[{"account_nr":"GB01","transaction_list":
 // 503 leaves it).
 func applied(t *testing.T) string {
 	t.Helper()
-	e, err := engine.StartEmbedded(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	t.Setenv("NORDIGEN_CLIENT_ID", e.ClientID)
-	t.Setenv("NORDIGEN_CLIENT_SECRET", e.ClientSecret)
+	e := engineWithCredentials(t)
 	dir := t.TempDir()
 	for name, body := range map[string]string{"completed": goodStatement, "blocked": `{"not": "a statement"}`, "backing-off": goodStatement} {
 		os.MkdirAll(filepath.Join(dir, "s"), 0o700)
