@@ -118,12 +118,13 @@ func (g *gitFlags) load(ctx context.Context, dir string) (*spec.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rev gitsource.Revision
+	// FetchRef, even for the remote's HEAD: it removes no checkout, so a
+	// plan beside a watch of the same cache leaves the watch's alone.
+	ref := "HEAD"
 	if g.ref != nil && *g.ref != "" {
-		rev, err = src.FetchRef(ctx, *g.ref)
-	} else {
-		rev, err = src.Fetch(ctx)
+		ref = *g.ref
 	}
+	rev, err := src.FetchRef(ctx, ref)
 	var re *gitsource.RevisionError
 	switch {
 	case errors.As(err, &re):
