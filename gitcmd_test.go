@@ -3,12 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ledgerform/ledgerform/daemon"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/state"
@@ -141,5 +149,88 @@ func TestGitFlags_needGit(t *testing.T) {
 	err := run(context.Background(), []string{"plan", "--dir", t.TempDir(), "--git", "https://u:hunter2@example.com/r.git"}, &out, &errb)
 	if err == nil || strings.Contains(errb.String()+err.Error(), "hunter2") {
 		t.Errorf("a URL with a password: %v %s", err, errb.String())
+	}
+}
+
+// watch --git from the command line: the manifests from a remote over
+// loopback HTTP with a token from the environment, a signed push webhook
+// with the secret from the environment; neither reaches the logs or
+// /status.
+func TestWatchGit_FromTheCommandLine(t *testing.T) {
+	const token, secret = "cli-git-token-5678", "cli-hook-secret-9012"
+	e := engineWithCredentials(t)
+	t.Setenv(envGitToken, token)
+	t.Setenv(envWebhookSecret, secret)
+	repo := testutil.NewGitRepo(t)
+	c1 := repo.Commit("a", map[string]string{"deploy/m.yaml": "reports:\n" + gitReportA})
+	url := repo.ServeHTTP(token)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "s"), 0o700)
+	writeFile(t, filepath.Join(dir, "s", "a.json"), goodStatement)
+	writeFile(t, filepath.Join(dir, "s", "b.json"), goodStatement)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &testutil.SyncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"watch", "--git", url, "--path", "deploy", "--interval", "1h", "--dir", dir, "--endpoint", e.URL, "--listen", "127.0.0.1:0"}, &bytes.Buffer{}, logs)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watch: %v\n%s", err, logs)
+		}
+	}()
+	addr := waitFor(t, logs, regexp.MustCompile(`serving /healthz.* addr=(\S+)`))[1]
+	status := func() (daemon.Status, string) {
+		resp, err := http.Get("http://" + addr + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var s daemon.Status
+		json.Unmarshal(b, &s)
+		return s, string(b)
+	}
+	settled := func(rev string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			s, raw := status()
+			if s.Source != nil && s.Source.Revision == rev && s.Ready && s.Queue.Ready == 0 && s.Queue.InFlight == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("revision %s not settled:\n%s\n%s", rev, raw, logs)
+			}
+		}
+	}
+	settled(c1)
+
+	c2 := repo.Commit("b", map[string]string{"deploy/m.yaml": "reports:\n" + gitReportA + gitReportB})
+	body := []byte(`{"ref":"refs/heads/main"}`)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hooks/git", bytes.NewReader(body))
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("webhook: %d", resp.StatusCode)
+	}
+	settled(c2)
+	s, raw := status()
+	for _, r := range s.Reports {
+		if want := map[string]string{"report.a": c1, "report.b": c2}[r.Address]; r.Revision != want || r.Phase != "completed" {
+			t.Errorf("%s: %s from %q, want completed from %s", r.Address, r.Phase, r.Revision, want)
+		}
+	}
+	for _, text := range []string{logs.String(), raw} {
+		if strings.Contains(text, token) || strings.Contains(text, secret) {
+			t.Errorf("a credential in the logs or /status:\n%s", text)
+		}
 	}
 }
