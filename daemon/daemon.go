@@ -400,6 +400,9 @@ func (d *Daemon) load() (now, before *spec.Set) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	before = d.set
+	if errors.Is(err, errNoRevision) {
+		return d.set, before // nothing fetched yet: the source's outage says why
+	}
 	if err != nil {
 		if d.loadErr == nil || d.loadErr.Error() != err.Error() {
 			msg := "manifest does not load; the last good manifests stay in force"

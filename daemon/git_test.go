@@ -345,3 +345,31 @@ func TestGit_StartWhileUnreachableUsesTheCache(t *testing.T) {
 		}
 	}
 }
+
+// A first start while the remote cannot be reached, with nothing in the
+// cache: nothing is reconciled, the source's outage says why (not a
+// manifest that does not load), and the first fetch that succeeds applies.
+func TestGit_FirstStartWhileUnreachable(t *testing.T) {
+	repo := testutil.NewGitRepo(t)
+	moved := repo.Bare + ".away"
+	if err := os.Rename(repo.Bare, moved); err != nil {
+		t.Fatal(err)
+	}
+	h := startGit(t, repo, repo.URL(), Config{})
+	h.eventually("the outage shown", func() bool {
+		s := h.status()
+		c, _ := FindCondition(s.Conditions, ConditionManifestsValid)
+		return s.Source != nil && !s.Source.Reachable && c.Reason == "NotLoaded"
+	})
+	if err := os.Rename(moved, repo.Bare); err != nil {
+		t.Fatal(err)
+	}
+	c1 := repo.Commit("one", map[string]string{"deploy/m.yaml": "reports:\n" + threeReports})
+	h.inForce(c1)
+	if got := h.reconciles("create"); got != 3 {
+		t.Errorf("%d creates, want 3", got)
+	}
+	if strings.Contains(h.logs.String(), "manifest does not load") {
+		t.Errorf("the outage was logged as a manifest that does not load:\n%s", h.logs.String())
+	}
+}

@@ -118,6 +118,11 @@ func (d *Daemon) sourceStatus() *SourceStatus {
 	return st
 }
 
+// errNoRevision is readManifests's error before the source was ever
+// fetched: an outage of the source (shown as such), not a manifest that
+// does not load.
+var errNoRevision = errors.New("no revision of the source has been fetched yet")
+
 // readManifests reads the manifests: from the working directory, or the
 // newest revision of the source. When the newest revision does not load,
 // the revision in force is read again (its drop folders may have new
@@ -133,7 +138,7 @@ func (d *Daemon) readManifests() (*spec.Set, error) {
 	err := head.err
 	switch {
 	case head.m.Revision == "" && err == nil:
-		return nil, errors.New("no revision of the source has been fetched yet")
+		return nil, errNoRevision
 	case err == nil:
 		set, err = spec.LoadFrom(d.cfg.Dir, head.m)
 	}
