@@ -115,6 +115,16 @@ func writeStatusText(w io.Writer, s *daemon.Status, now time.Time) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(&b, "\n%d reports; queue: %d ready, %d in backoff, %d in flight\n", len(s.Reports), s.Queue.Ready, s.Queue.Delayed, s.Queue.InFlight)
+	if src := s.Source; src != nil {
+		fmt.Fprintf(&b, "source: %s", src.URL)
+		if src.Branch != "" {
+			fmt.Fprintf(&b, " branch %s", src.Branch)
+		}
+		if src.Path != "" {
+			fmt.Fprintf(&b, " path %s", src.Path)
+		}
+		fmt.Fprintf(&b, "; revision %s in force\n", dash(src.Revision))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
