@@ -40,7 +40,9 @@
 // An HTTPS token (Auth.Token) is sent as HTTP basic authentication
 // (Auth.Username, default x-access-token, which GitHub and Gitea take; for
 // GitLab a user name such as oauth2) to the URL's host only, through
-// http.<scheme>://<host>/.extraHeader given in git's environment. An SSH
+// http.<scheme>://<host>/.extraHeader given in git's environment; with a
+// token no redirect is followed (git would send the header along), so
+// give the repository's URL as it is now. An SSH
 // key (Auth.SSHKeyFile) is used through GIT_SSH_COMMAND with
 // IdentitiesOnly and BatchMode (an unknown host key fails; Auth.KnownHosts
 // names a known_hosts file). The token is a nordigen.Secret: it prints as
@@ -70,6 +72,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -310,6 +313,8 @@ func (s *Source) fetch(ctx context.Context, src, dst string, commit ...string) (
 func (s *Source) checkout(ctx context.Context, commit string) (string, error) {
 	dir := filepath.Join(s.dir, "rev", commit+"-"+s.pathKey())
 	if _, err := os.Stat(dir); err == nil {
+		now := time.Now()
+		os.Chtimes(dir, now, now) // in use: prune leaves it for a while
 		return dir, nil
 	}
 	rev := Revision{Commit: commit}
@@ -368,7 +373,13 @@ func (s *Source) pathKey() string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// prune removes the checkouts of every commit not in keep.
+// pruneAfter is how long a checkout not kept stays after its last use:
+// another process sharing the cache (a plan --git beside the watch) may
+// be reading it.
+var pruneAfter = time.Minute
+
+// prune removes the checkouts of every commit not in keep, once they have
+// not been used for pruneAfter.
 func (s *Source) prune(keep []string) {
 	entries, err := os.ReadDir(filepath.Join(s.dir, "rev"))
 	if err != nil {
@@ -376,19 +387,13 @@ func (s *Source) prune(keep []string) {
 	}
 	for _, e := range entries {
 		commit, _, _ := strings.Cut(e.Name(), "-")
-		if strings.HasPrefix(e.Name(), ".tmp-") || !containsPrefix(keep, commit) {
+		if slices.Contains(keep, commit) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) >= pruneAfter {
 			os.RemoveAll(filepath.Join(s.dir, "rev", e.Name()))
 		}
 	}
-}
-
-func containsPrefix(keep []string, commit string) bool {
-	for _, k := range keep {
-		if k != "" && k == commit {
-			return true
-		}
-	}
-	return false
 }
 
 // Manifests is how spec.LoadFrom reads rev: positions are
@@ -466,8 +471,10 @@ func (s *Source) environ() []string {
 	var keys, values []string
 	if t := s.cfg.Auth.Token.Reveal(); t != "" {
 		if u, err := url.Parse(s.cfg.URL); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
-			keys = append(keys, "http."+u.Scheme+"://"+u.Host+"/.extraHeader")
-			values = append(values, "Authorization: Basic "+basic(s.cfg.Auth.Username, t))
+			// No redirect is followed with a token: git would send the
+			// header to wherever the redirect leads.
+			keys = append(keys, "http."+u.Scheme+"://"+u.Host+"/.extraHeader", "http.followRedirects")
+			values = append(values, "Authorization: Basic "+basic(s.cfg.Auth.Username, t), "false")
 		}
 	}
 	env = append(env, "GIT_CONFIG_COUNT="+strconv.Itoa(len(keys)))

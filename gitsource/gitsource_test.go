@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/nordigen"
@@ -37,6 +38,8 @@ func readManifest(t *testing.T, rev Revision, name string) string {
 }
 
 func TestFetch_followsTheBranchAndForcePushes(t *testing.T) {
+	defer func(d time.Duration) { pruneAfter = d }(pruneAfter)
+	pruneAfter = 0
 	g := testutil.NewGitRepo(t)
 	c1 := g.Commit("one", map[string]string{"deploy/reports.yaml": manifest, "README.md": "not a manifest", "deploy/notes.txt": "no"})
 	s := newSource(t, Config{URL: g.URL(), Path: "deploy"})
