@@ -13,6 +13,8 @@
 //     is one batch; dropped files only once complete);
 //   - a full resync at start, every --resync, on SIGHUP, and whenever the
 //     watcher says events may have been lost.
+//   - with a git source (watch --git; source.go), each new revision
+//     fetched: a full resync of its manifests.
 //
 // Each reloads the manifests. A manifest that does not load leaves the
 // last good manifests in force: nothing is deleted or pruned because of
