@@ -13,7 +13,9 @@
 //     ones are counted as "limited" and not sent, so a report that flaps
 //     between failing and recovering sends one message of each kind per
 //     window, not hundreds. Daemon-wide events (outage, outage-over,
-//     manifest-invalid) have the empty address and are limited the same way;
+//     manifest-invalid) have the empty address and are limited per event
+//     kind and reason, so that an outage of the git source
+//     (SourceUnreachable) does not hide one of the API (Unreachable);
 //   - queued, in a queue of Config.QueueSize (DefaultQueueSize); when it is
 //     full the event is dropped ("dropped"), and the first drop of a burst
 //     is logged once, at WARN; the burst ends with the next message delivered;
@@ -317,6 +319,9 @@ func (n *notifier) offer(e Event) {
 		return
 	}
 	key := e.Event + "\x00" + e.Address
+	if e.Address == "" {
+		key += "\x00" + e.Reason // the daemon's: the API's outage is not the source's
+	}
 	if t, ok := n.last[key]; ok && e.Time.Sub(t) < n.hub.Window {
 		n.hub.Count(name, "limited")
 		return

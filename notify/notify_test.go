@@ -189,3 +189,22 @@ func TestText(t *testing.T) {
 		t.Errorf("Text = %q, want %q", got, want)
 	}
 }
+
+// The daemon's events are limited per reason: an outage of the git source
+// does not hide one of the API, while a repeat of either is limited.
+func TestHub_DaemonEventsLimitedPerReason(t *testing.T) {
+	r := newReceiver(t, http.StatusNoContent)
+	c := &counts{m: map[string]int{}}
+	h := newHub(t, &testutil.SyncBuffer{}, c, nil)
+	h.Set([]spec.Notification{{Name: "n", URL: r.URL, Events: spec.NotifyEvents, Format: "json"}})
+	h.Send(Event{Event: Outage, Reason: "SourceUnreachable"})
+	h.Send(Event{Event: Outage, Reason: "Unreachable"})
+	h.Send(Event{Event: Outage, Reason: "Unreachable"})
+	h.Close(5 * time.Second)
+	if es := r.events(t); len(es) != 2 || es[0].Reason != "SourceUnreachable" || es[1].Reason != "Unreachable" {
+		t.Errorf("messages %+v, want one outage of each", es)
+	}
+	if got := c.get("n/limited"); got != 1 {
+		t.Errorf("%d limited, want 1", got)
+	}
+}
