@@ -154,6 +154,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		cfg.SourceInfo = daemon.SourceInfo{URL: src.URL(), Branch: src.Branch(), Path: src.Path()}
 		cfg.HookSecret = nordigen.NewSecret(os.Getenv(envWebhookSecret))
 		logger.Info("manifests from git", "source", src.String(), "interval", interval.String(), "webhook", !cfg.HookSecret.IsZero())
+		if checkManifestDir(*dir) == nil {
+			logger.Warn("the manifests in --dir are not read with --git: the repository's are", "dir", *dir)
+		}
 	}
 	return daemon.Run(ctx, cfg)
 }
