@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -102,7 +103,7 @@ func (g *GitRepo) ServeHTTP(token string) string {
 	if _, err := os.Stat(backend); err != nil {
 		g.t.Skip("no git-http-backend")
 	}
-	h := &cgi.Handler{Path: backend, Dir: filepath.Dir(g.Bare),
+	h := &cgi.Handler{Path: backend, Dir: filepath.Dir(g.Bare), Stderr: io.Discard, // "not a git repository" while a test moves it away
 		Env: []string{"GIT_PROJECT_ROOT=" + filepath.Dir(g.Bare), "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null"}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if token != "" {
