@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -232,5 +234,40 @@ func TestWatchGit_FromTheCommandLine(t *testing.T) {
 		if strings.Contains(text, token) || strings.Contains(text, secret) {
 			t.Errorf("a credential in the logs or /status:\n%s", text)
 		}
+	}
+}
+
+// plan --git over SSH with the key itself in $LEDGERFORM_GIT_SSH_KEY and
+// --git-known-hosts: the key is written into the cache (0600) for ssh,
+// and never reaches the output.
+func TestPlanGit_overSSHWithTheKeyInTheEnvironment(t *testing.T) {
+	port, keyFile, knownHosts := testutil.SSHServer(t)
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envGitSSHKey, string(key))
+	repo := testutil.NewGitRepo(t)
+	c := repo.Commit("a", map[string]string{"m.yaml": "reports:\n" + gitReportA})
+	me, _ := user.Current()
+	url := fmt.Sprintf("ssh://%s@127.0.0.1:%d%s", me.Username, port, repo.Bare)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "s"), 0o700)
+	writeFile(t, filepath.Join(dir, "s", "a.json"), goodStatement)
+
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"plan", "--dir", dir, "--git", url, "--git-known-hosts", knownHosts}, &out, &errb); err != nil {
+		t.Fatalf("plan: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "revision "+c) || !strings.Contains(out.String(), "report.a will be created") {
+		t.Errorf("plan:\n%s", out.String())
+	}
+	written := filepath.Join(dir, ".ledgerform", "git", "ssh-key")
+	if fi, err := os.Stat(written); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the key for ssh: %v %v", fi, err)
+	}
+	body := strings.TrimSpace(string(key))
+	if line := strings.Split(body, "\n")[1]; strings.Contains(out.String()+errb.String(), line) {
+		t.Error("the key is in the output")
 	}
 }
