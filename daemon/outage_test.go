@@ -81,9 +81,20 @@ func TestWatch_EndpointUnreachableAtStart(t *testing.T) {
 	m := NewMetrics()
 	h := start(t, dir, Config{Metrics: m}, engine.Config{}, at(t, addr, m, time.Millisecond))
 
-	h.eventually("the outage on /status", func() bool {
+	// A worker that has just met the outage may still be putting its
+	// report back in the queue, so wait for every report to be queued too:
+	// what must not happen is a report failed or worked by the outage.
+	h.eventually("the outage on /status, every report back in the queue", func() bool {
 		s := h.status()
-		return s.Endpoint != nil && !s.Endpoint.Reachable
+		if s.Endpoint == nil || s.Endpoint.Reachable {
+			return false
+		}
+		for _, r := range s.Reports {
+			if r.Work != "queued" {
+				return false
+			}
+		}
+		return true
 	})
 	s := h.status()
 	if !strings.Contains(s.Endpoint.Error, "connection refused") || !strings.Contains(s.Endpoint.Error, addr) || s.Endpoint.Since == nil {
