@@ -41,9 +41,9 @@ var nameRE = report.NameRE
 // The keys allowed at each level.
 var (
 	topKeys      = []string{"settings", "reports", "drops"}
-	settingsKeys = []string{"endpoint", "parallelism", "prune", "rate_limit", "notifications"}
-	reportKeys   = []string{"name", "statements", "operations", "country", "params", "output", "suspend"}
-	dropKeys     = []string{"name", "dir", "pattern", "operations", "country", "params", "output_dir", "suspend"}
+	settingsKeys = []string{"endpoint", "parallelism", "prune", "rate_limit", "notifications", "html"}
+	reportKeys   = []string{"name", "statements", "operations", "country", "params", "output", "suspend", "html"}
+	dropKeys     = []string{"name", "dir", "pattern", "operations", "country", "params", "output_dir", "suspend", "html"}
 	paramsKeys   = report.ParamKeys()
 
 	reportRequired = []string{"name", "statements", "operations", "country"}
@@ -67,7 +67,8 @@ type entry struct {
 	country    string
 	params     *report.Params
 	suspend    bool
-	bad        bool // the entry has errors of its own
+	html       *bool // nil when not written: settings.html decides
+	bad        bool  // the entry has errors of its own
 }
 
 type reportEntry struct {
@@ -424,6 +425,8 @@ func (d *decoder) settings(k, v *yaml.Node) *Settings {
 			s.RateLimit, _ = d.number(v, "rate_limit", 0, MaxRateLimit)
 		case "notifications":
 			s.Notifications = d.notifications(v)
+		case "html":
+			s.HTML, _ = d.boolean(v, "html")
 		}
 	})
 	return s
@@ -487,6 +490,10 @@ func (d *decoder) common(e *entry, key string, v *yaml.Node) bool {
 		e.params = d.params(v)
 	case "suspend":
 		e.suspend, _ = d.boolean(v, "suspend")
+	case "html":
+		if b, ok := d.boolean(v, "html"); ok {
+			e.html = &b
+		}
 	default:
 		return false
 	}

@@ -44,6 +44,7 @@
 //	    params: {period: 6, currency: GBP}   # optional
 //	    output: out/alex-watson-2019-08.json # optional; default out/NAME.json
 //	    suspend: false         # optional; true leaves the report alone
+//	    html: true             # optional; default settings.html
 //	drops:
 //	  - name: inbox
 //	    dir: inbox
@@ -117,6 +118,16 @@
 //     (Set.Suspended). Removing suspend, or setting it false, lets the
 //     pending change through at the next plan. A report removed from the
 //     manifests cannot be suspended: it is deleted as any other.
+//   - html (optional, in settings, on a report or on a drop): a strict
+//     boolean. settings.html is the default of every report and drop; a
+//     report's or drop's own html wins (html: false turns the page off for
+//     one). A report with html gets an HTML page beside its output
+//     (PagePath: out/alex.json -> out/alex.html), written, moved, restored
+//     and pruned with it (see package reconcile). Turning html on or off
+//     is no new remote work: the page is rendered from the output. A page
+//     that would be an output, a statement or another report's page, or
+//     that a drop would take for a statement, is an error at the entry
+//     (for a dropped file: that file's Problem).
 //
 // # Paths
 //

@@ -70,6 +70,7 @@ func (d Drop) Report(file string) Report {
 		Params:     d.Params.Clone(),
 		Output:     path.Join(d.OutputDir, filepath.ToSlash(file)),
 		Suspended:  d.Suspended,
+		HTML:       d.HTML,
 		Pos:        d.Pos,
 	}
 }

@@ -36,7 +36,7 @@ func TestLoad_errors(t *testing.T) {
 		{
 			name:  "unknown key in a report",
 			files: tree{"a.yaml": "reports:\n" + reportYAML + "    colour: red\n"},
-			want:  []string{`a.yaml:6:5: unknown key "colour" in report; the keys are name, statements, operations, country, params, output and suspend`},
+			want:  []string{`a.yaml:6:5: unknown key "colour" in report; the keys are name, statements, operations, country, params, output, suspend and html`},
 		},
 		{
 			name:  "unknown key in params, block",
@@ -361,7 +361,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 			name:  "merge key",
 			files: tree{"a.yaml": "reports:\n  - <<: {name: a}\n    statements: [s.json]\n"},
 			want: []string{
-				`a.yaml:2:5: unknown key "<<" in report; the keys are name, statements, operations, country, params, output and suspend`,
+				`a.yaml:2:5: unknown key "<<" in report; the keys are name, statements, operations, country, params, output, suspend and html`,
 				`a.yaml:2:5: report has no name`,
 				`a.yaml:2:5: report has no operations`,
 				`a.yaml:2:5: report has no country`,
@@ -391,6 +391,38 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 			},
 		},
 	}
+	tests = append(tests, []struct {
+		name  string
+		files tree
+		want  []string
+	}{
+		{
+			name: "html pages that collide",
+			files: tree{
+				"a.yaml": `settings: {html: yes}
+reports:
+  - {name: a, statements: [s.json], operations: [categorisation], country: uk, html: true}
+  - {name: b, statements: [s.json], operations: [categorisation], country: uk, output: out/a.html}
+  - {name: c, statements: [s.json], operations: [categorisation], country: uk, output: out/c, html: true}
+  - {name: d, statements: [s.json], operations: [categorisation], country: uk, output: out/c.json, html: true}
+  - {name: e, statements: [s.json], operations: [categorisation], country: uk, output: in/e.json, html: true}
+  - {name: f, statements: [f.html], operations: [categorisation], country: uk, output: f.json, html: true}
+drops:
+  - {name: in, dir: in, pattern: "*.html", operations: [categorisation], country: uk}
+`,
+				"s.json": "{}",
+				"f.html": "{}",
+				"in/":    "",
+			},
+			want: []string{
+				`a.yaml:1:18: html must be true or false, not the string "yes"`,
+				`a.yaml:3:5: HTML page "out/a.html" of report.a is also the output of report.b`,
+				`a.yaml:6:88: HTML page "out/c.html" of report.d is also the HTML page of report.c`,
+				`a.yaml:7:88: HTML page "in/e.html" of report.e is in the dir of drop "in" and matches its pattern; it would be taken for a new statement`,
+				`a.yaml:8:88: HTML page "f.html" of report.f is also a statement of report.f`,
+			},
+		},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

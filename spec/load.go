@@ -142,6 +142,7 @@ func (l *loader) load() *Set {
 	for _, m := range ms {
 		for _, r := range m.reports {
 			rep, pos := l.report(r)
+			rep.HTML = orDefault(r.html, set.Settings.HTML)
 			if !r.bad {
 				set.Reports = append(set.Reports, rep)
 				outPos = append(outPos, pos)
@@ -155,6 +156,7 @@ func (l *loader) load() *Set {
 			if !ok || e.bad {
 				continue
 			}
+			d.HTML = orDefault(e.html, set.Settings.HTML)
 			if _, err := os.Stat(l.osPath(d.Dir)); errors.Is(err, fs.ErrNotExist) {
 				d.Missing = true
 			}
@@ -170,6 +172,7 @@ func (l *loader) load() *Set {
 	}
 	l.checkDropDirs(set.Drops, dropEntries)
 	l.checkOutputs(set, outPos)
+	l.checkPages(set, outPos)
 	l.checkOwnFiles(set, outPos, dropEntries)
 
 	slices.SortFunc(set.Reports, func(a, b Report) int { return strings.Compare(string(a.Address), string(b.Address)) })
@@ -412,6 +415,62 @@ func (l *loader) checkOutputs(set *Set, outPos []Pos) {
 				l.errs.add(pos, "output %q of %s is in the dir of drop %q and matches its pattern; it would be taken for a new statement", r.Output, r.Address, d.Name)
 			}
 		}
+	}
+}
+
+// orDefault returns *b, or def when b is nil.
+func orDefault(b *bool, def bool) bool {
+	if b == nil {
+		return def
+	}
+	return *b
+}
+
+// checkPages refuses an HTML page (Report.Page) that is also an output, a
+// statement or another report's page, or that a drop would take for a
+// statement. A dropped file's page that collides so is that file's
+// Problem (its name is the cause), not the manifest's.
+func (l *loader) checkPages(set *Set, outPos []Pos) {
+	taken := make(map[string]string) // key -> what it is already
+	for _, r := range set.Reports {
+		if r.Output != "" {
+			taken[l.cmpKey(r.Output)] = "the output of " + r.Address.String()
+		}
+		for _, s := range r.Statements {
+			taken[l.cmpKey(s)] = "a statement of " + r.Address.String()
+		}
+	}
+	drops := make(map[string][]Drop)
+	for _, d := range set.Drops {
+		drops[l.cmpKey(d.Dir)] = append(drops[l.cmpKey(d.Dir)], d)
+	}
+	for i := range set.Reports {
+		r := &set.Reports[i]
+		page := r.Page()
+		if page == "" || r.Name == "" {
+			continue
+		}
+		k := l.cmpKey(page)
+		why := ""
+		if what, ok := taken[k]; ok {
+			why = "is also " + what
+		}
+		for _, d := range drops[l.cmpKey(path.Dir(page))] {
+			if why == "" && d.Matches(path.Base(page)) {
+				why = fmt.Sprintf("is in the dir of drop %q and matches its pattern; it would be taken for a new statement", d.Name)
+			}
+		}
+		if why == "" {
+			taken[k] = "the HTML page of " + r.Address.String()
+			continue
+		}
+		if r.Address.Kind() == report.KindDrop {
+			if r.Problem == "" {
+				r.Problem = fmt.Sprintf("HTML page %s %s", page, why)
+			}
+			continue
+		}
+		l.errs.add(outPos[i], "HTML page %q of %s %s", page, r.Address, why)
 	}
 }
 

@@ -515,3 +515,51 @@ drops:
 		}
 	}
 }
+
+func TestLoad_html(t *testing.T) {
+	set, _ := mustLoad(t, tree{
+		"a.yaml": `settings: {html: true}
+reports:
+  - {name: default, statements: [s.json], operations: [categorisation], country: uk}
+  - {name: off, statements: [s.json], operations: [categorisation], country: uk, html: false, output: out/off.txt}
+drops:
+  - {name: live, dir: live, operations: [categorisation], country: uk}
+  - {name: quiet, dir: quiet, operations: [categorisation], country: uk, html: false}
+`,
+		"b.yaml": `reports:
+  - {name: other, statements: [s.json], operations: [categorisation], country: uk, output: out/other}
+`,
+		"s.json":       "{}",
+		"live/b.json":  "{}",
+		"quiet/c.json": "{}",
+	})
+	for _, tc := range []struct {
+		addr report.Address
+		page string
+	}{
+		{"report.default", "out/default.html"},
+		{"report.off", ""},
+		{"report.other", "out/other.html"},
+		{`drop.live["b.json"]`, "out/live/b.html"},
+		{`drop.quiet["c.json"]`, ""},
+	} {
+		r, ok := set.Lookup(tc.addr)
+		if !ok {
+			t.Fatalf("no %s", tc.addr)
+		}
+		if got := r.Page(); got != tc.page {
+			t.Errorf("%s: Page() = %q, want %q", tc.addr, got, tc.page)
+		}
+	}
+}
+
+func TestPagePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"out/a.json": "out/a.html", "out/a.JSON": "out/a.html", "a": "a.html", "out/a.txt": "out/a.txt.html",
+		"out/.json": "out/.json.html", "/abs/x.json": "/abs/x.html", "a.json.json": "a.json.html",
+	} {
+		if got := PagePath(in); got != want {
+			t.Errorf("PagePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

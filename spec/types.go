@@ -2,6 +2,8 @@ package spec
 
 import (
 	"fmt"
+	"path"
+	"strings"
 	"sync"
 
 	"github.com/ledgerform/ledgerform/report"
@@ -95,7 +97,10 @@ type Settings struct {
 	RateLimit float64
 	// Notifications are the daemon's webhooks (settings.notifications).
 	Notifications []Notification
-	Pos           Pos // where the block is; zero when no manifest has one
+	// HTML is settings.html: every report whose manifest entry does not
+	// say otherwise gets an HTML page beside its output (see PagePath).
+	HTML bool
+	Pos  Pos // where the block is; zero when no manifest has one
 }
 
 // Report is one desired report: statements to upload together and the
@@ -116,7 +121,10 @@ type Report struct {
 	// files): the report is planned, to show what would be done, but
 	// nothing is done to it or its record and output.
 	Suspended bool
-	Pos       Pos // the report's (or the drop's) entry
+	// HTML is whether the report gets an HTML page (PagePath of Output):
+	// the report's or drop's html, or else settings.html.
+	HTML bool
+	Pos  Pos // the report's (or the drop's) entry
 	// Problem, when not empty, says why a dropped file's report can never
 	// be carried out (its output name is too long, say). It is the file's
 	// fault, not the manifest's: Load succeeds, validate lists it, and
@@ -137,9 +145,33 @@ type Drop struct {
 	// report; the reports of files that left the folder are kept, not
 	// deleted, while it is set.
 	Suspended bool
-	Pos       Pos
+	// HTML is the drop's html, or else settings.html, passed to every
+	// file's report.
+	HTML bool
+	Pos  Pos
 	// Missing is true when Dir did not exist at load: the drop has no
 	// reports then, but its recorded ones are not to be deleted (a
 	// folder that is unmounted or moved away is not "no files").
 	Missing bool
+}
+
+// Page returns the path of the report's HTML page, or "" when it has
+// none (HTML is false).
+func (r Report) Page() string {
+	if !r.HTML || r.Output == "" {
+		return ""
+	}
+	return PagePath(r.Output)
+}
+
+// PagePath returns the path of the HTML page that goes with an output:
+// the output with its .json extension (any case) replaced by .html, or
+// with .html appended when it has no .json extension
+// (out/alex.json -> out/alex.html, out/alex -> out/alex.html,
+// out/alex.txt -> out/alex.txt.html).
+func PagePath(output string) string {
+	if ext := path.Ext(output); strings.EqualFold(ext, ".json") && len(output) > len(ext) && !strings.HasSuffix(output, "/"+ext) {
+		return output[:len(output)-len(ext)] + ".html"
+	}
+	return output + ".html"
 }
