@@ -159,7 +159,7 @@ func answerError(ctx context.Context, err error, timeout time.Duration) error {
 // pastTense says what a done change did.
 var pastTense = map[reconcile.Action]string{
 	reconcile.Create: "created", reconcile.Replace: "replaced", reconcile.Resume: "resumed", reconcile.Retry: "retried",
-	reconcile.Restore: "restored", reconcile.Move: "moved", reconcile.Delete: "deleted", reconcile.Noop: "up to date",
+	reconcile.Restore: "restored", reconcile.Move: "moved", reconcile.Render: "rendered", reconcile.Delete: "deleted", reconcile.Noop: "up to date",
 }
 
 // outcomeLine says how one address ended, and whether that is what was

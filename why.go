@@ -93,6 +93,7 @@ var decisions = map[reconcile.Action]string{
 	reconcile.Retry:     "retry: its last attempt failed transiently; it goes on from its last recorded id (or starts again if its processing failed)",
 	reconcile.Restore:   "restore: it completed, but its output is missing or was edited; the result is fetched again (one GET)",
 	reconcile.Move:      "move: only its output path changed; the file is renamed, with no remote call",
+	reconcile.Render:    "render: its output is up to date, but its HTML page is missing, out of date or no longer wanted; the page is written from the output (or removed), with no remote call",
 	reconcile.Delete:    "delete: it is no longer in the manifests; its record is forgotten",
 	reconcile.Blocked:   "blocked: nothing is done until its statements or spec change, or it is replaced by force",
 	reconcile.Error:     "error: it cannot be planned; nothing is done to it, its record is kept",

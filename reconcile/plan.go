@@ -33,6 +33,8 @@ const (
 	Retry   Action = "retry"   // the last attempt failed with a transient error: continue or start again
 	Restore Action = "restore" // completed, but the output is missing or was edited: fetch again
 	Move    Action = "move"    // only the output path changed: move the file
+	// Render (pages.go) is an up-to-date report whose HTML page needs
+	// writing or removing.
 	Delete  Action = "delete"  // recorded, no longer desired: forget it (and prune its output)
 	Blocked Action = "blocked" // failed permanently and nothing changed: nothing, until --replace
 	Noop    Action = "noop"    // up to date
@@ -48,7 +50,7 @@ const (
 )
 
 // Actions lists every action in the order a plan summary shows them.
-var Actions = []Action{Create, Replace, Resume, Retry, Restore, Move, Delete, Blocked, Suspended, Error, Noop}
+var Actions = []Action{Create, Replace, Resume, Retry, Restore, Move, Render, Delete, Blocked, Suspended, Error, Noop}
 
 // Changes reports whether the action does something.
 func (a Action) Changes() bool { return a != Noop && a != Blocked && a != Error && a != Suspended }
@@ -79,6 +81,13 @@ type Change struct {
 	// (a replace whose output moved, say) when the old output is to be
 	// removed once the new one is written: by the same rule as Prune.
 	PruneOld bool
+	// Page is the HTML page the change writes (or renames to) once the
+	// output is written, "" for none (spec.Report.Page); PageMove the
+	// page renamed with a moved output; PagesRemoved the pages it
+	// removes (pages.go). The plan's Effects name each.
+	Page         string
+	PageMove     string
+	PagesRemoved []string
 	// Effects are the files on disk that applying the change removes,
 	// overwrites, renames or leaves behind, and why.
 	Effects []FileEffect
@@ -226,6 +235,10 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 		}
 		p.Changes[i] = planOne(set.Dir, d, rec, slices.Contains(opts.Replace, d.Address))
 		p.Changes[i].Revision = set.Revision
+		p.Changes[i].Page = d.Page()
+		if p.Changes[i].Action == Noop && (d.HTML || set.Settings.Prune) {
+			planPage(set.Dir, &p.Changes[i], p.Changes[i].Page, set.Settings.Prune)
+		}
 		if d.Suspended {
 			suspend(&p.Changes[i])
 		}
@@ -281,7 +294,8 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 		}
 	}
 	parallel(len(p.Changes), func(i int) {
-		p.Changes[i].Effects = p.fileEffects(set.Dir, set.Settings.Prune, &p.Changes[i])
+		c := &p.Changes[i]
+		c.Effects = append(p.fileEffects(set.Dir, set.Settings.Prune, c), p.pageEffects(set.Dir, set.Settings.Prune, c)...)
 	})
 	// The desired reports come sorted (spec.Load sorts them); only the
 	// deletes, or a Set built by hand, need sorting in.
@@ -304,7 +318,7 @@ func suspend(c *Change) {
 		}
 	}
 	c.Action, c.Reasons, c.Err = Suspended, []string{reason}, nil
-	c.Prune, c.PruneOld = false, false
+	c.Prune, c.PruneOld, c.PagesRemoved = false, false, nil
 }
 
 // exact reports whether every target names one address (not a whole

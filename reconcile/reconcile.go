@@ -55,6 +55,9 @@ type Reconciler struct {
 	// PollMin and PollMax bound the backoff between polls of a result;
 	// PollDeadline bounds the whole wait of one Reconcile.
 	PollMin, PollMax, PollDeadline time.Duration
+	// Pages renders the HTML pages of reports with html: true
+	// (pages.go); nil fails such a report's page step.
+	Pages PageRenderer
 	// Progress, if set, receives every step as it happens, one call at a
 	// time.
 	Progress func(Event)
@@ -245,7 +248,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, c Change) Outcome {
 	if c.Action != Error {
 		r.emit(Event{Address: c.Address, Action: c.Action, Step: "start", Status: "ok"})
 	}
-	j := &job{r: r, action: c.Action}
+	j := &job{r: r, action: c.Action, page: c.Page, pagesRemoved: c.PagesRemoved}
 	if c.PruneOld && c.Record != nil && c.Record.Output != nil {
 		old := *c.Record.Output
 		old.Path = c.Record.Spec.Output
@@ -378,6 +381,10 @@ type job struct {
 	// old is the output to remove once the new one is written
 	// (Change.PruneOld), as recorded when it was written.
 	old *state.File
+	// page is the HTML page to write after the output, pagesRemoved the
+	// pages to remove (Change.Page, Change.PagesRemoved).
+	page         string
+	pagesRemoved []string
 	// requested is when this job's processing request was accepted; zero
 	// when the job resumed a request made before (its start is unknown,
 	// so it teaches pollTimes nothing).
@@ -408,6 +415,8 @@ func (j *job) run(ctx context.Context, c Change) error {
 		j.rec = c.Record.Clone() // the plan's may be the store's own
 		j.rec.Revision = c.Revision
 		return j.move(ctx, c)
+	case Render:
+		return j.render(ctx, c)
 	case Restore:
 		j.rec = c.Record.Clone()
 		j.rec.Spec, j.rec.Files, j.rec.Revision = *c.Desired, c.Files, c.Revision

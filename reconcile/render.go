@@ -16,7 +16,7 @@ const PlanFormatVersion = 1
 // symbols mark each action in the human plan, as Terraform's do.
 var symbols = map[Action]string{
 	Create: "+", Replace: "-/+", Resume: ">", Retry: "~", Restore: "<",
-	Move: "->", Delete: "-", Blocked: "!", Suspended: "‖", Error: "x", Noop: " ",
+	Move: "->", Render: "*", Delete: "-", Blocked: "!", Suspended: "‖", Error: "x", Noop: " ",
 }
 
 // effectSymbols and effectWords show a FileEffect in the human plan.
@@ -121,6 +121,8 @@ func verb(a Action) string {
 		return "restored"
 	case Move:
 		return "moved"
+	case Render:
+		return "rendered (its HTML page)"
 	case Delete:
 		return "deleted"
 	case Blocked:

@@ -55,6 +55,7 @@ type changeCheck struct {
 	Output   string         `json:"output,omitempty"`
 	Prune    bool           `json:"prune,omitempty"`
 	PruneOld bool           `json:"prune_old,omitempty"`
+	Page     string         `json:"page,omitempty"`
 	// Record is the digest and phase of the record the change starts
 	// from, so that a record changed by another run is seen.
 	Record string `json:"record,omitempty"`
@@ -63,7 +64,7 @@ type changeCheck struct {
 func checksOf(p *Plan) []changeCheck {
 	cs := make([]changeCheck, 0, len(p.Changes))
 	for _, c := range p.Changes {
-		k := changeCheck{Address: c.Address, Action: c.Action, Digest: c.Digest, Prune: c.Prune, PruneOld: c.PruneOld}
+		k := changeCheck{Address: c.Address, Action: c.Action, Digest: c.Digest, Prune: c.Prune, PruneOld: c.PruneOld, Page: c.Page}
 		if c.Desired != nil {
 			k.Output = c.Desired.Output
 		}

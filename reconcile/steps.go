@@ -319,7 +319,7 @@ func (j *job) learn(key string, asked time.Duration, polls int, notYet time.Dura
 
 func (j *job) write(ctx context.Context, res *api.Result) error {
 	out := j.rec.Spec.Output
-	f, err := writeOutput(j.r.Dir, out, res.Raw)
+	f, written, err := writeOutput(j.r.Dir, out, res.Raw)
 	if err != nil {
 		return j.fail(ctx, "write", &localError{code: CodeOutput, err: fmt.Errorf("output %s: %w", out, err)})
 	}
@@ -328,7 +328,10 @@ func (j *job) write(ctx context.Context, res *api.Result) error {
 		return err
 	}
 	j.pruneOld()
-	return nil
+	if err := j.removePages(j.pagesRemoved); err != nil {
+		return err
+	}
+	return j.writePage(ctx, written)
 }
 
 // pruneOld removes the output the report wrote at its old path, now that
@@ -412,7 +415,16 @@ func (j *job) move(ctx context.Context, c Change) error {
 		f.MTime, f.Inode = st.MTime, st.Inode
 	}
 	j.rec.Spec, j.rec.Files, j.rec.Output = *c.Desired, c.Files, &f
-	return j.recorded("move", to)
+	if err := j.recorded("move", to); err != nil {
+		return err
+	}
+	if err := j.removePages(j.pagesRemoved); err != nil {
+		return err
+	}
+	if c.PageMove != "" {
+		return j.movePage(c.PageMove)
+	}
+	return j.render(ctx, Change{Record: &j.rec}) // a page wanted, none to move: render it
 }
 
 // restore fetches a completed result again and rewrites the output; if
@@ -439,6 +451,9 @@ func (j *job) delete(c Change) error {
 			return &localError{code: CodeOutput, err: fmt.Errorf("prune %s: %w", r.Spec.Output, err)}
 		}
 		j.r.emit(Event{Address: c.Address, Action: Delete, Step: "prune", Status: "ok", Output: r.Spec.Output})
+	}
+	if err := j.removePages(c.PagesRemoved); err != nil {
+		return err
 	}
 	if err := j.r.Store.Delete(c.Address); err != nil {
 		return j.r.storeFailure(fmt.Errorf("forget %s: %w", c.Address, err))
