@@ -201,6 +201,9 @@ type Config struct {
 	SourceInfo     SourceInfo
 	SourceInterval time.Duration
 	HookSecret     nordigen.Secret
+	// Pages renders the HTML pages of reports with html: true (see
+	// reconcile.PageRenderer); the web page links to them.
+	Pages reconcile.PageRenderer
 }
 
 // Daemon is a running ledgerform watch. Its methods are safe for
@@ -265,7 +268,7 @@ func Run(ctx context.Context, cfg Config) error {
 	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{},
 		unplanned: map[report.Address]error{}, fatal: make(chan struct{}), kick: make(chan struct{}, 1), hook: newHookLimit()}
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
-		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
+		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent, Pages: cfg.Pages}
 	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
 	d.endpoint.changed = d.outageChanged
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})

@@ -21,6 +21,7 @@ import (
 //	/metrics  Prometheus
 //	/status   JSON: readiness, the manifests' errors, the API's reachability, the queue, and every report's phase and last error
 //	/hooks/git  POST: a signed push webhook fetches the git source at once (githook.go)
+//	/         the same for people, as a self-refreshing page; /page?address=ADDR a report's HTML page (page.go)
 func (d *Daemon) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +40,8 @@ func (d *Daemon) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, d.Status())
 	})
 	mux.HandleFunc("POST /hooks/git", d.gitHook) // githook.go
+	mux.HandleFunc("GET /{$}", d.serveStatusPage)
+	mux.HandleFunc("GET /page", d.serveReportPage)
 	return mux
 }
 

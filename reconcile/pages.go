@@ -107,6 +107,14 @@ func pageHeader(r *bufio.Reader) (out, page string, ok bool) {
 	return rest[:64], rest[64+len(mid) : 64+len(mid)+64], true
 }
 
+// PageHeader reads the first two lines of a file and reports whether it
+// is an HTML page ledgerform wrote, and the SHA-256 of the output it was
+// rendered from. The daemon serves only such files.
+func PageHeader(r io.Reader) (outputSHA256 string, ok bool) {
+	out, _, ok := pageHeader(bufio.NewReaderSize(io.LimitReader(r, 512), 512))
+	return out, ok
+}
+
 // pageIntact reports whether the page at path is ledgerform's and
 // unedited: its body hashes to the digest its second line names.
 func pageIntact(dir, path string) bool {
@@ -156,7 +164,7 @@ func planPage(dir string, c *Change, page string, prune bool) {
 		return
 	}
 	old := spec.PagePath(rec.Spec.Output)
-	if prune && readPage(dir, old, "") != pageMissing && readPage(dir, old, "") != pageForeign {
+	if st := readPage(dir, old, ""); prune && (st == pageCurrent || st == pageStale) {
 		c.Action, c.Reasons = Render, []string{"html is off: its HTML page " + old + " goes"}
 	}
 }
