@@ -15,6 +15,7 @@ import (
 	"github.com/ledgerform/ledgerform/daemon"
 	"github.com/ledgerform/ledgerform/gitsource"
 	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/reconcile"
 )
 
 const watchUsage = `watch
@@ -148,6 +149,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism,
 		Connect: conn.Connect,
 		PollMin: 250 * time.Millisecond,
+		// Pages' trees are fetched through a connection of their own,
+		// made with the daemon's settings in force, once.
+		Pages: func(connect func(context.Context) (reconcile.API, error)) reconcile.PageRenderer {
+			return newPageRenderer(*dir, connect)
+		},
 	}
 	if src != nil {
 		cfg.Source, cfg.SourceInterval = src, *interval

@@ -201,9 +201,11 @@ type Config struct {
 	SourceInfo     SourceInfo
 	SourceInterval time.Duration
 	HookSecret     nordigen.Secret
-	// Pages renders the HTML pages of reports with html: true (see
-	// reconcile.PageRenderer); the web page links to them.
-	Pages reconcile.PageRenderer
+	// Pages, if set, makes what renders the HTML pages of reports with
+	// html: true (see reconcile.PageRenderer), given a connect that
+	// connects with the settings in force (for the category trees); the
+	// web page links to the pages.
+	Pages func(connect func(context.Context) (reconcile.API, error)) reconcile.PageRenderer
 }
 
 // Daemon is a running ledgerform watch. Its methods are safe for
@@ -268,7 +270,10 @@ func Run(ctx context.Context, cfg Config) error {
 	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{},
 		unplanned: map[report.Address]error{}, fatal: make(chan struct{}), kick: make(chan struct{}, 1), hook: newHookLimit()}
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
-		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent, Pages: cfg.Pages}
+		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
+	if cfg.Pages != nil {
+		d.rec.Pages = cfg.Pages(d.connectForPages)
+	}
 	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
 	d.endpoint.changed = d.outageChanged
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
@@ -822,6 +827,19 @@ func (d *Daemon) connect(ctx context.Context) (reconcile.API, error) {
 	s := set.Settings
 	d.connected.Store(&s)
 	return cl, nil
+}
+
+// connectForPages connects with the settings in force, for the page
+// renderer's category trees: the workers' connection is theirs (and its
+// outage handling with it).
+func (d *Daemon) connectForPages(ctx context.Context) (reconcile.API, error) {
+	d.mu.Lock()
+	set := d.set
+	d.mu.Unlock()
+	if set == nil {
+		return nil, errors.New("no manifest has loaded")
+	}
+	return d.cfg.Connect(ctx, set.Settings)
 }
 
 // warnRestart logs, once per value, a change of the settings that are

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/state"
 )
@@ -36,7 +37,7 @@ func pageFixture(t *testing.T) (*harness, string) {
 		"  - {name: outside, statements: ["+filepath.Join(elsewhere, "secret-statement.json")+"], operations: [categorisation], country: uk}",
 	))
 	write(t, elsewhere, "secret-statement.json", statement(3))
-	h := start(t, dir, Config{Pages: prePages{}}, engine.Config{})
+	h := start(t, dir, Config{Pages: func(func(context.Context) (reconcile.API, error)) reconcile.PageRenderer { return prePages{} }}, engine.Config{})
 	h.eventually("report.a completed", func() bool {
 		return h.phase("report.a") == state.Completed && h.phase("report.outside") == state.Completed
 	})

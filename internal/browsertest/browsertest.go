@@ -197,9 +197,23 @@ func (p *Page) Do(actions ...chromedp.Action[chromedp.Void]) error {
 }
 
 // Screenshot saves a PNG of the whole page as name (a file name, ".png"
-// added) in the screenshots directory and returns its path. It is the
-// test's artefact, for people; nothing is asserted on its pixels.
+// added) in the screenshots directory and returns its path; see shot.
 func (p *Page) Screenshot(name string) string {
+	p.t.Helper()
+	return p.shot(name, chromedp.FullScreenshot(100))
+}
+
+// ViewportScreenshot is Screenshot of the window only (Options.Width and
+// Height), from the top of the page.
+func (p *Page) ViewportScreenshot(name string) string {
+	p.t.Helper()
+	return p.shot(name, chromedp.CaptureScreenshot())
+}
+
+// shot saves a PNG as name (a file name, ".png" added) in the
+// screenshots directory and returns its path. It is the
+// test's artefact, for people; nothing is asserted on its pixels.
+func (p *Page) shot(name string, capture chromedp.Action[[]byte]) string {
 	p.t.Helper()
 	dir := os.Getenv(ScreenshotsEnv)
 	if dir == "" {
@@ -207,7 +221,7 @@ func (p *Page) Screenshot(name string) string {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		p.t.Fatalf("screenshots: %v", err)
 	}
-	buf, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	buf, err := chromedp.Run(p.ctx, capture)
 	if err != nil {
 		p.t.Fatalf("screenshot: %v", err)
 	}
