@@ -144,7 +144,7 @@ func TestHTMLReport_InChromium(t *testing.T) {
 		t.Run(r.shot, func(t *testing.T) {
 			s := summaryOf(t, dir, r.output, r.addr)
 			pageURL := "file://" + filepath.Join(dir, strings.TrimSuffix(r.output, ".json")+".html")
-			p := browsertest.Open(t, pageURL, browsertest.Options{Offline: true, Width: 1100, Height: 1500})
+			p := browsertest.Open(t, pageURL, browsertest.Options{Offline: true, Width: 1100, Height: 1300})
 			checkCharts(t, p, s)
 			// Nothing but the file itself was asked for.
 			for _, u := range p.Requests() {
@@ -204,6 +204,9 @@ func TestHTMLReport_InChromium(t *testing.T) {
 			}
 			p.Screenshot(r.shot)
 			p.ViewportScreenshot(r.shot + "-top")
+			if r.shot == "report-payday-gambling-jordan" {
+				checkPrint(t, p, r.shot)
+			}
 		})
 	}
 	// The hostile texts are shown as text.
@@ -214,6 +217,41 @@ func TestHTMLReport_InChromium(t *testing.T) {
 	if strings.Contains(string(page), "<script>window.pwned") || strings.Contains(string(page), "<svg onload") {
 		t.Errorf("the hostile page holds the statement's markup unescaped")
 	}
+}
+
+// checkPrint checks the page's print CSS and script, and prints it to an
+// A4 PDF (an artefact, beside the screenshots).
+func checkPrint(t *testing.T, p *browsertest.Page, name string) {
+	t.Helper()
+	p.EmulatePrint(true)
+	var css struct {
+		Nav, Filters, Thead string
+		Chart               float64
+		Closed, After       int
+	}
+	p.MustEval(`(function () {
+  var st = function (sel) { return getComputedStyle(document.querySelector(sel)).display; };
+  var closed = function () { return document.querySelectorAll("details:not([open])").length; };
+  var f = {Nav: st("nav"), Filters: st(".filters"), Thead: st("#tx-table thead"),
+    Chart: document.querySelector(".canvas-box").getBoundingClientRect().height};
+  window.dispatchEvent(new Event("beforeprint")); f.Closed = closed();
+  window.dispatchEvent(new Event("afterprint")); f.After = closed();
+  return f;
+})()`, &css)
+	p.EmulatePrint(false)
+	// 7 cm at 96 CSS pixels to the inch.
+	if css.Nav != "none" || css.Filters != "none" || css.Thead != "table-header-group" || math.Abs(css.Chart-7/2.54*96) > 1 {
+		t.Errorf("print CSS: nav %s, filters %s, thead %s, chart %.1fpx high; want none, none, table-header-group, 7cm", css.Nav, css.Filters, css.Thead, css.Chart)
+	}
+	if css.Closed != 0 || css.After == 0 {
+		t.Errorf("printing leaves %d tables of numbers closed (after: %d closed again); want every one open, then as before", css.Closed, css.After)
+	}
+	pdf := p.PrintPDF(name)
+	pages := len(regexp.MustCompile(`/Type\s*/Page[^s]`).FindAll(pdf, -1))
+	if !strings.HasPrefix(string(pdf), "%PDF-") || pages < 2 || pages > 80 {
+		t.Errorf("the A4 print is %d bytes, %d pages", len(pdf), pages)
+	}
+	t.Logf("printed on A4: %d pages", pages)
 }
 
 var listenRE = regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)

@@ -3,8 +3,8 @@
 //
 // A test opens a page with Open; the Page records every network request
 // the page makes and every console error, uncaught exception and log
-// entry of level error, evaluates JavaScript, and saves a screenshot as
-// the test's artefact. Screenshots are never a pass condition: tests
+// entry of level error, evaluates JavaScript, emulates print media and
+// prints to PDF, and saves screenshots (and PDFs) as the test's artefacts. Screenshots are never a pass condition: tests
 // assert on what the page's DOM and scripts say, and keep the picture for
 // people.
 //
@@ -27,8 +27,10 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -210,10 +212,53 @@ func (p *Page) ViewportScreenshot(name string) string {
 	return p.shot(name, chromedp.CaptureScreenshot())
 }
 
+// PrintPDF prints the page as Chromium would on A4 paper (the page's own
+// @page size preferred), saves the PDF as name (".pdf" added) beside the
+// screenshots and returns it.
+func (p *Page) PrintPDF(name string) []byte {
+	p.t.Helper()
+	res, err := chromedp.Run(p.ctx, chromedp.Action[*page.PrintToPDFResult](func(ctx context.Context, t *chromedp.Target) (*page.PrintToPDFResult, error) {
+		r, err := cdp.Call(ctx, t, page.PrintToPDF, page.PrintToPDFParams{PaperWidth: 8.27, PaperHeight: 11.69, PreferCSSPageSize: new(true)})
+		return &r, err
+	}))
+	if err != nil {
+		p.t.Fatalf("print to PDF: %v", err)
+	}
+	p.save(name+".pdf", res.Data)
+	return res.Data
+}
+
+// EmulatePrint makes the page's CSS that of print (media print), or of
+// the screen again.
+func (p *Page) EmulatePrint(on bool) {
+	p.t.Helper()
+	media := ""
+	if on {
+		media = "print"
+	}
+	err := chromedp.Do(p.ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media})
+		return err
+	}))
+	if err != nil {
+		p.t.Fatalf("emulate media %q: %v", media, err)
+	}
+}
+
 // shot saves a PNG as name (a file name, ".png" added) in the
 // screenshots directory and returns its path. It is the
 // test's artefact, for people; nothing is asserted on its pixels.
 func (p *Page) shot(name string, capture chromedp.Action[[]byte]) string {
+	p.t.Helper()
+	buf, err := chromedp.Run(p.ctx, capture)
+	if err != nil {
+		p.t.Fatalf("screenshot: %v", err)
+	}
+	return p.save(name+".png", buf)
+}
+
+// save writes an artefact into the screenshots directory.
+func (p *Page) save(name string, data []byte) string {
 	p.t.Helper()
 	dir := os.Getenv(ScreenshotsEnv)
 	if dir == "" {
@@ -221,14 +266,10 @@ func (p *Page) shot(name string, capture chromedp.Action[[]byte]) string {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		p.t.Fatalf("screenshots: %v", err)
 	}
-	buf, err := chromedp.Run(p.ctx, capture)
-	if err != nil {
-		p.t.Fatalf("screenshot: %v", err)
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		p.t.Fatalf("artefact: %v", err)
 	}
-	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, buf, 0o644); err != nil {
-		p.t.Fatalf("screenshot: %v", err)
-	}
-	p.t.Logf("screenshot: %s (%d bytes)", path, len(buf))
+	p.t.Logf("artefact: %s (%d bytes)", path, len(data))
 	return path
 }
