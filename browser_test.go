@@ -295,7 +295,12 @@ func TestWatchPage_InChromium(t *testing.T) {
   var box = document.getElementById("filter"); box.value = "jordan"; box.dispatchEvent(new Event("input"));
   f.Shown = Array.from(document.querySelectorAll("#reports tbody tr[data-text]")).filter(function (r) { return !r.hidden; }).length;
   window.ledgerformRefresh();
-  setTimeout(function () { f.Refreshed = document.documentElement.dataset.refreshed || ""; done(f); }, 1500);
+  var until = Date.now() + 15000;
+  (function poll() {
+    f.Refreshed = document.documentElement.dataset.refreshed || "";
+    if (f.Refreshed || Date.now() > until) return done(f);
+    setTimeout(poll, 50);
+  })();
 })`, &facts)
 	// The three reports and the dropped file, each with its page.
 	if facts.Rows != 4 || facts.Links != 4 || facts.Shown != 1 {
@@ -313,9 +318,10 @@ func TestWatchPage_InChromium(t *testing.T) {
 	p.Screenshot("watch-page")
 
 	// Follow a report's link: its page, served by the daemon, draws.
-	if err := p.Do(chromedp.Click(`a[href="/page?address=report.salaried-alex"]`), chromedp.WaitReady("#tx-table")); err != nil {
+	if err := p.Do(chromedp.Click(`a[href="/page?address=report.salaried-alex"]`)); err != nil {
 		t.Fatal(err)
 	}
+	p.WaitLoaded(`location.pathname === "/page" && typeof Chart !== "undefined"`)
 	checkCharts(t, p, summaryOf(t, dir, "out/salaried-alex.json", "report.salaried-alex"))
 	for _, u := range p.Requests() {
 		if !strings.HasPrefix(u, base+"/") {

@@ -193,6 +193,26 @@ func (p *Page) MustEval(js string, out any) {
 	}
 }
 
+// WaitLoaded waits until the document in the tab (after a click that
+// navigates, say) has loaded and run its scripts: its readyState is
+// complete and expr, a JavaScript expression, is true. A check that a
+// navigation interrupts is tried again, up to 30 seconds.
+func (p *Page) WaitLoaded(expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ok bool
+		err := p.Eval(`document.readyState === "complete" && Boolean(`+expr+`)`, &ok)
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the page never loaded with %s (last error: %v)", expr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Do runs chromedp actions on the page (clicks, typing, waits).
 func (p *Page) Do(actions ...chromedp.Action[chromedp.Void]) error {
 	return chromedp.Do(p.ctx, actions...)
