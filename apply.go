@@ -98,10 +98,10 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	}
 	conn := &connector{flagEndpoint: *endpoint, stderr: stderr}
 	defer conn.Close()
+	connect := shared(func(ctx context.Context) (reconcile.API, error) { return conn.Connect(ctx, set.Settings) })
 	rec := &reconcile.Reconciler{Dir: *dir, Store: st, Progress: r.Event, AllowMassDelete: *allowMass,
 		Parallelism: firstPositive(*parallelism, set.Settings.Parallelism),
-		Connect:     func(ctx context.Context) (reconcile.API, error) { return conn.Connect(ctx, set.Settings) },
-		Pages:       pagesFor(*dir, conn, fixedSettings(set.Settings))}
+		Connect:     connect, Pages: newPageRenderer(*dir, connect)}
 	start := time.Now()
 	res, err := rec.Apply(ctx, p)
 	workers := min(firstPositive(rec.Parallelism, reconcile.DefaultParallelism), max(1, progress.Work(p)))

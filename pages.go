@@ -11,7 +11,6 @@ import (
 	"github.com/ledgerform/ledgerform/htmlreport"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/report"
-	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
 	"github.com/ledgerform/ledgerform/summary"
 )
@@ -20,21 +19,19 @@ import (
 // (reconcile.PageRenderer): the summary of the output (package summary),
 // drawn by htmlreport. Category titles come from the tree cache of the
 // working directory (.ledgerform/trees); a tree not cached yet is fetched
-// once through its own connection to the endpoint, made the first time
-// one is needed. Without a tree the page shows category ids, and says why.
+// once, through connect (apply and import share theirs with the
+// reconciler: see shared). Without a tree the page shows category ids,
+// and says why.
 type pageRenderer struct {
 	trees *summary.Trees
-
-	mu   sync.Mutex
-	conn reconcile.API
 }
 
 // newPageRenderer returns the renderer of the working directory dir;
-// connect makes the connection trees are fetched through.
+// connect gives the connection trees are fetched through.
 func newPageRenderer(dir string, connect func(ctx context.Context) (reconcile.API, error)) *pageRenderer {
 	p := &pageRenderer{}
 	p.trees = &summary.Trees{Dir: filepath.Join(stateDir(dir), summary.TreesDir), Fetch: func(ctx context.Context, country string) (*api.CategoryTree, error) {
-		c, err := p.connect(ctx, connect)
+		c, err := connect(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -47,20 +44,6 @@ func newPageRenderer(dir string, connect func(ctx context.Context) (reconcile.AP
 		return t.CategoryTree(ctx, country)
 	}}
 	return p
-}
-
-func (p *pageRenderer) connect(ctx context.Context, connect func(ctx context.Context) (reconcile.API, error)) (reconcile.API, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conn != nil {
-		return p.conn, nil
-	}
-	c, err := connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p.conn = c
-	return c, nil
 }
 
 // RenderPage implements reconcile.PageRenderer.
@@ -89,32 +72,23 @@ func (p *pageRenderer) RenderPage(ctx context.Context, address report.Address, s
 	return b.Bytes(), nil
 }
 
-// pagesFor returns the page renderer apply, import and watch give the
-// reconciler, connecting with the settings settings returns (the
-// manifests' in force).
-func pagesFor(dir string, conn *connector, settings func() (spec.Settings, error)) *pageRenderer {
-	return newPageRenderer(dir, func(ctx context.Context) (reconcile.API, error) {
-		s, err := settings()
-		if err != nil {
-			return nil, err
+// shared returns connect made once: the first connection it makes is
+// handed to every later caller (one that fails is tried again), so that
+// the reconciler and the page renderer of one run share one client (and,
+// for the embedded endpoint, one engine).
+func shared(connect func(ctx context.Context) (reconcile.API, error)) func(ctx context.Context) (reconcile.API, error) {
+	var mu sync.Mutex
+	var made reconcile.API
+	return func(ctx context.Context) (reconcile.API, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if made != nil {
+			return made, nil
 		}
-		return conn.Connect(ctx, s)
-	})
-}
-
-// fixedSettings is a settings func for pagesFor of settings known once.
-func fixedSettings(s spec.Settings) func() (spec.Settings, error) {
-	return func() (spec.Settings, error) { return s, nil }
-}
-
-// manifestSettings is a settings func for pagesFor that reads the
-// manifests of dir when asked (watch: the manifests change while it runs).
-func manifestSettings(dir string) func() (spec.Settings, error) {
-	return func() (spec.Settings, error) {
-		set, err := loadManifests(dir)
-		if err != nil {
-			return spec.Settings{}, err
+		c, err := connect(ctx)
+		if err == nil {
+			made = c
 		}
-		return set.Settings, nil
+		return c, err
 	}
 }

@@ -152,7 +152,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		// Pages' trees are fetched through a connection of their own,
 		// made with the daemon's settings in force, once.
 		Pages: func(connect func(context.Context) (reconcile.API, error)) reconcile.PageRenderer {
-			return newPageRenderer(*dir, connect)
+			return newPageRenderer(*dir, shared(connect))
 		},
 	}
 	if src != nil {
