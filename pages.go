@@ -52,10 +52,7 @@ func (p *pageRenderer) RenderPage(ctx context.Context, address report.Address, s
 	if err != nil {
 		return nil, err
 	}
-	opts := summary.Options{Address: address.String(), Output: sp.Output, Country: sp.Country}
-	if sp.Params != nil && sp.Params.Currency != nil {
-		opts.Currency = *sp.Params.Currency
-	}
+	opts := summaryOptions(address, sp.Output, sp)
 	version := ""
 	if res.Categorisation != nil && res.Categorisation.CategoryTreeVersion != nil {
 		version = *res.Categorisation.CategoryTreeVersion
@@ -70,6 +67,16 @@ func (p *pageRenderer) RenderPage(ctx context.Context, address report.Address, s
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// summaryOptions are the summary.Options of a report recorded with spec
+// sp whose output is at output: what the result alone does not say.
+func summaryOptions(address report.Address, output string, sp state.Spec) summary.Options {
+	opts := summary.Options{Address: address.String(), Output: output, Country: sp.Country}
+	if p := sp.Params; p != nil && p.Currency != nil {
+		opts.Currency = *p.Currency
+	}
+	return opts
 }
 
 // shared returns connect made once: the first connection it makes is

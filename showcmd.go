@@ -144,11 +144,7 @@ func reportSummary(ctx context.Context, dir string, addr report.Address, endpoin
 	if !offline {
 		trees.Fetch = treeFetcher(set, setErr, endpoint, stderr)
 	}
-	opts := summary.Options{Address: addr.String(), Output: rec.Output.Path, Country: rec.Spec.Country}
-	if p := rec.Spec.Params; p != nil && p.Currency != nil {
-		opts.Currency = *p.Currency
-	}
-	s, err := summary.Load(ctx, name, opts, trees)
+	s, err := summary.Load(ctx, name, summaryOptions(addr, rec.Output.Path, rec.Spec), trees)
 	var fe *summary.FileError
 	switch {
 	case errors.As(err, &fe) && fe.Missing():

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -69,16 +70,11 @@ func getResp(t *testing.T, u string) (*http.Response, string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return resp, b.String()
+	return resp, string(b)
 }
 
 // The status page lists every report with its phase and a link to its
