@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/report"
@@ -38,10 +39,14 @@ import (
 // of everything after the second line. A page whose H1 is the recorded
 // output's is up to date; one whose H2 matches is unedited (the only kind
 // prune removes or a move renames); a file without that line is not
-// ledgerform's and is only overwritten when the plan says so. A plan of a
-// completed report reads only the page's first two lines; the whole page
-// is read (and hashed) only when it is to be removed, renamed or
-// overwritten.
+// ledgerform's and is only overwritten when the plan says so.
+//
+// A plan of an up-to-date report with a page takes one lstat of the page
+// when the page is newer than the recorded output (as a page written
+// after its output is), and reads its first two lines otherwise; so a
+// page edited, or a file put at its path, after the output was written is
+// left alone until the output changes. The whole page is read (and
+// hashed) only when it is to be removed, renamed or overwritten.
 
 // A PageRenderer makes the HTML page of one completed report from its
 // output: raw is the output file's content (the API's answer, indented).
@@ -70,10 +75,12 @@ const (
 	pageForeign           // a file ledgerform did not write (or not a regular file)
 )
 
-// readPage says what is at path, from the first two lines only, and the
-// output digest the page names.
+// readPage says what is at path, from its first two lines only (one
+// read of pageHeadLen bytes), given the digest of the output it should
+// have been rendered from ("" when that does not matter). It opens without
+// blocking on a FIFO and reads only a regular file.
 func readPage(dir, path, outSHA string) pageState {
-	f, err := os.Open(resolve(dir, path))
+	f, err := os.OpenFile(resolve(dir, path), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return pageMissing
 	} else if err != nil {
@@ -83,7 +90,9 @@ func readPage(dir, path, outSHA string) pageState {
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return pageForeign
 	}
-	out, _, ok := pageHeader(bufio.NewReaderSize(io.LimitReader(f, 512), 512))
+	var buf [pageHeadLen]byte
+	n, _ := f.ReadAt(buf[:], 0)
+	out, _, ok := pageHeader(bufio.NewReader(bytes.NewReader(buf[:n])))
 	switch {
 	case !ok:
 		return pageForeign
@@ -92,6 +101,9 @@ func readPage(dir, path, outSHA string) pageState {
 	}
 	return pageStale
 }
+
+// pageHeadLen is the length of a page's first two lines.
+const pageHeadLen = len("<!DOCTYPE html>\n") + len(pageMarker) + 64 + len(", page sha256 ") + 64 + len(" -->\n")
 
 // pageHeader reads the doctype and marker lines and returns the output
 // and page digests they name.
@@ -111,7 +123,7 @@ func pageHeader(r *bufio.Reader) (out, page string, ok bool) {
 // is an HTML page ledgerform wrote, and the SHA-256 of the output it was
 // rendered from. The daemon serves only such files.
 func PageHeader(r io.Reader) (outputSHA256 string, ok bool) {
-	out, _, ok := pageHeader(bufio.NewReaderSize(io.LimitReader(r, 512), 512))
+	out, _, ok := pageHeader(bufio.NewReader(io.LimitReader(r, int64(pageHeadLen))))
 	return out, ok
 }
 
@@ -150,6 +162,11 @@ func planPage(dir string, c *Change, page string, prune bool) {
 		return
 	}
 	if page != "" {
+		// The common case costs one lstat: a page written after the
+		// output it was rendered from is newer than it.
+		if fi, err := os.Lstat(resolve(dir, page)); err == nil && fi.Mode().IsRegular() && fi.ModTime().UnixNano() >= rec.Output.MTime {
+			return
+		}
 		switch readPage(dir, page, rec.Output.SHA256) {
 		case pageCurrent:
 			return
@@ -173,6 +190,11 @@ func planPage(dir string, c *Change, page string, prune bool) {
 // (overwriting what is there), an old page renamed with its output, or
 // removed (prune) or left. It sets c.PagesRemoved and c.PageMove.
 func (p *Plan) pageEffects(dir string, prune bool, c *Change) []FileEffect {
+	switch c.Action {
+	case Delete, Move, Render, Create, Replace, Resume, Retry, Restore:
+	default:
+		return nil // nothing is done to any file: nothing to read
+	}
 	var oldPage string // the page of the recorded output, if ledgerform's
 	if rec := c.Record; rec != nil && rec.Output != nil {
 		if st := readPage(dir, spec.PagePath(rec.Spec.Output), ""); st == pageStale || st == pageCurrent {

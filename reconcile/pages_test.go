@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/fsutil"
@@ -108,9 +109,16 @@ func TestPages_FollowTheOutput(t *testing.T) {
 		t.Errorf("the page rendered again differs from the first")
 	}
 
-	// A file ledgerform did not write at the page's path: the plan says
-	// it is overwritten.
+	// A file put at the page's path after the output was written is left
+	// alone (the plan takes one lstat: it is newer than the output)...
 	writeFile(t, f.dir, "out/a.html", "my notes")
+	if p, _ = f.runSet(set(false, d), pages); p.HasChanges() || f.readFile("out/a.html") != "my notes" {
+		t.Errorf("a newer file at the page's path: %s; want it left alone", actions(p))
+	}
+	// ... but one older than the output is read, found not to be
+	// ledgerform's, and the plan says it is overwritten.
+	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	os.Chtimes(filepath.Join(f.dir, "out/a.html"), old, old)
 	p, _ = f.runSet(set(false, d), pages)
 	if got := effectsOf(p); !slices.Equal(got, []string{"overwrite out/a.html"}) {
 		t.Errorf("foreign page: effects %q", got)
