@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ledgerform/ledgerform/reconcile"
@@ -214,7 +215,8 @@ func openInside(dir, path string) (*os.File, error) {
 		return nil, err
 	}
 	defer root.Close()
-	f, err := root.Open(filepath.FromSlash(path))
+	// Without blocking on a FIFO; the caller serves only a regular file.
+	f, err := root.OpenFile(filepath.FromSlash(path), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, errors.Join(errOutside, err)
 	}

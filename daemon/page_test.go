@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ledgerform/ledgerform/engine"
@@ -144,6 +145,14 @@ func TestReportPage_ServesOnlyPagesInside(t *testing.T) {
 	os.Symlink("real.html", pagePath)
 	if code, _ := page("report.a"); code != 200 {
 		t.Errorf("a page linked inside: %d, want 200", code)
+	}
+	// A FIFO at the page's path: refused at once, not waited on.
+	os.Remove(pagePath)
+	if err := syscall.Mkfifo(pagePath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := page("report.a"); code != 404 {
+		t.Errorf("a FIFO at the page's path: %d, want 404", code)
 	}
 	// A file that is not one ledgerform wrote: refused.
 	os.Remove(pagePath)
