@@ -296,7 +296,7 @@ func (s *Store) Serial() uint64 {
 
 // fence is the condition a Shared Store's change must meet: this Store
 // owns the lease of the address ($2), and a third of the lease time is
-// left. $1 is the workspace, $3 the owner ('' for the other modes: no
+// left. $1 is the workspace, $3 the owner (” for the other modes: no
 // fence), $4 the margin in milliseconds.
 const fence = `($3 = '' OR EXISTS (SELECT 1 FROM ledgerform_leases l WHERE l.workspace = $1 AND l.address = $2
 	AND l.owner = $3 AND l.expires > now() + $4 * interval '1 millisecond'))`
