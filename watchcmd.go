@@ -15,6 +15,7 @@ import (
 	"github.com/ledgerform/ledgerform/daemon"
 	"github.com/ledgerform/ledgerform/gitsource"
 	"github.com/ledgerform/ledgerform/nordigen"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 const watchUsage = `watch
@@ -67,6 +68,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	lockTimeout := lockTimeoutFlag(fs)
 	git := addGitFlags(fs, false)
 	interval := fs.Duration("interval", daemon.DefaultSourceInterval, "how often the git source is fetched (with --git)")
+	stURL := stateFlag(fs)
+	lease := fs.Duration("lease", pgstore.DefaultLeaseTime, "with --state: how long a report's lease lasts unrenewed, so how long a killed daemon's reports wait for another")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -83,7 +86,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"resync", *resync}, {"grace", *grace}, {"quiet", *quiet}, {"interval", *interval}} {
+	}{{"resync", *resync}, {"grace", *grace}, {"quiet", *quiet}, {"interval", *interval}, {"lease", *lease}} {
 		if d.v <= 0 {
 			return usageError{fmt.Errorf("watch: --%s %s: want a duration above zero", d.name, d.v)}
 		}
@@ -106,9 +109,19 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkLockTimeout("watch", *lockTimeout); err != nil {
 		return err
 	}
-	st, err := openState(ctx, *dir, *lockTimeout)
+	st, err := openStore(ctx, *dir, *stURL, pgstore.Shared, *lockTimeout, *lease)
 	if err != nil {
 		return err
+	}
+	// Daemons that share a PostgreSQL state share its reports by leases.
+	var leases daemon.Leases
+	if pg, ok := st.(*pgstore.Store); ok {
+		leases = pg
+		logger.Info("state in PostgreSQL; reports shared with other daemons by leases", "state", pg.Target(), "workspace", pg.Name(),
+			"owner", pg.Owner(), "lease", pg.LeaseTime().String())
+		if err := os.MkdirAll(stateDir(*dir), 0o700); err != nil { // for the control socket
+			return err
+		}
 	}
 	defer func() { err = closeState(st, err, slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer()) }()
 	// The control socket, made once the lock is held: a socket there now
@@ -146,7 +159,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	cfg := daemon.Config{
 		Dir: *dir, Store: st, Listener: ln, Control: ctl, Hup: hup, Logger: logger, Metrics: metrics, EndpointFixed: *endpoint != "",
 		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism,
-		Connect: conn.Connect,
+		Connect: conn.Connect, Leases: leases,
 		PollMin: 250 * time.Millisecond,
 	}
 	if src != nil {

@@ -201,6 +201,9 @@ type Config struct {
 	SourceInfo     SourceInfo
 	SourceInterval time.Duration
 	HookSecret     nordigen.Secret
+	// Leases, when set, share Store's reports with other daemons (see
+	// Leases); nil: this daemon is the state's only writer.
+	Leases Leases
 }
 
 // Daemon is a running ledgerform watch. Its methods are safe for
@@ -225,6 +228,9 @@ type Daemon struct {
 	fatalOnce sync.Once
 	fatal     chan struct{} // closed when the state cannot record a transition
 	fatalErr  error         // why; set before fatal is closed
+
+	health     stateHealth   // whether a shared state can be used (Config.Leases)
+	resyncSoon chan struct{} // a failed resync of a shared state is tried again
 
 	mu        sync.Mutex
 	set       *spec.Set                 // the last good manifests; nil until one loads
@@ -263,7 +269,9 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Metrics = NewMetrics()
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{},
-		unplanned: map[report.Address]error{}, fatal: make(chan struct{}), kick: make(chan struct{}, 1), hook: newHookLimit()}
+		unplanned: map[report.Address]error{}, fatal: make(chan struct{}), kick: make(chan struct{}, 1), hook: newHookLimit(),
+		resyncSoon: make(chan struct{}, 1)}
+	d.health.log = cfg.Logger
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
 		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
 	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
@@ -343,6 +351,8 @@ loop:
 		case f := <-revisions:
 			d.revision(f)
 			d.resync(ctx, "revision")
+		case <-d.resyncSoon:
+			d.resync(ctx, "state-retry")
 		case req := <-d.ctl.requests:
 			d.reconcileNow(ctx, req)
 		}
@@ -541,6 +551,9 @@ func (d *Daemon) resync(ctx context.Context, reason string) []report.Address {
 		return nil
 	}
 	d.watchDirs(set)
+	if !d.refresh(ctx) {
+		return nil
+	}
 	hold := d.held(set)
 	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Filter: func(a report.Address) bool { return !hold(a) }})
 	if err != nil {
@@ -720,6 +733,14 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) reconcile.O
 		// The watcher reports it again once complete.
 		return reconcile.Outcome{Address: addr, Verdict: reconcile.VerdictTransient, Err: errHeld}
 	}
+	// With a shared state, only under the report's lease, planned from
+	// the record as the claim read it.
+	lctx, release, err := d.claim(ctx, addr)
+	if err != nil {
+		return reconcile.Outcome{Address: addr, Verdict: reconcile.VerdictTransient, Err: err}
+	}
+	defer release()
+	ctx = lctx
 	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: []report.Address{addr}})
 	if err != nil || len(p.Changes) == 0 {
 		d.q.Forget(key)
@@ -750,6 +771,10 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) reconcile.O
 		return o
 	case o.Verdict == reconcile.VerdictTransient && api.IsUnreachable(o.Err):
 		d.endpoint.lost(o.Err) // the report is retried after the outage, with its backoff
+	case d.lost(ctx, addr):
+		return o
+	case o.Verdict == reconcile.VerdictTransient && d.cfg.Leases != nil && errors.As(o.Err, new(*state.UnavailableError)):
+		d.health.down(o.Err)
 	}
 	switch o.Verdict {
 	case reconcile.VerdictDone, reconcile.VerdictBlocked:

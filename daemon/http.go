@@ -63,6 +63,9 @@ func (d *Daemon) readiness() (bool, []string) {
 	if err := d.endpoint.outage(); err != nil {
 		reasons = append(reasons, "the API cannot be used: "+err.Error())
 	}
+	if err := d.health.outage(); err != nil {
+		reasons = append(reasons, "the state cannot be used: "+err.Error())
+	}
 	return len(reasons) == 0, reasons
 }
 
@@ -133,6 +136,9 @@ type ReportStatus struct {
 	NextRetry      *time.Time `json:"next_retry,omitempty"`
 	// Conditions are Ready, Reconciling and Stalled (see conditions.go).
 	Conditions []Condition `json:"conditions"`
+	// Lease is the report's lease, when daemons share the state
+	// (Config.Leases) and one holds it: its owner (host:pid:id) and expiry.
+	Lease *state.Lease `json:"lease,omitempty"`
 }
 
 // Status returns the daemon's status now.
@@ -199,6 +205,7 @@ func (d *Daemon) Status() Status {
 	for _, k := range slices.Sorted(maps.Keys(work)) {
 		s.Reports = append(s.Reports, ReportStatus{Address: k, Phase: state.Pending, Work: work[k], LastError: unplanned[k]})
 	}
+	d.addLeases(&s)
 	d.addConditions(&s)
 	return s
 }
