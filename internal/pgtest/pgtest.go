@@ -94,7 +94,9 @@ var (
 // are there) and stopped after. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-func Main(m *testing.M) int {
+//
+// m is a *testing.M, or what wraps one (testscript.Main takes it so).
+func Main(m interface{ Run() int }) int {
 	current, startErr = start()
 	code := m.Run()
 	if current != nil {
