@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ledgerform/ledgerform/daemon"
+	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/pgtest"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/state"
@@ -33,7 +34,7 @@ func pgState(t *testing.T) *pgtest.DB {
 }
 
 // pgPhases reads the workspace of dir without locking it: address → phase.
-func pgPhases(t *testing.T, dir string) map[string]state.Phase {
+func pgPhases(t testing.TB, dir string) map[string]state.Phase {
 	t.Helper()
 	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
 	if err != nil {
@@ -266,4 +267,44 @@ func TestPG_WatchFailover(t *testing.T) {
 		t.Error("no report was resumed: the kills interrupted nothing")
 	}
 	t.Logf("uploads %d, processing requests %d, resumed %d, lease owners seen %d", engineCount(t, e, "upload"), engineCount(t, e, "process"), resumed, len(owners))
+}
+
+// BenchmarkWatch_Daemons measures how long 1 and 3 watch daemons sharing
+// one PostgreSQL workspace take to complete 60 reports, each daemon with
+// --parallelism 4, against the same engine (16 processing workers, 500 ms
+// of processing, 5 ms of latency per answer). Each op is a whole run, from
+// the daemons' start to the last report recorded completed.
+func BenchmarkWatch_Daemons(b *testing.B) {
+	const n = 60
+	for _, daemons := range []int{1, 3} {
+		b.Run(fmt.Sprintf("daemons=%d", daemons), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				db := pgtest.New(b)
+				db.Env(b)
+				b.Setenv(stateEnv, db.URL())
+				dir, _, run := watchFixtureWith(b, n, engine.Config{Workers: 16, Faults: engine.Faults{ProcessingTime: 500 * time.Millisecond, Latency: 5 * time.Millisecond}})
+				b.StartTimer()
+				var logs []*testutil.SyncBuffer
+				for range daemons {
+					_, log := run("--parallelism", "4", "--lease", "10s")
+					logs = append(logs, log)
+				}
+				for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+					done := 0
+					for _, p := range pgPhases(b, dir) {
+						if p == state.Completed {
+							done++
+						}
+					}
+					if done == n {
+						break
+					}
+					if time.Now().After(deadline) {
+						b.Fatalf("%d of %d completed\n%s", done, n, logs[0])
+					}
+				}
+			}
+		})
+	}
 }

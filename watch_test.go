@@ -20,13 +20,19 @@ import (
 
 // watchFixture is a working directory of n reports and an engine whose
 // processing takes a while.
-func watchFixture(t *testing.T, n int, processing time.Duration) (dir string, e *engine.Running, run func(args ...string) (*exec.Cmd, *testutil.SyncBuffer)) {
+func watchFixture(t testing.TB, n int, processing time.Duration) (dir string, e *engine.Running, run func(args ...string) (*exec.Cmd, *testutil.SyncBuffer)) {
+	t.Helper()
+	return watchFixtureWith(t, n, engine.Config{Faults: engine.Faults{ProcessingTime: processing}})
+}
+
+// watchFixtureWith is watchFixture with an engine of the given config.
+func watchFixtureWith(t testing.TB, n int, ecfg engine.Config) (dir string, e *engine.Running, run func(args ...string) (*exec.Cmd, *testutil.SyncBuffer)) {
 	t.Helper()
 	bin, err := exec.LookPath("ledgerform")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err = engine.StartEmbedded(engine.Config{Faults: engine.Faults{ProcessingTime: processing}})
+	e, err = engine.StartEmbedded(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}

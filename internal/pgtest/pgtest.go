@@ -202,9 +202,17 @@ func start() (*Server, error) {
 		return nil, s.fail(err)
 	}
 	var log bytes.Buffer
-	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-h", s.Host, "-p", strconv.Itoa(s.Port),
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
-		"-c", "shared_buffers=32MB", "-c", "log_min_messages=fatal")
+	// In postgresql.conf, not on the command line, so that a benchmark can
+	// turn durability back on (ALTER SYSTEM, pg_reload_conf).
+	conf, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = conf.WriteString("\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\nshared_buffers = 32MB\nlog_min_messages = fatal\n")
+		conf.Close()
+	}
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-h", s.Host, "-p", strconv.Itoa(s.Port))
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	s.cmd.Stdout, s.cmd.Stderr = &log, &log
 	if err := s.cmd.Start(); err != nil {
