@@ -143,6 +143,7 @@ type ReportStatus struct {
 
 // Status returns the daemon's status now.
 func (d *Daemon) Status() Status {
+	d.refreshForStatus()
 	ready, delayed, inflight := d.q.Keys()
 	work := map[string]string{}
 	for _, k := range ready {

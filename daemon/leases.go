@@ -177,6 +177,20 @@ func (d *Daemon) addLeases(s *Status) {
 	}
 }
 
+// refreshForStatus reads every record again before /status shows them,
+// when daemons share the state: the reports the others work on are shown
+// as they are now, not as of this daemon's last resync.
+func (d *Daemon) refreshForStatus() {
+	if d.cfg.Leases == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := d.cfg.Leases.Refresh(ctx); err != nil {
+		d.health.down(err)
+	}
+}
+
 // stateCondition is the daemon's StateReachable condition.
 func (d *Daemon) stateCondition() []Condition {
 	if d.cfg.Leases == nil {

@@ -181,7 +181,10 @@ func (s *Store) Owner() string { return s.owner }
 func (s *Store) LeaseTime() time.Duration { return s.lease }
 
 // Refresh reads every record of the workspace again, so that reads see
-// what other processes changed.
+// what other processes changed. The records of the reports whose leases
+// this Store holds are kept as they are: only this Store changes them, and
+// a read that began before its last change must not undo it in memory
+// (the next plan of the report would start from an older phase).
 func (s *Store) Refresh(ctx context.Context) error {
 	if s.ws == 0 {
 		return nil
@@ -210,7 +213,14 @@ func (s *Store) Refresh(ctx context.Context) error {
 		return s.dbError("read the records", err)
 	}
 	s.mu.Lock()
-	s.records, s.serial = recs, serial
+	for a := range s.held {
+		if r, ok := s.records[a]; ok {
+			recs[a] = r
+		} else {
+			delete(recs, a)
+		}
+	}
+	s.records, s.serial = recs, max(s.serial, serial)
 	s.mu.Unlock()
 	return nil
 }

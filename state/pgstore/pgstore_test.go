@@ -343,3 +343,46 @@ func TestLeases_lostIsCancelled(t *testing.T) {
 		t.Errorf("Put after losing the lease: %v", err)
 	}
 }
+
+// TestRefresh_keepsHeldRecords: a refresh does not undo, in memory, the
+// record of a report this store holds the lease of (a read that began
+// before its last change would); the others are read afresh.
+func TestRefresh_keepsHeldRecords(t *testing.T) {
+	db := pgtest.New(t)
+	db.Env(t)
+	ctx := context.Background()
+	a, b := open(t, db.URL(), pgstore.Shared), open(t, db.URL(), pgstore.Shared)
+	held, other := storetest.Record(1), storetest.Record(2)
+	for _, r := range []state.Record{held, other} {
+		_, release, err := b.Claim(ctx, r.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Phase = state.Uploaded
+		if err := b.Put(r); err != nil {
+			t.Fatal(err)
+		}
+		release()
+	}
+	_, release, err := a.Claim(ctx, held.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	held.Phase = state.Processing
+	if err := a.Put(held); err != nil {
+		t.Fatal(err)
+	}
+	// What an older read would bring back, and another's change.
+	db.Admin(t, `UPDATE ledgerform_records SET record = jsonb_set(record, '{phase}', '"uploaded"') WHERE address = '`+string(held.Address)+`';
+		UPDATE ledgerform_records SET record = jsonb_set(record, '{phase}', '"completed"') WHERE address = '`+string(other.Address)+`'`)
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := a.Get(held.Address); r.Phase != state.Processing {
+		t.Errorf("the held report after a refresh: %s, want processing (this store's last change)", r.Phase)
+	}
+	if r, _ := a.Get(other.Address); r.Phase != state.Completed {
+		t.Errorf("another report after a refresh: %s, want completed (as the database has it)", r.Phase)
+	}
+}
