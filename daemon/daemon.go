@@ -174,6 +174,7 @@ type Config struct {
 	Grace       time.Duration // how long in-flight work may go on after the stop (DefaultGrace)
 	Quiet       time.Duration // a dropped file is complete after this long unchanged (DefaultQuiet)
 	Debounce    time.Duration // the end of a burst of events (DefaultDebounce)
+	Poll        time.Duration // scan the watched directories every Poll instead of fsnotify (watch.Config.Poll); 0: fsnotify
 	Parallelism int           // workers (settings.parallelism, else DefaultParallelism)
 	// BaseDelay and MaxDelay bound the backoff of a report that failed
 	// transiently (internal/queue's defaults when zero).
@@ -277,7 +278,7 @@ func Run(ctx context.Context, cfg Config) error {
 	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
 	d.endpoint.changed = d.outageChanged
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
-	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Logger: cfg.Logger.With("component", "watch")})
+	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Poll: cfg.Poll, Logger: cfg.Logger.With("component", "watch")})
 	if err != nil {
 		d.q.ShutDown()
 		return fmt.Errorf("watch: %w", err)
