@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -20,7 +19,6 @@ import (
 	"github.com/ledgerform/ledgerform/internal/pgtest"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/state"
-	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 // pgState points the commands of this test at a fresh PostgreSQL
@@ -31,21 +29,6 @@ func pgState(t *testing.T) *pgtest.DB {
 	db.Env(t)
 	t.Setenv(stateEnv, db.URL())
 	return db
-}
-
-// pgPhases reads the workspace of dir without locking it: address → phase.
-func pgPhases(t testing.TB, dir string) map[string]state.Phase {
-	t.Helper()
-	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
-	if err != nil {
-		t.Fatalf("the state does not load: %v", err)
-	}
-	defer st.Close()
-	m := map[string]state.Phase{}
-	for _, r := range st.Records() {
-		m[r.Address.String()] = r.Phase
-	}
-	return m
 }
 
 // ledgerform runs the command as a process of its own.
@@ -214,7 +197,7 @@ func TestPG_WatchFailover(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		seeOwners()
-		ph := pgPhases(t, dir)
+		ph := phases(t, dir)
 		done := 0
 		for _, p := range ph {
 			if p == state.Completed {
@@ -292,7 +275,7 @@ func BenchmarkWatch_Daemons(b *testing.B) {
 				}
 				for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
 					done := 0
-					for _, p := range pgPhases(b, dir) {
+					for _, p := range phases(b, dir) {
 						if p == state.Completed {
 							done++
 						}

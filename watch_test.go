@@ -16,6 +16,7 @@ import (
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 // watchFixture is a working directory of n reports and an engine whose
@@ -60,10 +61,11 @@ func watchFixtureWith(t testing.TB, n int, ecfg engine.Config) (dir string, e *e
 	return dir, e, run
 }
 
-// phases reads the state without locking it: address → phase.
-func phases(t *testing.T, dir string) map[string]state.Phase {
+// phases reads the state without locking it (the file store, or the
+// PostgreSQL workspace LEDGERFORM_STATE names): address → phase.
+func phases(t testing.TB, dir string) map[string]state.Phase {
 	t.Helper()
-	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
 	if err != nil {
 		t.Fatalf("the state does not load: %v", err)
 	}
