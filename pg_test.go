@@ -70,6 +70,11 @@ func TestPG_ApplyPlanState(t *testing.T) {
 	if err != nil || strings.Count(out, "completed") != 3 {
 		t.Fatalf("state list: %v\n%s", err, out)
 	}
+	out, err = ledgerform(t, env, "show", "report.r0", "--dir", dir, "--offline")
+	outputs = append(outputs, out)
+	if err != nil {
+		t.Fatalf("show of a report recorded in PostgreSQL: %v\n%s", err, out)
+	}
 	// Another workspace of the same database knows none of it.
 	out, err = ledgerform(t, env, "plan", "--dir", dir, "--state", withPW+"&workspace=other")
 	outputs = append(outputs, out)
