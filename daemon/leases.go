@@ -130,7 +130,10 @@ func (d *Daemon) claim(ctx context.Context, addr report.Address) (lctx context.C
 		// Its holder's: look again when the lease would end, and a
 		// little after, so that the holder's renewal comes first.
 		d.health.up()
-		wait := time.Until(he.Expires) + time.Duration(rand.Int64N(int64(time.Second)))
+		// The expiry is by the database's clock: bounded by the lease
+		// time, so that a clock far off does not park the report.
+		lt := d.cfg.Leases.LeaseTime()
+		wait := min(time.Until(he.Expires), lt) + time.Duration(rand.Int64N(int64(time.Second)))
 		d.q.AddAfter(string(addr), max(wait, 100*time.Millisecond))
 		return nil, nil, err
 	case err != nil:
