@@ -83,8 +83,10 @@ func TestPassword_fromPgpass(t *testing.T) {
 }
 
 // TestPut_databaseGone: a change the database cannot be asked for is an
-// UnavailableError (retryable: the report stops, nothing is lost), and
-// succeeds once the database is back.
+// UnavailableError (retryable: the report stops, nothing is lost). The
+// sessions cut, the workspace's lock went with them: an Exclusive store
+// then refuses every change, retryably, rather than write beside a
+// second writer, and the state opened again takes changes.
 func TestPut_databaseGone(t *testing.T) {
 	db := pgtest.New(t)
 	db.Env(t)
@@ -105,18 +107,52 @@ func TestPut_databaseGone(t *testing.T) {
 	}
 	db.Server.Exec(t, "ALTER DATABASE "+db.Name+" RESET default_transaction_read_only")
 	db.Server.Exec(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+db.Name+"' AND application_name = 'ledgerform' AND state = 'idle'")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err := s.Put(storetest.Record(2))
-		if err == nil {
+	for range 3 {
+		if err = s.Put(storetest.Record(2)); errors.Is(err, pgstore.ErrLockLost) {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Put after the database is writable again: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	}
+	if !state.Retryable(err) || !errors.Is(err, pgstore.ErrLockLost) {
+		t.Fatalf("Put after the lock's session ended: %v; want ErrLockLost, retryable", err)
+	}
+	s.Close()
+	s = open(t, db.URL(), pgstore.Exclusive)
+	if err := s.Put(storetest.Record(2)); err != nil {
+		t.Fatalf("Put on the state opened again: %v", err)
 	}
 	if s.Len() != 2 {
 		t.Errorf("Len = %d, want 2", s.Len())
+	}
+}
+
+// TestShared_relocks: a daemon's store whose lock session is cut takes
+// the shared lock again by itself, and its changes go on.
+func TestShared_relocks(t *testing.T) {
+	db := pgtest.New(t)
+	db.Env(t)
+	s := open(t, db.URL(), pgstore.Shared)
+	r := storetest.Record(1)
+	if _, release, err := s.Claim(context.Background(), r.Address); err != nil {
+		t.Fatal(err)
+	} else {
+		defer release()
+	}
+	db.Admin(t, "SELECT pg_terminate_backend(backend_pid) FROM ledgerform_holders")
+	deadline := time.Now().Add(3 * s.LeaseTime())
+	refused := false
+	for {
+		err := s.Put(r)
+		if err == nil && refused {
+			break
+		}
+		if errors.Is(err, pgstore.ErrLockLost) {
+			refused = true
+		} else if err != nil && !state.Retryable(err) {
+			t.Fatalf("Put: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no Put refused for the lost lock, then accepted once relocked (last: %v, refused %v)", err, refused)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

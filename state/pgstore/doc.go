@@ -61,6 +61,13 @@
 // session ends, so a killed process never blocks the next. A read-only
 // Store (plan) takes none.
 //
+// Every change checks, in the statement that makes it, that the Store's
+// lock session still holds the lock (pg_locks): a lock lost with its
+// connection (the server restarted, the connection was cut) stops every
+// change with ErrLockLost, retryably, rather than let a second writer in
+// beside it. An Exclusive Store must then be opened again; a Shared one
+// takes the shared lock again by itself at its next lease renewal.
+//
 // # Leases
 //
 // A Shared Store's daemons share the reports by leases (ledgerform_leases:

@@ -12,8 +12,10 @@ func Crash(s *Store) {
 		s.stop()
 		s.renewed.Wait()
 	}
+	s.lockMu.Lock()
 	if s.lock != nil {
 		s.lock.Close(context.Background())
 	}
+	s.lockMu.Unlock()
 	s.pool.Close()
 }

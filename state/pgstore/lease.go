@@ -128,6 +128,7 @@ func (s *Store) renew(ctx context.Context) {
 		}
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, every)
+		s.relock(rctx)
 		kept := map[report.Address]bool{}
 		rows, err := s.pool.Query(rctx, `UPDATE ledgerform_leases SET expires = now() + $3 * interval '1 millisecond'
 			WHERE workspace = $1 AND owner = $2 RETURNING address`, s.ws, s.owner, s.lease.Milliseconds())

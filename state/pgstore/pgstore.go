@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,7 +68,10 @@ type Store struct {
 	mode    Mode
 	lease   time.Duration
 	owner   string // this Store's name as a lease owner (Shared)
-	lock    *pgx.Conn
+	lockMu  sync.Mutex   // guards lock
+	lock    *pgx.Conn    // the session that holds the workspace's lock
+	lockPID atomic.Int32 // its backend pid, for the fence
+	cc      *pgx.ConnConfig
 	stop    context.CancelFunc // of the renewals
 	renewed sync.WaitGroup
 
@@ -134,6 +138,7 @@ func (s *Store) open(ctx context.Context, cc *pgx.ConnConfig, lockTimeout time.D
 		if err := s.createWorkspace(ctx); err != nil {
 			return err
 		}
+		s.cc = cc
 		if err := s.takeLock(ctx, cc, lockTimeout); err != nil {
 			return err
 		}
@@ -304,17 +309,31 @@ func (s *Store) Serial() uint64 {
 	return s.serial
 }
 
-// fence is the condition a Shared Store's change must meet: this Store
-// owns the lease of the address ($2), and a third of the lease time is
-// left. $1 is the workspace, $3 the owner (” for the other modes: no
-// fence), $4 the margin in milliseconds.
-const fence = `($3 = '' OR EXISTS (SELECT 1 FROM ledgerform_leases l WHERE l.workspace = $1 AND l.address = $2
+// fence is the condition every change of a writable Store must meet,
+// checked in the statement that makes it: this Store's session still holds
+// the workspace's lock (lockFence; $5 is that session's backend pid: a
+// lock lost with its connection stops every change), and, for a Shared
+// Store, it owns the lease of the address ($2) with a third of the lease
+// time left (leaseFence). $1 is the workspace, $3 the owner ('' for the
+// other modes: no lease), $4 the margin in milliseconds.
+const (
+	lockFence = `EXISTS (SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted
+	AND k.classid = 19526::oid AND k.objid::bigint = $1 AND k.objsubid = 2 AND k.pid = $5)`
+	leaseFence = `($3 = '' OR EXISTS (SELECT 1 FROM ledgerform_leases l WHERE l.workspace = $1 AND l.address = $2
 	AND l.owner = $3 AND l.expires > now() + $4 * interval '1 millisecond'))`
+	fence = lockFence + " AND " + leaseFence
+)
+
+// ErrLockLost is wrapped by the error of a change made after the
+// workspace's lock was lost with the connection that held it (the server
+// restarted, the connection was cut). A Shared Store takes the lock again
+// by itself; an Exclusive one must be opened again.
+var ErrLockLost = errors.New("the workspace's lock was lost with its connection")
 
 const putSQL = `WITH ws AS (
 	UPDATE ledgerform_workspaces SET serial = serial + 1 WHERE id = $1 AND ` + fence + ` RETURNING serial)
 INSERT INTO ledgerform_records (workspace, address, record, serial, updated)
-SELECT $1, $2, $5, ws.serial, $6 FROM ws
+SELECT $1, $2, $6, ws.serial, $7 FROM ws
 ON CONFLICT (workspace, address) DO UPDATE SET record = EXCLUDED.record, serial = EXCLUDED.serial, updated = EXCLUDED.updated
 RETURNING serial`
 
@@ -335,12 +354,12 @@ func (s *Store) check() error {
 	return nil
 }
 
-// fenceOwner and margin are the fence's parameters.
-func (s *Store) fenceArgs() (string, int64) {
+// fenceArgs are the fence's parameters $3 to $5.
+func (s *Store) fenceArgs() (owner string, margin int64, lockPID int32) {
 	if s.mode != Shared {
-		return "", 0
+		return "", 0, s.lockPID.Load()
 	}
-	return s.owner, (s.lease / 3).Milliseconds()
+	return s.owner, (s.lease / 3).Milliseconds(), s.lockPID.Load()
 }
 
 // opTimeout bounds one change: a database that stops answering must not
@@ -365,13 +384,13 @@ func (s *Store) Put(r state.Record) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", r.Address, err)
 	}
-	owner, margin := s.fenceArgs()
+	owner, margin, pid := s.fenceArgs()
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	var serial uint64
-	err = s.pool.QueryRow(ctx, putSQL, s.ws, string(c.Address), owner, margin, raw, c.Updated).Scan(&serial)
+	err = s.pool.QueryRow(ctx, putSQL, s.ws, string(c.Address), owner, margin, pid, raw, c.Updated).Scan(&serial)
 	if err != nil {
-		return s.changeError("put", r.Address, err)
+		return s.changeError(ctx, "put", r.Address, err)
 	}
 	s.mu.Lock()
 	s.records[c.Address] = &c
@@ -389,19 +408,19 @@ func (s *Store) Delete(address report.Address) error {
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", address, err)
 	}
-	owner, margin := s.fenceArgs()
+	owner, margin, pid := s.fenceArgs()
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	var serial uint64
-	err = s.pool.QueryRow(ctx, deleteSQL, s.ws, string(address), owner, margin).Scan(&serial)
+	err = s.pool.QueryRow(ctx, deleteSQL, s.ws, string(address), owner, margin, pid).Scan(&serial)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		// Nothing to delete, or no lease: which one?
-		if owner != "" && !s.holds(ctx, address, margin) {
-			return fmt.Errorf("delete %s: %w", address, state.ErrLeaseLost)
+		// Nothing to delete, or the fence refused it: which one?
+		if err := s.unfenced(ctx, "delete", address); err != nil {
+			return err
 		}
 	case err != nil:
-		return s.changeError("delete", address, err)
+		return s.changeError(ctx, "delete", address, err)
 	}
 	s.mu.Lock()
 	delete(s.records, address)
@@ -410,12 +429,22 @@ func (s *Store) Delete(address report.Address) error {
 	return nil
 }
 
-// holds reports whether this Store holds the lease of address with margin
-// milliseconds to spare.
-func (s *Store) holds(ctx context.Context, address report.Address, margin int64) bool {
-	var ok bool
-	err := s.pool.QueryRow(ctx, "SELECT "+fence, s.ws, string(address), s.owner, margin).Scan(&ok)
-	return err == nil && ok
+// unfenced says why the fence refuses a change of address, if it does:
+// the lock lost (retryable: the database is not usable by this Store now),
+// or the lease.
+func (s *Store) unfenced(ctx context.Context, op string, address report.Address) error {
+	owner, margin, pid := s.fenceArgs()
+	var locked, leased bool
+	err := s.pool.QueryRow(ctx, "SELECT "+lockFence+", "+leaseFence, s.ws, string(address), owner, margin, pid).Scan(&locked, &leased)
+	switch {
+	case err != nil:
+		return &state.UnavailableError{Err: s.dbError(op+" "+string(address), err)}
+	case !locked:
+		return &state.UnavailableError{Err: fmt.Errorf("%s %s: state %s workspace %s: %w", op, address, s.target, s.name, ErrLockLost)}
+	case !leased:
+		return fmt.Errorf("%s %s: %w", op, address, state.ErrLeaseLost)
+	}
+	return nil
 }
 
 // Move records the record of from under to, and forgets from, in one
@@ -436,12 +465,12 @@ func (s *Store) Move(from, to report.Address) error {
 	var moved *state.Record
 	var serial uint64
 	var refused error
-	owner, margin := s.fenceArgs()
+	owner, margin, pid := s.fenceArgs()
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "UPDATE ledgerform_workspaces SET serial = serial + 1 WHERE id = $1 AND "+fence+" RETURNING serial",
-			s.ws, string(from), owner, margin).Scan(&serial); err != nil {
+			s.ws, string(from), owner, margin, pid).Scan(&serial); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				refused = fmt.Errorf("move %s: %w", from, state.ErrLeaseLost)
+				refused = s.unfenced(ctx, "move", from)
 			}
 			return err
 		}
@@ -480,7 +509,7 @@ func (s *Store) Move(from, to report.Address) error {
 		return refused
 	}
 	if err != nil {
-		return s.changeError("move", from, err)
+		return s.changeError(ctx, "move", from, err)
 	}
 	s.mu.Lock()
 	delete(s.records, from)
@@ -491,9 +520,12 @@ func (s *Store) Move(from, to report.Address) error {
 }
 
 // changeError is the error of a change the database did not make.
-func (s *Store) changeError(op string, address report.Address, err error) error {
+func (s *Store) changeError(ctx context.Context, op string, address report.Address, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s %s: %w", op, address, state.ErrLeaseLost)
+		if uerr := s.unfenced(ctx, op, address); uerr != nil {
+			return uerr
+		}
+		return fmt.Errorf("%s %s: %w", op, address, state.ErrLeaseLost) // lost in between
 	}
 	return &state.UnavailableError{Err: s.dbError(op+" "+string(address), err)}
 }
@@ -533,12 +565,15 @@ func (s *Store) Close() error {
 			errs = append(errs, s.dbError("release the leases", err))
 		}
 	}
+	s.lockMu.Lock()
 	if s.lock != nil {
 		s.lock.Exec(ctx, "DELETE FROM ledgerform_holders WHERE backend_pid = pg_backend_pid()")
 		if err := s.lock.Close(ctx); err != nil {
 			errs = append(errs, s.dbError("release the lock", err))
 		}
+		s.lock = nil
 	}
+	s.lockMu.Unlock()
 	if s.pool != nil {
 		s.pool.Close()
 	}
@@ -589,8 +624,39 @@ func (s *Store) takeLock(ctx context.Context, cc *pgx.ConnConfig, timeout time.D
 		conn.Close(ctx)
 		return s.dbError("lock the workspace", err)
 	}
+	var pid int32
+	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		conn.Close(ctx)
+		return s.dbError("lock the workspace", err)
+	}
+	s.lockMu.Lock()
 	s.lock = conn
+	s.lockMu.Unlock()
+	s.lockPID.Store(pid)
 	return nil
+}
+
+// relock checks, for a Shared Store, that the session holding the
+// workspace's shared lock is alive, and takes the lock again on a new one
+// if it is not (the server restarted, the connection was cut): until then
+// the fence refuses every change. An apply that took the lock meanwhile
+// keeps it; the daemon then waits for it to finish.
+func (s *Store) relock(ctx context.Context) {
+	s.lockMu.Lock()
+	conn := s.lock
+	s.lockMu.Unlock()
+	if conn != nil && conn.Ping(ctx) == nil {
+		return
+	}
+	s.lockPID.Store(0)
+	if conn != nil {
+		conn.Close(ctx)
+	}
+	if err := s.takeLock(ctx, s.cc, 0); err != nil {
+		s.lockMu.Lock()
+		s.lock = nil
+		s.lockMu.Unlock()
+	}
 }
 
 // holder is the *state.LockedError of the workspace's lock, naming a
