@@ -102,6 +102,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	host, _ := os.Hostname()
 	s.owner = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), strings.ToLower(rand.Text()[:6]))
 	cfg.ConnConfig.RuntimeParams["application_name"] = "ledgerform"
+	if !strings.Contains(opts.URL, "pool_max_conns") {
+		// pgx's default is the number of CPUs (at least 4): fewer than the
+		// workers of a daemon with a larger --parallelism.
+		cfg.MaxConns = max(cfg.MaxConns, 16)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, s.dbError("connect", err)
