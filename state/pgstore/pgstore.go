@@ -67,7 +67,7 @@ type Store struct {
 	ws      int64  // its id; 0 for a read-only Store of a workspace not yet created
 	mode    Mode
 	lease   time.Duration
-	owner   string // this Store's name as a lease owner (Shared)
+	owner   string       // this Store's name as a lease owner (Shared)
 	lockMu  sync.Mutex   // guards lock
 	lock    *pgx.Conn    // the session that holds the workspace's lock
 	lockPID atomic.Int32 // its backend pid, for the fence
@@ -179,9 +179,11 @@ func (s *Store) createWorkspace(ctx context.Context) error {
 	return nil
 }
 
-// Name returns the workspace's name, and Target the database's URL
-// without password.
-func (s *Store) Name() string   { return s.name }
+// Name returns the workspace's name.
+func (s *Store) Name() string { return s.name }
+
+// Target returns the database as postgres://user@host:port/database,
+// without the password: what messages name it by.
 func (s *Store) Target() string { return s.target }
 
 // Owner is this Store's name as the owner of leases: host:pid:random.
@@ -319,7 +321,7 @@ func (s *Store) Serial() uint64 {
 // the workspace's lock (lockFence; $5 is that session's backend pid: a
 // lock lost with its connection stops every change), and, for a Shared
 // Store, it owns the lease of the address ($2) with a third of the lease
-// time left (leaseFence). $1 is the workspace, $3 the owner ('' for the
+// time left (leaseFence). $1 is the workspace, $3 the owner (” for the
 // other modes: no lease), $4 the margin in milliseconds.
 const (
 	lockFence = `EXISTS (SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted
