@@ -158,9 +158,9 @@ func freeAddr(t *testing.T) string {
 // and one engine whose processing takes a while; one of them is killed
 // with SIGKILL again and again, and restarted. Every report completes
 // with its output whole; no report is processed twice (exactly 60
-// processing requests); a kill costs at most one upload again (the one
-// it interrupted before its id was recorded). /status shows the leases'
-// owners.
+// processing requests); a kill costs an upload again only for a report
+// whose upload's answer it cut off before the id was recorded (allowed:
+// one per kill). /status shows the leases' owners.
 func TestPG_WatchFailover(t *testing.T) {
 	const n, kills = 60, 4
 	pgState(t)
