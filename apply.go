@@ -44,6 +44,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint)")
 	allowMass := fs.Bool("allow-mass-delete", false, "allow a plan that deletes more than half of the recorded reports")
 	lockTimeout := lockTimeoutFlag(fs)
+	stURL := stateFlag(fs)
 	var targets, replace addrFlag
 	fs.Var(&targets, "target", "apply only this `address` (repeatable; drop.NAME selects all its files)")
 	fs.Var(&replace, "replace", "redo this `address` from scratch even if nothing changed (repeatable)")
@@ -68,7 +69,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkEndpointFlag("apply", *endpoint); err != nil {
 		return err
 	}
-	set, st, err := openWorkdir(ctx, *dir, true, *lockTimeout)
+	set, st, err := openWorkdir(ctx, *dir, *stURL, true, *lockTimeout)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 // TestApply_SurvivesSIGKILL runs apply in a child process against an
@@ -28,7 +30,15 @@ import (
 // and no report may have been given a second processing id once one was
 // recorded (a processing request is never repeated for a report whose id
 // the state holds).
-func TestApply_SurvivesSIGKILL(t *testing.T) {
+func TestApply_SurvivesSIGKILL(t *testing.T) { testApplySurvivesSIGKILL(t) }
+
+// TestPG_ApplySurvivesSIGKILL is the same with the state in PostgreSQL.
+func TestPG_ApplySurvivesSIGKILL(t *testing.T) {
+	pgState(t)
+	testApplySurvivesSIGKILL(t)
+}
+
+func testApplySurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a child process 20+ times")
 	}
@@ -75,7 +85,7 @@ func TestApply_SurvivesSIGKILL(t *testing.T) {
 	}
 	round := 0
 	observeState := func(when string) {
-		st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+		st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
 		if err != nil {
 			t.Fatalf("%s: the state does not load: %v", when, err)
 		}
@@ -143,7 +153,7 @@ func TestApply_SurvivesSIGKILL(t *testing.T) {
 	}
 	observeState("at the end")
 
-	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
 	endpoint := fs.String("endpoint", "", "the API's base `URL` (default settings.endpoint)")
 	lockTimeout := lockTimeoutFlag(fs)
+	stURL := stateFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -67,7 +68,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err := checkEndpointFlag("import", *endpoint); err != nil {
 		return err
 	}
-	set, st, err := openWorkdir(ctx, *dir, true, *lockTimeout)
+	set, st, err := openWorkdir(ctx, *dir, *stURL, true, *lockTimeout)
 	if err != nil {
 		return err
 	}

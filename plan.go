@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 const planUsage = `plan
@@ -43,6 +44,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print the plan as one JSON document")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes, 3 when none but reports are blocked")
 	out := fs.String("out", "", "also save the plan to this `file` (0600), for \"apply FILE\" to carry out exactly")
+	stURL := stateFlag(fs)
 	fs.String("endpoint", "", "accepted for symmetry with apply and watch; plan makes no remote call")
 	git := addGitFlags(fs, true)
 	var targets, replace addrFlag
@@ -58,7 +60,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	st, err := openStateReadOnly(*dir)
+	st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/ledgerform/ledgerform/internal/fsutil"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/spec"
-	"github.com/ledgerform/ledgerform/state"
 )
 
 // maxPlanFile bounds a saved plan file that is read back.
@@ -33,7 +32,7 @@ func manifestDigests(set *spec.Set) ([]reconcile.InputDigest, error) {
 
 // savePlan writes p, planned with opts from set against st, to name:
 // 0600, atomically.
-func savePlan(name string, p *reconcile.Plan, set *spec.Set, st *state.Store, opts reconcile.Options) error {
+func savePlan(name string, p *reconcile.Plan, set *spec.Set, st stateStore, opts reconcile.Options) error {
 	ds, err := manifestDigests(set)
 	if err != nil {
 		return err
@@ -72,7 +71,7 @@ func readPlanFile(name string) (*reconcile.SavedPlan, error) {
 // planFromFile plans again as the saved plan was planned and returns the
 // new plan if it is the saved one exactly; otherwise the saved plan is
 // stale and nothing is done.
-func planFromFile(name string, set *spec.Set, st *state.Store) (*reconcile.Plan, error) {
+func planFromFile(name string, set *spec.Set, st stateStore) (*reconcile.Plan, error) {
 	sp, err := readPlanFile(name)
 	if err != nil {
 		return nil, err

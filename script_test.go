@@ -17,15 +17,24 @@ import (
 
 	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/internal/pgtest"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/nordigen"
 )
 
 // TestMain lets the test binary be the ledgerform command inside the
-// scripts of testdata/script, and inside the crash test's children.
+// scripts of testdata/script, and inside the crash test's children; the
+// tests themselves get a PostgreSQL (internal/pgtest), which the children
+// do not start.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"ledgerform": main})
+	testscript.Main(withPG{m}, map[string]func(){"ledgerform": main})
 }
+
+// withPG runs the tests with a PostgreSQL server for the state/pgstore
+// tests of the CLI.
+type withPG struct{ m *testing.M }
+
+func (w withPG) Run() int { return pgtest.Main(w.m) }
 
 // TestScripts runs the CLI scenarios of testdata/script/*.txtar. Each
 // script gets its own engine on loopback: $ENGINE is its URL and

@@ -17,6 +17,7 @@ import (
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 	"github.com/ledgerform/ledgerform/summary"
 )
 
@@ -53,6 +54,7 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dir := fs.String("dir", ".", "the working `directory` of a report: the state in .ledgerform/, outputs relative to it")
 	endpoint := fs.String("endpoint", "", "the API `URL` to fetch a missing category tree from (default: settings.endpoint, else the embedded engine)")
 	offline := fs.Bool("offline", false, "never fetch a category tree: titles only from the cache")
+	stURL := stateFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -61,7 +63,7 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return argError(fs, errors.New("want one address or one plan file"), "usage")
 	}
 	addr, perr := report.Parse(pos[0])
-	if perr != nil || planFileInstead(*dir, addr, pos[0]) {
+	if perr != nil || planFileInstead(*dir, *stURL, addr, pos[0]) {
 		if *asCSV {
 			return usageError{errors.New("show: --csv is for a report's transactions, not a saved plan")}
 		}
@@ -73,7 +75,7 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := checkEndpointFlag("show", *endpoint); err != nil {
 		return err
 	}
-	s, err := reportSummary(ctx, *dir, addr, *endpoint, *offline, stderr)
+	s, err := reportSummary(ctx, *dir, *stURL, addr, *endpoint, *offline, stderr)
 	if err != nil {
 		return err
 	}
@@ -94,11 +96,11 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // planFileInstead reports whether arg, which parses as an address, is
 // better read as a plan file: no report of that address is recorded in
 // dir and a file named arg exists ("report.plan" saved by plan --out).
-func planFileInstead(dir string, addr report.Address, arg string) bool {
+func planFileInstead(dir, url string, addr report.Address, arg string) bool {
 	if fi, err := os.Stat(arg); err != nil || fi.IsDir() {
 		return false
 	}
-	st, err := state.OpenReadOnly(stateDir(dir))
+	st, err := openStore(context.Background(), dir, url, pgstore.ReadOnly, 0, 0)
 	if err != nil {
 		return false
 	}
@@ -108,7 +110,7 @@ func planFileInstead(dir string, addr report.Address, arg string) bool {
 }
 
 // reportSummary builds the summary of the completed report addr of dir.
-func reportSummary(ctx context.Context, dir string, addr report.Address, endpoint string, offline bool, stderr io.Writer) (*summary.Summary, error) {
+func reportSummary(ctx context.Context, dir, url string, addr report.Address, endpoint string, offline bool, stderr io.Writer) (*summary.Summary, error) {
 	if addr.Whole() {
 		return nil, usageError{fmt.Errorf("show: %s names every file of a drop; show one file, drop.%s[\"FILE\"]", addr, addr.Name())}
 	}
@@ -118,11 +120,11 @@ func reportSummary(ctx context.Context, dir string, addr report.Address, endpoin
 	if setErr != nil {
 		set = &spec.Set{}
 	}
-	if _, err := os.Stat(stateDir(dir)); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(stateDir(dir)); errors.Is(err, fs.ErrNotExist) && stateURL(url) == "" {
 		return nil, hinted{fmt.Errorf("show %s: %s has no state: nothing was applied there", addr, dir),
 			"give the working directory of the report with --dir"}
 	}
-	st, err := openStateReadOnly(dir)
+	st, err := openStore(ctx, dir, url, pgstore.ReadOnly, 0, 0)
 	if err != nil {
 		return nil, err
 	}

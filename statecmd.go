@@ -11,6 +11,7 @@ import (
 
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 const stateUsage = `state list | show ADDR... | rm ADDR... | mv OLD NEW
@@ -36,6 +37,7 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	fs := newFlagSet("state", stateUsage)
 	dir := fs.String("dir", ".", "the working `directory`: the state is in .ledgerform/")
 	lockTimeout := lockTimeoutFlag(fs)
+	stURL := stateFlag(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -69,7 +71,7 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("state list: unexpected argument %q", args[0])}
 		}
-		st, err := openStateReadOnly(*dir)
+		st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0)
 		if err != nil {
 			return err
 		}
@@ -85,7 +87,7 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		}
 		return tw.Flush()
 	case "show":
-		st, err := openStateReadOnly(*dir)
+		st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0)
 		if err != nil {
 			return err
 		}
@@ -103,7 +105,7 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		}
 		return nil
 	case "rm":
-		st, err := openState(ctx, *dir, *lockTimeout)
+		st, err := openState(ctx, *dir, *stURL, *lockTimeout)
 		if err != nil {
 			return err
 		}
@@ -127,7 +129,7 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		if err := checkMove(addrs[0], addrs[1]); err != nil {
 			return usageError{err}
 		}
-		return stateMove(ctx, *dir, *lockTimeout, addrs[0], addrs[1], stdout, stderr)
+		return stateMove(ctx, *dir, *stURL, *lockTimeout, addrs[0], addrs[1], stdout, stderr)
 	}
 	return usageError{fmt.Errorf("state: unknown subcommand %q; want list, show, rm or mv", sub)}
 }
@@ -154,8 +156,8 @@ func checkMove(old, new report.Address) error {
 
 // stateMove moves the record of old to new in the state of dir: one
 // change of the state, refused if old is not recorded or new is.
-func stateMove(ctx context.Context, dir string, lockTimeout time.Duration, old, new report.Address, stdout, stderr io.Writer) (err error) {
-	st, err := openState(ctx, dir, lockTimeout)
+func stateMove(ctx context.Context, dir, url string, lockTimeout time.Duration, old, new report.Address, stdout, stderr io.Writer) (err error) {
+	st, err := openState(ctx, dir, url, lockTimeout)
 	if err != nil {
 		return err
 	}

@@ -16,17 +16,24 @@ import (
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
 	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 // watchFixture is a working directory of n reports and an engine whose
 // processing takes a while.
-func watchFixture(t *testing.T, n int, processing time.Duration) (dir string, e *engine.Running, run func(args ...string) (*exec.Cmd, *testutil.SyncBuffer)) {
+func watchFixture(t testing.TB, n int, processing time.Duration) (dir string, e *engine.Running, run func(args ...string) (*exec.Cmd, *testutil.SyncBuffer)) {
+	t.Helper()
+	return watchFixtureWith(t, n, engine.Config{Faults: engine.Faults{ProcessingTime: processing}})
+}
+
+// watchFixtureWith is watchFixture with an engine of the given config.
+func watchFixtureWith(t testing.TB, n int, ecfg engine.Config) (dir string, e *engine.Running, run func(args ...string) (*exec.Cmd, *testutil.SyncBuffer)) {
 	t.Helper()
 	bin, err := exec.LookPath("ledgerform")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err = engine.StartEmbedded(engine.Config{Faults: engine.Faults{ProcessingTime: processing}})
+	e, err = engine.StartEmbedded(ecfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +61,11 @@ func watchFixture(t *testing.T, n int, processing time.Duration) (dir string, e 
 	return dir, e, run
 }
 
-// phases reads the state without locking it: address → phase.
-func phases(t *testing.T, dir string) map[string]state.Phase {
+// phases reads the state without locking it (the file store, or the
+// PostgreSQL workspace LEDGERFORM_STATE names): address → phase.
+func phases(t testing.TB, dir string) map[string]state.Phase {
 	t.Helper()
-	st, err := state.OpenReadOnly(filepath.Join(dir, ".ledgerform"))
+	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
 	if err != nil {
 		t.Fatalf("the state does not load: %v", err)
 	}

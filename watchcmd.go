@@ -16,6 +16,7 @@ import (
 	"github.com/ledgerform/ledgerform/gitsource"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 const watchUsage = `watch
@@ -25,6 +26,18 @@ then whenever a manifest, a statement or a drop folder changes (watched
 with fsnotify, debounced), every --resync, and on SIGHUP. A manifest that
 does not load keeps the last good one in force. Files dropped into a drop
 folder are taken once complete: renamed in, or unchanged for --quiet.
+
+With --poll D it scans the watched directories every D instead of using
+fsnotify, for drop folders on shared storage (NFS, SMB), whose writes
+from another machine fsnotify never sees; a dropped file is taken by the
+same rule.
+
+With --state URL (or LEDGERFORM_STATE) the state is a PostgreSQL
+workspace, and several watch processes, on one machine or several, share
+its reports: a report is worked by one daemon at a time, under a lease of
+--lease that it renews while it works. A daemon killed keeps its reports
+until their leases expire; another then resumes them from their recorded
+request ids. /status shows each lease's owner.
 
 It holds the state's lock for as long as it runs. If another ledgerform
 holds it, watch fails at once naming its pid; --lock-timeout D waits up
@@ -68,6 +81,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	lockTimeout := lockTimeoutFlag(fs)
 	git := addGitFlags(fs, false)
 	interval := fs.Duration("interval", daemon.DefaultSourceInterval, "how often the git source is fetched (with --git)")
+	stURL := stateFlag(fs)
+	poll := fs.Duration("poll", 0, "scan the watched directories every `D` instead of using fsnotify, which does not see writes made on another machine (NFS, SMB); 0: fsnotify")
+	lease := fs.Duration("lease", pgstore.DefaultLeaseTime, "with --state: how long a report's lease lasts unrenewed, so how long a killed daemon's reports wait for another")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,10 +100,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"resync", *resync}, {"grace", *grace}, {"quiet", *quiet}, {"interval", *interval}} {
+	}{{"resync", *resync}, {"grace", *grace}, {"quiet", *quiet}, {"interval", *interval}, {"lease", *lease}} {
 		if d.v <= 0 {
 			return usageError{fmt.Errorf("watch: --%s %s: want a duration above zero", d.name, d.v)}
 		}
+	}
+	if *poll < 0 {
+		return usageError{fmt.Errorf("watch: --poll %s: want 0 (fsnotify) or a duration above zero", *poll)}
 	}
 	logger, err := newLogger("watch", *logFormat, stderr)
 	if err != nil {
@@ -107,9 +126,19 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkLockTimeout("watch", *lockTimeout); err != nil {
 		return err
 	}
-	st, err := openState(ctx, *dir, *lockTimeout)
+	st, err := openStore(ctx, *dir, *stURL, pgstore.Shared, *lockTimeout, *lease)
 	if err != nil {
 		return err
+	}
+	// Daemons that share a PostgreSQL state share its reports by leases.
+	var leases daemon.Leases
+	if pg, ok := st.(*pgstore.Store); ok {
+		leases = pg
+		logger.Info("state in PostgreSQL; reports shared with other daemons by leases", "state", pg.Target(), "workspace", pg.Name(),
+			"owner", pg.Owner(), "lease", pg.LeaseTime().String())
+		if err := os.MkdirAll(stateDir(*dir), 0o700); err != nil { // for the control socket
+			return err
+		}
 	}
 	defer func() { err = closeState(st, err, slog.NewLogLogger(logger.Handler(), slog.LevelWarn).Writer()) }()
 	// The control socket, made once the lock is held: a socket there now
@@ -146,8 +175,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	defer conn.Close()
 	cfg := daemon.Config{
 		Dir: *dir, Store: st, Listener: ln, Control: ctl, Hup: hup, Logger: logger, Metrics: metrics, EndpointFixed: *endpoint != "",
-		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism,
-		Connect: conn.Connect,
+		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism, Poll: *poll,
+		Connect: conn.Connect, Leases: leases,
 		PollMin: 250 * time.Millisecond,
 		// Pages' trees are fetched through a connection of their own,
 		// made with the daemon's settings in force, once.

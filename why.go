@@ -14,6 +14,7 @@ import (
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 const whyUsage = `why ADDR
@@ -39,6 +40,7 @@ applied from, and a daemon with a git source which revision is in force.`
 func runWhy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("why", whyUsage)
 	dir := fs.String("dir", ".", "the working `directory`: manifests, and the state in .ledgerform/")
+	stURL := stateFlag(fs)
 	addrFlag := fs.String("addr", defaultListen, "`address` of a running watch's /status (watch --listen); \"\": ask none")
 	git := addGitFlags(fs, true)
 	pos, err := parseInterleaved(fs, args)
@@ -59,7 +61,7 @@ func runWhy(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	st, err := openStateReadOnly(*dir)
+	st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0)
 	if err != nil {
 		return err
 	}

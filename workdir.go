@@ -20,6 +20,7 @@ import (
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 // stateDir is where a working directory keeps its state and lock.
@@ -100,20 +101,20 @@ func noManifests(dir string) error {
 		"give the directory that holds the manifests with --dir; to declare no reports, write a manifest with \"reports: []\""}
 }
 
-// openWorkdir loads the manifests of dir and opens its state: locked for
-// writing (waiting up to lockTimeout for the lock), or, with write false,
-// read-only (no lock, no write) for plan.
-func openWorkdir(ctx context.Context, dir string, write bool, lockTimeout time.Duration) (*spec.Set, *state.Store, error) {
+// openWorkdir loads the manifests of dir and opens its state (in dir, or
+// at url: see openStore): locked for writing (waiting up to lockTimeout
+// for the lock), or, with write false, read-only (no lock, no write) for
+// plan.
+func openWorkdir(ctx context.Context, dir, url string, write bool, lockTimeout time.Duration) (*spec.Set, stateStore, error) {
 	set, err := loadManifests(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	var st *state.Store
+	mode := pgstore.ReadOnly
 	if write {
-		st, err = openState(ctx, dir, lockTimeout)
-	} else {
-		st, err = openStateReadOnly(dir)
+		mode = pgstore.Exclusive
 	}
+	st, err := openStore(ctx, dir, url, mode, lockTimeout, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,14 +135,13 @@ func checkLockTimeout(cmd string, d time.Duration) error {
 	return nil
 }
 
-// openState opens the state of dir for writing, waiting up to lockTimeout
-// for its lock, or explains why not.
-func openState(ctx context.Context, dir string, lockTimeout time.Duration) (*state.Store, error) {
-	st, err := state.OpenWait(ctx, stateDir(dir), lockTimeout)
-	return st, stateHint(dir, err)
+// openState opens the state of dir (or at url) for writing, waiting up to
+// lockTimeout for its lock, or explains why not.
+func openState(ctx context.Context, dir, url string, lockTimeout time.Duration) (stateStore, error) {
+	return openStore(ctx, dir, url, pgstore.Exclusive, lockTimeout, 0)
 }
 
-// openStateReadOnly reads the state of dir without locking it.
+// openStateReadOnly reads the state in dir without locking it.
 func openStateReadOnly(dir string) (*state.Store, error) {
 	st, err := state.OpenReadOnly(stateDir(dir))
 	return st, stateHint(dir, err)
@@ -313,7 +313,7 @@ func (c *connector) Close() {
 // closeState closes the state, and turns a failure to do so into the
 // command's error if it had none: the run did its work, but the state
 // was not saved as it should have been.
-func closeState(st *state.Store, err error, stderr io.Writer) error {
+func closeState(st stateStore, err error, stderr io.Writer) error {
 	cerr := st.Close()
 	if cerr == nil {
 		return err

@@ -222,6 +222,7 @@ func (d *Daemon) addConditions(s *Status) {
 	default:
 		ds = append(ds, cond(ConditionSourceReachable, false, "Unreachable", src.Error))
 	}
+	ds = append(ds, d.stateCondition()...)
 	s.Conditions = d.conds.stamp("", now, ds)
 }
 

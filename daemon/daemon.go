@@ -174,6 +174,7 @@ type Config struct {
 	Grace       time.Duration // how long in-flight work may go on after the stop (DefaultGrace)
 	Quiet       time.Duration // a dropped file is complete after this long unchanged (DefaultQuiet)
 	Debounce    time.Duration // the end of a burst of events (DefaultDebounce)
+	Poll        time.Duration // scan the watched directories every Poll instead of fsnotify (watch.Config.Poll); 0: fsnotify
 	Parallelism int           // workers (settings.parallelism, else DefaultParallelism)
 	// BaseDelay and MaxDelay bound the backoff of a report that failed
 	// transiently (internal/queue's defaults when zero).
@@ -206,6 +207,10 @@ type Config struct {
 	// connects with the settings in force (for the category trees); the
 	// web page links to the pages.
 	Pages func(connect func(context.Context) (reconcile.API, error)) reconcile.PageRenderer
+
+	// Leases, when set, share Store's reports with other daemons (see
+	// Leases); nil: this daemon is the state's only writer.
+	Leases Leases
 }
 
 // Daemon is a running ledgerform watch. Its methods are safe for
@@ -230,6 +235,9 @@ type Daemon struct {
 	fatalOnce sync.Once
 	fatal     chan struct{} // closed when the state cannot record a transition
 	fatalErr  error         // why; set before fatal is closed
+
+	health     stateHealth   // whether a shared state can be used (Config.Leases)
+	resyncSoon chan struct{} // a failed resync of a shared state is tried again
 
 	mu        sync.Mutex
 	set       *spec.Set                 // the last good manifests; nil until one loads
@@ -268,7 +276,9 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Metrics = NewMetrics()
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, settled: map[string]fileStat{}, warned: map[string]bool{},
-		unplanned: map[report.Address]error{}, fatal: make(chan struct{}), kick: make(chan struct{}, 1), hook: newHookLimit()}
+		unplanned: map[report.Address]error{}, fatal: make(chan struct{}), kick: make(chan struct{}, 1), hook: newHookLimit(),
+		resyncSoon: make(chan struct{}, 1)}
+	d.health.log = cfg.Logger
 	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
 		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
 	if cfg.Pages != nil {
@@ -277,7 +287,7 @@ func Run(ctx context.Context, cfg Config) error {
 	d.endpoint = newEndpoint(cfg.Logger, d.rec.Reach)
 	d.endpoint.changed = d.outageChanged
 	d.q = queue.New(queue.Config{BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Metrics: d.metrics.queueHooks()})
-	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Logger: cfg.Logger.With("component", "watch")})
+	w, err := watch.New(watch.Config{Debounce: cfg.Debounce, Quiet: cfg.Quiet, Poll: cfg.Poll, Logger: cfg.Logger.With("component", "watch")})
 	if err != nil {
 		d.q.ShutDown()
 		return fmt.Errorf("watch: %w", err)
@@ -351,6 +361,8 @@ loop:
 		case f := <-revisions:
 			d.revision(f)
 			d.resync(ctx, "revision")
+		case <-d.resyncSoon:
+			d.resync(ctx, "state-retry")
 		case req := <-d.ctl.requests:
 			d.reconcileNow(ctx, req)
 		}
@@ -549,6 +561,9 @@ func (d *Daemon) resync(ctx context.Context, reason string) []report.Address {
 		return nil
 	}
 	d.watchDirs(set)
+	if !d.refresh(ctx) {
+		return nil
+	}
 	hold := d.held(set)
 	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Filter: func(a report.Address) bool { return !hold(a) }})
 	if err != nil {
@@ -728,6 +743,14 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) reconcile.O
 		// The watcher reports it again once complete.
 		return reconcile.Outcome{Address: addr, Verdict: reconcile.VerdictTransient, Err: errHeld}
 	}
+	// With a shared state, only under the report's lease, planned from
+	// the record as the claim read it.
+	lctx, release, err := d.claim(ctx, addr)
+	if err != nil {
+		return reconcile.Outcome{Address: addr, Verdict: reconcile.VerdictTransient, Err: err}
+	}
+	defer release()
+	ctx = lctx
 	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: []report.Address{addr}})
 	if err != nil || len(p.Changes) == 0 {
 		d.q.Forget(key)
@@ -758,6 +781,10 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) reconcile.O
 		return o
 	case o.Verdict == reconcile.VerdictTransient && api.IsUnreachable(o.Err):
 		d.endpoint.lost(o.Err) // the report is retried after the outage, with its backoff
+	case d.lost(ctx, addr):
+		return o
+	case o.Verdict == reconcile.VerdictTransient && d.cfg.Leases != nil && errors.As(o.Err, new(*state.UnavailableError)):
+		d.health.down(o.Err)
 	}
 	switch o.Verdict {
 	case reconcile.VerdictDone, reconcile.VerdictBlocked:

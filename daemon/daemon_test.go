@@ -66,16 +66,22 @@ func start(t testing.TB, dir string, cfg Config, ecfg engine.Config, wrap ...fun
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	st, err := state.Open(filepath.Join(dir, ".ledgerform"))
-	if err != nil {
-		t.Fatal(err)
+	// The file store, unless the test gives a store of its own (which it
+	// closes).
+	var st interface{ Close() error } = nopCloser{}
+	if cfg.Store == nil {
+		fst, err := state.Open(filepath.Join(dir, ".ledgerform"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store, st = fst, fst
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, dir: dir, engine: e, url: "http://" + ln.Addr().String(), done: make(chan error, 1), logs: &testutil.SyncBuffer{}}
-	cfg.Dir, cfg.Store, cfg.Listener = dir, st, ln
+	cfg.Dir, cfg.Listener = dir, ln
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
@@ -109,6 +115,10 @@ func start(t testing.TB, dir string, cfg Config, ecfg engine.Config, wrap ...fun
 	t.Cleanup(h.stop)
 	return h
 }
+
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
 
 func (h *harness) stop() {
 	if h.cancel == nil {

@@ -66,6 +66,9 @@ func (d *Daemon) readiness() (bool, []string) {
 	if err := d.endpoint.outage(); err != nil {
 		reasons = append(reasons, "the API cannot be used: "+err.Error())
 	}
+	if err := d.health.outage(); err != nil {
+		reasons = append(reasons, "the state cannot be used: "+err.Error())
+	}
 	return len(reasons) == 0, reasons
 }
 
@@ -136,10 +139,14 @@ type ReportStatus struct {
 	NextRetry      *time.Time `json:"next_retry,omitempty"`
 	// Conditions are Ready, Reconciling and Stalled (see conditions.go).
 	Conditions []Condition `json:"conditions"`
+	// Lease is the report's lease, when daemons share the state
+	// (Config.Leases) and one holds it: its owner (host:pid:id) and expiry.
+	Lease *state.Lease `json:"lease,omitempty"`
 }
 
 // Status returns the daemon's status now.
 func (d *Daemon) Status() Status {
+	d.refreshForStatus()
 	ready, delayed, inflight := d.q.Keys()
 	work := map[string]string{}
 	for _, k := range ready {
@@ -202,6 +209,7 @@ func (d *Daemon) Status() Status {
 	for _, k := range slices.Sorted(maps.Keys(work)) {
 		s.Reports = append(s.Reports, ReportStatus{Address: k, Phase: state.Pending, Work: work[k], LastError: unplanned[k]})
 	}
+	d.addLeases(&s)
 	d.addConditions(&s)
 	return s
 }

@@ -65,11 +65,17 @@ func TestWatch_TwentyManifestsOnePlan(t *testing.T) {
 
 // A file dropped by slow writes over a second is uploaded once, complete;
 // a file dropped by rename is uploaded once.
-func TestWatch_DroppedFiles(t *testing.T) {
+func TestWatch_DroppedFiles(t *testing.T) { testDroppedFiles(t, 0) }
+
+// The same with --poll: the folder scanned, not watched with fsnotify (as
+// on NFS), and the same rule for a complete file.
+func TestWatch_DroppedFilesPolled(t *testing.T) { testDroppedFiles(t, 50*time.Millisecond) }
+
+func testDroppedFiles(t *testing.T, poll time.Duration) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "inbox"), 0o700)
 	write(t, dir, "m.yaml", "drops:\n  - {name: inbox, dir: inbox, operations: [categorisation], country: uk}\n")
-	h := start(t, dir, Config{Quiet: 500 * time.Millisecond}, engine.Config{})
+	h := start(t, dir, Config{Quiet: 500 * time.Millisecond, Poll: poll}, engine.Config{})
 	h.eventually("ready", h.settled)
 
 	// Slow writes: ten pieces, 100 ms apart, less than the quiet period.

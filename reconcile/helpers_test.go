@@ -31,6 +31,9 @@ type testStore struct {
 	together int
 	arrived  int
 	release  chan struct{}
+	// refuse, when set, is asked before each Put: an error it returns is
+	// the Put's, and nothing is stored.
+	refuse func(r state.Record) error
 }
 
 func newTestStore(t testing.TB) *testStore {
@@ -56,6 +59,11 @@ func (m *testStore) Put(r state.Record) error {
 		return fmt.Errorf("disk full")
 	}
 	defer m.mu.Unlock()
+	if m.refuse != nil {
+		if err := m.refuse(r); err != nil {
+			return err
+		}
+	}
 	if err := m.Store.Put(r); err != nil {
 		return err
 	}

@@ -103,8 +103,10 @@ const (
 	// VerdictDone: the change is carried out, or there was nothing to do.
 	VerdictDone Verdict = iota + 1
 	// VerdictTransient: it failed in a way that may pass (the network, the
-	// API's 429 and 5xx, credentials, a local file, the poll deadline).
-	// The record says how far it got; try again after a backoff.
+	// API's 429 and 5xx, credentials, a local file, the poll deadline, a
+	// state database that cannot record a transition now or a lease lost:
+	// state.Retryable). The record says how far it got; try again after a
+	// backoff.
 	VerdictTransient
 	// VerdictBlocked: the API refused what the report asks (its statements
 	// or its spec), or the report was blocked already. Trying again is
@@ -290,6 +292,8 @@ func verdict(ctx context.Context, err error) Verdict {
 		return VerdictDone
 	case errors.As(err, &se):
 		return VerdictFatal
+	case errors.As(err, new(*unrecordedError)):
+		return VerdictTransient
 	case ctx.Err() != nil, errors.Is(err, errFatalStop):
 		return VerdictInterrupted
 	case Blocking(err):
@@ -394,10 +398,23 @@ type job struct {
 func (j *job) put() error {
 	j.rec.Updated = time.Now().UTC()
 	if err := j.r.Store.Put(j.rec); err != nil {
+		if state.Retryable(err) {
+			// A database that cannot be used now, or a lease lost: this
+			// report stops before its next remote call, and is tried
+			// again from what is recorded; the run goes on.
+			return &unrecordedError{fmt.Errorf("record %s: %w", j.rec.Address, err)}
+		}
 		return j.r.storeFailure(fmt.Errorf("record %s: %w", j.rec.Address, err))
 	}
 	return nil
 }
+
+// unrecordedError is a transition the store refused for a reason that may
+// pass (state.Retryable): transient for the report, not fatal for the run.
+type unrecordedError struct{ err error }
+
+func (e *unrecordedError) Error() string { return e.err.Error() }
+func (e *unrecordedError) Unwrap() error { return e.err }
 
 func (j *job) event(step, status string) Event {
 	return Event{Address: j.rec.Address, Action: j.action, Step: step, Status: status,

@@ -424,6 +424,54 @@ func TestApply_StoreFailureStops(t *testing.T) {
 	}
 }
 
+// A state database that cannot record a transition now (or a lease lost)
+// stops that report before its next remote call, as a transient failure,
+// not the run; the next run resumes from what was recorded and processes
+// the upload once.
+func TestApply_StoreUnavailableIsTransient(t *testing.T) {
+	f := newFixture(t, engine.Config{})
+	writeFile(t, f.dir, "a.json", statement(1))
+	writeFile(t, f.dir, "b.json", statement(2))
+	set := &spec.Set{Dir: f.dir, Reports: []spec.Report{desired("a", "a.json"), desired("b", "b.json")}}
+	f.store.refuse = func(r state.Record) error {
+		if r.Address == "report.a" && r.Phase == state.Uploaded {
+			return &state.UnavailableError{Err: errors.New("state database postgres://u@db:5432/x: connection refused")}
+		}
+		return nil
+	}
+	p, _ := NewPlan(set, f.store, Options{})
+	res, err := f.applier().Apply(t.Context(), p)
+	if err != nil {
+		t.Fatalf("Apply: %v; want the run to go on", err)
+	}
+	for _, o := range res.Outcomes {
+		want := VerdictDone
+		if o.Address == "report.a" {
+			want = VerdictTransient
+		}
+		if o.Verdict != want {
+			t.Errorf("%s: verdict %v (%v), want %v", o.Address, o.Verdict, o.Err, want)
+		}
+	}
+	if n := f.calls("process"); n != 1 {
+		t.Errorf("%d processing requests, want 1 (b's): a's upload was not recorded", n)
+	}
+	if r, _ := f.store.Get("report.a"); r.Phase != state.Pending {
+		t.Errorf("report.a: phase %s, want pending (the last recorded)", r.Phase)
+	}
+	f.store.refuse = nil
+	p, _ = NewPlan(set, f.store, Options{})
+	if _, err := f.applier().Apply(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.store.Get("report.a"); r.Phase != state.Completed {
+		t.Errorf("report.a after the database is back: %s", r.Phase)
+	}
+	if n := f.calls("process"); n != 2 {
+		t.Errorf("%d processing requests in all, want 2", n)
+	}
+}
+
 func TestApply_MassDeleteStop(t *testing.T) {
 	f := newFixture(t, engine.Config{})
 	for _, n := range []string{"a", "b", "c"} {

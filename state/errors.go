@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ledgerform/ledgerform/report"
 )
 
 // LockedError is returned by Open when another process (or another Store in
@@ -88,3 +90,48 @@ var ErrClosed = errors.New("state is closed")
 // ErrReadOnly is returned (wrapped) by Put and Delete on a Store from
 // OpenReadOnly.
 var ErrReadOnly = errors.New("state is open read-only")
+
+// A Lease is one daemon's claim on one report of a state that several
+// daemons share (package state/pgstore): until Expires, only Owner works
+// on Address.
+type Lease struct {
+	Address report.Address `json:"address"`
+	Owner   string         `json:"owner"`
+	Expires time.Time      `json:"expires"`
+}
+
+// HeldError is returned by a claim on a report whose lease another daemon
+// holds: it is that daemon's work until the lease is released or expires.
+type HeldError struct {
+	Lease
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("%s is worked on by %s (its lease runs to %s)", e.Address, e.Owner, e.Expires.UTC().Format(time.RFC3339))
+}
+
+// ErrLeaseLost is returned (wrapped) by a change to a report whose lease
+// this daemon no longer holds, or holds too briefly to be sure of it: the
+// change is not made, and no remote call may follow it. It is also the
+// cause of the context of a lease that was lost.
+var ErrLeaseLost = errors.New("the lease of this report was lost")
+
+// UnavailableError is a change a store could not record because its
+// database cannot be used now (unreachable, refusing the login,
+// read-only): nothing was changed, or nothing that cannot be read back,
+// and trying again later may succeed. The reconciler treats it as a
+// transient failure of the report, not as fatal for the run.
+type UnavailableError struct {
+	Err error
+}
+
+func (e *UnavailableError) Error() string { return e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Retryable reports whether err is a change the store refused for a reason
+// that may pass (an *UnavailableError or ErrLeaseLost): the report stops
+// before its next remote call, and is tried again later.
+func Retryable(err error) bool {
+	var ue *UnavailableError
+	return errors.Is(err, ErrLeaseLost) || errors.As(err, &ue)
+}

@@ -52,6 +52,10 @@ type Config struct {
 	// Logger receives events at Debug and watch problems at Warn. Nil
 	// discards.
 	Logger *slog.Logger
+	// Poll, when above zero, scans the watched dirs every Poll instead of
+	// asking fsnotify (see poll.go): for drop folders on shared storage
+	// (NFS, SMB), where fsnotify never hears of another machine's writes.
+	Poll time.Duration
 }
 
 // Dir is one directory to watch.
@@ -108,12 +112,18 @@ func New(cfg Config) (*Watcher, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	fsw, err := fsnotify.NewWatcher()
-	if err != nil {
-		if errors.Is(err, syscall.EMFILE) {
-			return nil, fmt.Errorf("start fsnotify: %w (too many inotify instances: raise the sysctl fs.inotify.max_user_instances)", err)
+	var fsw *fsnotify.Watcher
+	var watches adder = pollAdder{}
+	if cfg.Poll <= 0 {
+		var err error
+		fsw, err = fsnotify.NewWatcher()
+		if err != nil {
+			if errors.Is(err, syscall.EMFILE) {
+				return nil, fmt.Errorf("start fsnotify: %w (too many inotify instances: raise the sysctl fs.inotify.max_user_instances)", err)
+			}
+			return nil, fmt.Errorf("start fsnotify: %w", err)
 		}
-		return nil, fmt.Errorf("start fsnotify: %w", err)
+		watches = fsw
 	}
 	w := &Watcher{
 		fs:      fsw,
@@ -123,7 +133,7 @@ func New(cfg Config) (*Watcher, error) {
 		done:    make(chan struct{}),
 		exited:  make(chan struct{}),
 	}
-	l := newLoop(cfg, log, fsw)
+	l := newLoop(cfg, log, watches)
 	go w.run(l)
 	return w, nil
 }
@@ -202,10 +212,19 @@ func Complete(fi os.FileInfo, quiet time.Duration, now time.Time) bool {
 func (w *Watcher) run(l *loop) {
 	defer close(w.exited)
 	defer close(w.batches)
-	defer func() { w.err = w.fs.Close() }()
+	var events chan fsnotify.Event
+	var errs chan error
+	var poll <-chan time.Time
+	if w.fs != nil {
+		defer func() { w.err = w.fs.Close() }()
+		events, errs = w.fs.Events, w.fs.Errors
+	} else {
+		t := time.NewTicker(l.pollEvery)
+		defer t.Stop()
+		poll = t.C
+	}
 	defer l.stopTimers()
 
-	events, errs := w.fs.Events, w.fs.Errors
 	for {
 		var (
 			out   chan<- Batch
@@ -240,6 +259,8 @@ func (w *Watcher) run(l *loop) {
 			l.quietFired(time.Now())
 		case <-l.retry.C:
 			l.retryFired(time.Now())
+		case <-poll:
+			l.poll(time.Now())
 		case out <- batch:
 			l.sent()
 		}
@@ -252,7 +273,9 @@ type loop struct {
 	debounceFor time.Duration
 	quietFor    time.Duration
 	log         *slog.Logger
-	fs          *fsnotify.Watcher
+	fs          adder
+	pollEvery   time.Duration                   // Config.Poll; 0 with fsnotify
+	snaps       map[string]map[string]entryStat // with Poll: each watched dir's entries at the last scan
 
 	// Watches.
 	dirs     map[string]*dirState // the dirs given to Set
@@ -300,12 +323,14 @@ type dropFile struct {
 	mtime   time.Time
 }
 
-func newLoop(cfg Config, log *slog.Logger, fsw *fsnotify.Watcher) *loop {
+func newLoop(cfg Config, log *slog.Logger, fsw adder) *loop {
 	return &loop{
 		debounceFor: cfg.Debounce,
 		quietFor:    cfg.Quiet,
 		log:         log,
 		fs:          fsw,
+		pollEvery:   max(cfg.Poll, 0),
+		snaps:       make(map[string]map[string]entryStat),
 		dirs:        make(map[string]*dirState),
 		added:       make(map[string]bool),
 		awaiting:    make(map[string]bool),
@@ -392,6 +417,7 @@ func (l *loop) set(dirs []Dir, now time.Time) {
 	for path := range l.dirs {
 		if _, ok := want[path]; !ok {
 			delete(l.dirs, path)
+			delete(l.snaps, path)
 			l.forgetDir(path)
 		}
 	}
@@ -409,6 +435,15 @@ func (l *loop) set(dirs []Dir, now time.Time) {
 		d.drop = drop
 	}
 	l.replan(now, fresh)
+	if l.pollEvery > 0 {
+		// The first look, before Set returns: what changes after it is
+		// in the next scan, as fsnotify would have reported it.
+		for path := range fresh {
+			if l.dirs[path].watched {
+				l.snapshot(path)
+			}
+		}
+	}
 }
 
 // forgetDir drops what is pending for entries of dir: its drop files and

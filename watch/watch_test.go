@@ -30,6 +30,9 @@ func start(t testing.TB, cfg Config, dirs ...Dir) *Watcher {
 	if cfg.Debounce == 0 {
 		cfg.Debounce = testDebounce
 	}
+	if cfg.Poll == 0 {
+		cfg.Poll = testPoll
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

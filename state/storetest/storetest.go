@@ -2,8 +2,9 @@
 // implementation of Store behaves the way the reconciler relies on.
 //
 // Every Store implementation must pass it. The file store, *state.Store,
-// runs it in state's own tests (TestStore_contract); the next storage
-// backend is held to this suite, as is every in-memory test double that
+// runs it in state's own tests (TestStore_contract), and so does the
+// PostgreSQL store, *pgstore.Store (state/pgstore, against a real server);
+// every further storage backend is held to this suite, as is every in-memory test double that
 // stands in for a store, in the way litestream runs one suite against
 // every replica client. A double that passes it cannot hide a bug the real
 // store would expose, such as handing out records that share memory with
