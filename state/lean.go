@@ -43,7 +43,7 @@ type leanRecord struct {
 	ProcessID  string         `json:"process_id,omitempty"`
 	Attempts   int            `json:"attempts,omitempty"`
 	LastError  *Failure       `json:"last_error,omitempty"`
-	Written    *leanFile      `json:"written,omitempty"` // Record.Output
+	Written    *leanFile      `json:"written,omitempty"`     // Record.Output
 	ReusedFrom report.Address `json:"reused_from,omitempty"` // version 4
 	Updated    time.Time      `json:"updated"`
 	Revision   string         `json:"revision,omitempty"`
