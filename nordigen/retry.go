@@ -40,6 +40,11 @@ type reqState struct {
 	attempts     int  // answers and failures seen so far
 	unauthorized int  // 401 answers so far
 	sent         int  // attempts that reached the base transport, for Observe
+	// early is set by the throttle when the last answer was a 429 it took
+	// for noise and allowed an early retry (throttle.allowEarly); spent
+	// tells that the request had its one early retry.
+	early, spent bool
+	earlyWait    time.Duration
 }
 
 type stateKey struct{}
@@ -96,7 +101,17 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 // purpose: a Retry-After is a floor the server set, so it is waited up to
 // 10 % longer and never less; a backoff of our own is at most the delay
 // and at least half of it (backoff.Jitter, the rule of every retry loop).
+//
+// The one exception: a 429 that the throttle took for noise and allowed
+// an early retry (see throttle) is retried after the throttle's short
+// jittered wait instead of its Retry-After.
 func retryWait(lo, hi time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	if resp != nil && resp.Request != nil {
+		if st := stateOf(resp.Request.Context()); st.early && st.earlyWait > 0 {
+			st.early = false
+			return backoff.Jitter(st.earlyWait)
+		}
+	}
 	if d := retryAfter(resp); d > 0 {
 		if d >= hi {
 			return hi

@@ -46,6 +46,23 @@ import (
 //     the rate they had: lowering it for noise would hold back the bursts
 //     of a parallel apply for nothing.
 //
+// A noise 429 whose Retry-After is short (at most earlyMaxRetryAfter) is
+// retried early, after a jittered wait of about noiseWait (0.1–0.2 s by
+// default) instead of its Retry-After, when three things hold: it is the
+// request's first 429 (a request gets one early retry; a second 429
+// waits its Retry-After in full), no pause is on, and the early-retry
+// budget has a token. The budget earns a quarter of a token per success
+// and holds at most earlyBudgetMax, so early retries add at most a
+// quarter to the requests the API answers well, and dry up within a few
+// answers when 429s dominate. Why this is safe: an API at its limit
+// answers 4 of 5 requests 429 and is recognised as a limit (everyone
+// pauses for the full Retry-After, the rate drops), and its 429s drain
+// the budget before they are many; a 429 among successes at the
+// current rate says nothing about the rate, and its Retry-After, the
+// same second for every such answer, is the price of a fault, not a limit
+// the server enforces. Honouring it in full is what cost a parallel
+// apply against 15 % random 429s about 40 % of its throughput.
+//
 // Each success raises the rate by a tenth, back up to the configured one
 // (or, with none configured, until it no longer binds). Safe for
 // concurrent use.
@@ -55,12 +72,25 @@ type throttle struct {
 	max     rate.Limit    // rate.Inf: no client-side limit
 	cap     time.Duration // the longest pause a Retry-After can impose
 
+	// noiseWait is the wait before the early retry of a noise 429; 0: no
+	// early retries, every 429 waits its Retry-After.
+	noiseWait time.Duration
+
 	mu        sync.Mutex
 	until     time.Time   // the pause, on the monotonic clock
 	successes []time.Time // the recent ones, oldest first, at most 256
 	recent    uint64      // the last limitWindow answers, newest in bit 0: 1 for a 429
 	waited    time.Duration
+	budget    float64 // early retries allowed now (see allowEarly)
+	earlyN    int     // early retries granted, for tests and benchmarks
 }
+
+// Bounds of early retries after noise 429s.
+const (
+	earlyMaxRetryAfter = 5 * time.Second // a longer Retry-After is always honoured
+	earlyBudgetMax     = 8               // tokens the budget holds at most
+	earlyEarn          = 0.25            // tokens a success earns
+)
 
 // window is how far back successes count towards the observed rate.
 const window = 2 * time.Second
@@ -101,16 +131,37 @@ func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		t.tooMany(retryAfter(resp))
+		ra := retryAfter(resp)
+		noise := t.tooMany(ra)
+		if st := stateOf(ctx); noise && !st.spent && ra <= earlyMaxRetryAfter && t.allowEarly() {
+			st.early, st.spent, st.earlyWait = true, true, t.noiseWait
+		}
 	case resp.StatusCode < 400:
 		t.succeeded()
 	}
 	return resp, nil
 }
 
+// allowEarly takes a token of the early-retry budget, if there is one
+// and early retries are on.
+func (t *throttle) allowEarly() bool {
+	if t.noiseWait <= 0 {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.budget < 1 {
+		return false
+	}
+	t.budget--
+	t.earlyN++
+	return true
+}
+
 // tooMany takes a 429 whose Retry-After is d: a pause of every request
-// and a lower rate for a limit, a gentler rate for noise.
-func (t *throttle) tooMany(d time.Duration) {
+// and a lower rate for a limit, a gentler rate for noise. It reports
+// whether the 429 was noise.
+func (t *throttle) tooMany(d time.Duration) (noise bool) {
 	d = min(max(d, time.Second), t.cap)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -120,7 +171,7 @@ func (t *throttle) tooMany(d time.Duration) {
 		// Already paused: this 429 answers a request sent before the pause,
 		// and the rate was lowered for it.
 		t.until = maxTime(t.until, now.Add(d))
-		return
+		return false
 	}
 	n := 0
 	for _, s := range t.successes {
@@ -129,7 +180,7 @@ func (t *throttle) tooMany(d time.Duration) {
 		}
 	}
 	if bits.OnesCount64(t.recent) < limitHits {
-		return // noise: its own request waits, the others go on
+		return true // noise: its own request waits, the others go on
 	}
 	allowed := rate.Limit(float64(n) / window.Seconds()) // what the server evidently allows
 	cur := t.limiter.Limit()
@@ -142,6 +193,8 @@ func (t *throttle) tooMany(d time.Duration) {
 		next = min(next, 0.9*allowed)
 	}
 	t.limiter.SetLimit(max(next, t.floor()))
+	t.budget = 0 // a limit: no early retries until successes earn them again
+	return false
 }
 
 // floor is the lowest rate a 429 can bring the limiter to.
@@ -165,6 +218,7 @@ func (t *throttle) succeeded() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.answer(false)
+	t.budget = min(t.budget+earlyEarn, earlyBudgetMax)
 	if len(t.successes) == 256 {
 		t.successes = append(t.successes[:0], t.successes[1:]...)
 	}
