@@ -41,10 +41,12 @@ type reqState struct {
 	unauthorized int  // 401 answers so far
 	sent         int  // attempts that reached the base transport, for Observe
 	// early is set by the throttle when the last answer was a 429 it took
-	// for noise and allowed an early retry (throttle.allowEarly); spent
-	// tells that the request had its one early retry.
-	early, spent bool
-	earlyWait    time.Duration
+	// for noise and allowed an early retry (throttle.allowEarly), to be
+	// made after about earlyWait; earlies counts the early retries the
+	// request had.
+	early     bool
+	earlies   int
+	earlyWait time.Duration
 }
 
 type stateKey struct{}

@@ -47,11 +47,11 @@ import (
 //     of a parallel apply for nothing.
 //
 // A noise 429 whose Retry-After is short (at most earlyMaxRetryAfter) is
-// retried early, after a jittered wait of about noiseWait (0.1–0.2 s by
-// default) instead of its Retry-After, when three things hold: it is the
-// request's first 429 (a request gets one early retry; a second 429
-// waits its Retry-After in full), no pause is on, and the early-retry
-// budget has a token. The budget earns a quarter of a token per success
+// retried early, after a jittered wait of about noiseWait (50–100 ms by
+// default) instead of its Retry-After, when three things hold: it is one
+// of the request's first maxEarly 429s (the second waits twice as long;
+// a third waits its Retry-After in full), no pause is on, and the
+// early-retry budget has a token. The budget earns a quarter of a token per success
 // and holds at most earlyBudgetMax, so early retries add at most a
 // quarter to the requests the API answers well, and dry up within a few
 // answers when 429s dominate. Why this is safe: an API at its limit
@@ -88,6 +88,7 @@ type throttle struct {
 // Bounds of early retries after noise 429s.
 const (
 	earlyMaxRetryAfter = 5 * time.Second // a longer Retry-After is always honoured
+	maxEarly           = 2               // early retries of one request at most
 	earlyBudgetMax     = 8               // tokens the budget holds at most
 	earlyEarn          = 0.25            // tokens a success earns
 )
@@ -133,8 +134,9 @@ func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		ra := retryAfter(resp)
 		noise := t.tooMany(ra)
-		if st := stateOf(ctx); noise && !st.spent && ra <= earlyMaxRetryAfter && t.allowEarly() {
-			st.early, st.spent, st.earlyWait = true, true, t.noiseWait
+		if st := stateOf(ctx); noise && st.earlies < maxEarly && ra <= earlyMaxRetryAfter && t.allowEarly() {
+			st.early, st.earlyWait = true, t.noiseWait<<st.earlies
+			st.earlies++
 		}
 	case resp.StatusCode < 400:
 		t.succeeded()
