@@ -84,7 +84,7 @@ const (
 	DefaultRetryWaitMin   = 500 * time.Millisecond
 	DefaultRetryWaitMax   = 30 * time.Second
 	DefaultAttemptTimeout = 2 * time.Minute
-	DefaultNoiseWait      = 100 * time.Millisecond
+	DefaultNoiseWait      = 50 * time.Millisecond
 	maxResultBytes        = 256 << 20
 )
 

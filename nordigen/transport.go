@@ -47,7 +47,7 @@ import (
 //     of a parallel apply for nothing.
 //
 // A noise 429 whose Retry-After is short (at most earlyMaxRetryAfter) is
-// retried early, after a jittered wait of about noiseWait (50–100 ms by
+// retried early, after a jittered wait of about noiseWait (25–50 ms by
 // default) instead of its Retry-After, when three things hold: it is one
 // of the request's first maxEarly 429s (the second waits twice as long;
 // a third waits its Retry-After in full), no pause is on, and the

@@ -184,10 +184,12 @@ func BenchmarkApply_AtTheLimit(b *testing.B) {
 					return v
 				}
 				results, all, refused := metric(map[string]string{"endpoint": "result"}), metric(nil), metric(map[string]string{"code": "429"})
+				held := c.Held()
 				var total time.Duration
 				for b.Loop() {
 					total += applyNew()
 				}
+				held = c.Held() - held
 				results, all, refused = metric(map[string]string{"endpoint": "result"})-results, metric(nil)-all, metric(map[string]string{"code": "429"})-refused
 				rate := float64(reports*b.N) / total.Seconds()
 				limit := float64(parallelism) / (processing + 3*rtt).Seconds()
@@ -195,6 +197,7 @@ func BenchmarkApply_AtTheLimit(b *testing.B) {
 				b.ReportMetric(rate/limit, "of-limit")
 				b.ReportMetric(results/float64(reports*b.N), "result-GETs/report")
 				b.ReportMetric(refused/float64(reports*b.N), "429s/report")
+				b.ReportMetric(held.Seconds()/total.Seconds()/float64(parallelism), "held-share") // of the workers' time, held by the throttle
 				if k.rateLimit > 0 {
 					b.ReportMetric((all-refused)/total.Seconds()/k.rateLimit, "ok-of-ratelimit")
 				}
