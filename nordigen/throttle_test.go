@@ -42,7 +42,8 @@ func TestThrottle_NoiseIsNotALimit(t *testing.T) {
 		{"noise under a limit", 1000, []int{ok, ok, ok, tooMany, ok, ok, ok}, false},
 		{"two in a row is still noise", rate.Inf, []int{ok, ok, ok, ok, tooMany, tooMany, ok, ok, ok, ok, ok, ok}, false},
 		{"three in a row is still noise", rate.Inf, []int{ok, ok, ok, ok, ok, ok, tooMany, tooMany, tooMany, ok, ok, ok, ok, ok, ok, ok}, false},
-		{"a limit", 1000, []int{ok, ok, ok, ok, tooMany, tooMany, tooMany, tooMany}, true},
+		{"five in a row is still noise", rate.Inf, append(make12(ok), tooMany, tooMany, tooMany, tooMany, tooMany), false},
+		{"a limit", 1000, []int{ok, ok, ok, ok, tooMany, tooMany, tooMany, tooMany, tooMany, tooMany}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &scripted{statuses: tc.script}
@@ -134,21 +135,30 @@ func TestThrottle_EarlyRetryOfNoise(t *testing.T) {
 		for range 40 {
 			script = append(script, ok)
 		}
-		script = append(script, tooMany, tooMany, tooMany, tooMany)
+		script = append(script, tooMany, tooMany, tooMany, tooMany, tooMany, tooMany)
 		th := newThrottle(script, noiseWait)
 		for range 40 { // the budget is full
 			send(t, th, &reqState{})
 		}
 		early := 0
-		for range 4 {
+		for range 6 {
 			if _, d := send(t, th, &reqState{}); d < time.Second {
 				early++
 			}
 		}
-		// The first three are noise for all the throttle can tell; the
-		// fourth makes a limit: a pause, the budget emptied.
-		if early != 3 || th.pauseLeft() <= 0 || th.budget != 0 {
-			t.Errorf("429s in a row: %d early retries, pause %v, budget %v; want 3, a pause, 0", early, th.pauseLeft(), th.budget)
+		// The first five are noise for all the throttle can tell; the
+		// sixth makes a limit: a pause, the budget emptied.
+		if early != 5 || th.pauseLeft() <= 0 || th.budget != 0 {
+			t.Errorf("429s in a row: %d early retries, pause %v, budget %v; want 5, a pause, 0", early, th.pauseLeft(), th.budget)
 		}
 	})
+}
+
+// make12 is twelve of st.
+func make12(st int) []int {
+	s := make([]int, 12)
+	for i := range s {
+		s[i] = st
+	}
+	return s
 }

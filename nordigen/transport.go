@@ -36,7 +36,7 @@ import (
 // answers around it say:
 //
 //   - A limit: at least limitHits of the last limitWindow answers, all
-//     workers together, were 429s (4 of 5). Every request pauses for the
+//     workers together, were 429s (6 of 7). Every request pauses for the
 //     Retry-After (at least a second, at most the cap) and the shared rate
 //     drops to 90 % of the rate of successes over the two seconds before
 //     (what the server evidently allows; half the current rate when there
@@ -55,7 +55,7 @@ import (
 // and holds at most earlyBudgetMax, so early retries add at most a
 // quarter to the requests the API answers well, and dry up within a few
 // answers when 429s dominate. Why this is safe: an API at its limit
-// answers 4 of 5 requests 429 and is recognised as a limit (everyone
+// answers 6 of 7 requests 429 and is recognised as a limit (everyone
 // pauses for the full Retry-After, the rate drops), and its 429s drain
 // the budget before they are many; a 429 among successes at the
 // current rate says nothing about the rate, and its Retry-After, the
@@ -98,10 +98,12 @@ const window = 2 * time.Second
 
 // A limit is taken to be hit when limitHits of the last limitWindow
 // answers were 429s: random 429s at 15 % do that for about one answer in
-// five hundred, a real limit within a few answers.
+// 16,000, a real limit within a few answers. (4 of 5, the rule before,
+// is one answer in 550: at 64 workers and 150 answers a second, a false
+// limit, pausing everyone, every few seconds.)
 const (
-	limitWindow = 5
-	limitHits   = 4
+	limitWindow = 7
+	limitHits   = 6
 )
 
 func (t *throttle) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -218,7 +218,7 @@ func BenchmarkApply_Throughput(b *testing.B) {
 }
 
 // loadTree loads the manifests and, read-only, the state of dir.
-func loadTree(b *testing.B, dir string) (*spec.Set, *state.Store) {
+func loadTree(b testing.TB, dir string) (*spec.Set, *state.Store) {
 	b.Helper()
 	set, err := spec.Load(dir)
 	if err != nil {
