@@ -21,7 +21,8 @@ import (
 //
 //   - Network errors (no answer) and 429, 500, 502, 503, 504 are retried, with
 //     a capped, jittered exponential backoff that honours Retry-After (seconds
-//     or HTTP-date) up to a cap.
+//     or HTTP-date) up to a cap; a result's 500 only twice (the reconciler's
+//     poll loop decides what a lasting one means).
 //   - A 401 is retried once, with a new token; a second 401 is an error.
 //   - Every other answer, every 4xx among them, is final.
 //   - A request whose token could not be had for a permanent reason (wrong
@@ -66,6 +67,9 @@ func stateOf(ctx context.Context) *reqState {
 	return &reqState{}
 }
 
+// resultRetries500 is how many times a result's 500 is retried.
+const resultRetries500 = 2
+
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st := stateOf(ctx)
 	st.attempts++
@@ -86,7 +90,14 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return !api.IsPermanent(err), nil
 	}
 	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+	case http.StatusInternalServerError:
+		// A result's 500 may be the id's own failure, which the API (the
+		// engine, and it seems the service) answers so for as long as it
+		// keeps the id: the reconciler polls again and tells a broken id
+		// from an outage. Retrying it here at length (8 retries, up to
+		// 30 s apart) only made a failed processing take minutes.
+		return st.op != api.OpResult || st.attempts <= resultRetries500, nil
+	case http.StatusTooManyRequests, http.StatusBadGateway,
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true, nil
 	case http.StatusUnauthorized:
