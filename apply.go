@@ -74,16 +74,18 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	defer func() { err = closeState(st, err, stderr) }()
+	conn := &connector{flagEndpoint: *endpoint, stderr: stderr}
+	defer conn.Close()
 	var p *reconcile.Plan
 	if planFile != "" {
-		if p, err = planFromFile(planFile, set, st); err != nil {
+		if p, err = planFromFile(planFile, set, st, conn.id(set.Settings)); err != nil {
 			return err
 		}
 	} else {
 		if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
 			return usageError{err}
 		}
-		if p, err = reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace}); err != nil {
+		if p, err = reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace, Endpoint: conn.id(set.Settings)}); err != nil {
 			return usageError{err}
 		}
 	}
@@ -97,10 +99,8 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	default:
 		r = progress.Lines{W: stdout}
 	}
-	conn := &connector{flagEndpoint: *endpoint, stderr: stderr}
-	defer conn.Close()
 	connect := shared(func(ctx context.Context) (reconcile.API, error) { return conn.Connect(ctx, set.Settings) })
-	rec := &reconcile.Reconciler{Dir: *dir, Store: st, Progress: r.Event, AllowMassDelete: *allowMass,
+	rec := &reconcile.Reconciler{Dir: *dir, Store: st, Progress: r.Event, AllowMassDelete: *allowMass, Endpoint: conn.id(set.Settings),
 		Parallelism: firstPositive(*parallelism, set.Settings.Parallelism),
 		Connect:     connect, Pages: newPageRenderer(*dir, connect)}
 	start := time.Now()

@@ -90,7 +90,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	conn := &connector{flagEndpoint: *endpoint, stderr: stderr}
 	defer conn.Close()
 	connect := shared(func(ctx context.Context) (reconcile.API, error) { return conn.Connect(ctx, set.Settings) })
-	rec := &reconcile.Reconciler{Dir: *dir, Store: st, Progress: progress.Lines{W: stdout}.Event,
+	rec := &reconcile.Reconciler{Dir: *dir, Store: st, Progress: progress.Lines{W: stdout}.Event, Endpoint: conn.id(set.Settings),
 		Connect: connect, Pages: newPageRenderer(*dir, connect)}
 	o := rec.Import(ctx, p.Changes[0], id)
 	if o.Err == nil {

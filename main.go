@@ -50,6 +50,7 @@ func init() {
 }
 
 func main() {
+	softMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal asks for a graceful stop; after it the default
 	// handling is back, so that a second signal ends the process at once.

@@ -12,9 +12,11 @@ import (
 
 const planUsage = `plan
 
-Shows what apply would do: one action per report (create, replace, resume,
-retry, restore, move, delete, blocked, suspended) with the reasons and the
-diff of its spec. A suspended report (suspend: true) is left alone, and
+Shows what apply would do: one action per report (create, replace, reuse,
+resume, retry, restore, move, delete, blocked, suspended) with the reasons
+and the diff of its spec. A report whose statements and spec equal those of
+a completed report of the same endpoint (--endpoint, else
+settings.endpoint) is a reuse of that report's result: no remote call. A suspended report (suspend: true) is left alone, and
 its reason says what would be done otherwise; it is no change. Reads statement files only when their size, mtime or inode changed.
 Makes no remote call and writes nothing; it reads the state without
 taking its lock, so it works while an apply or watch runs.
@@ -45,7 +47,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes, 3 when none but reports are blocked")
 	out := fs.String("out", "", "also save the plan to this `file` (0600), for \"apply FILE\" to carry out exactly")
 	stURL := stateFlag(fs)
-	fs.String("endpoint", "", "accepted for symmetry with apply and watch; plan makes no remote call")
+	endpoint := fs.String("endpoint", "", "the API's base `URL`, or \"embedded\" (default settings.endpoint): results are reused only from reports of the same endpoint; plan makes no remote call")
 	git := addGitFlags(fs, true)
 	var targets, replace addrFlag
 	fs.Var(&targets, "target", "plan only this `address` (repeatable; drop.NAME selects all its files)")
@@ -68,7 +70,11 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
 		return usageError{err}
 	}
-	opts := reconcile.Options{Targets: targets, Replace: replace}
+	if err := checkEndpointFlag("plan", *endpoint); err != nil {
+		return err
+	}
+	conn := &connector{flagEndpoint: *endpoint}
+	opts := reconcile.Options{Targets: targets, Replace: replace, Endpoint: conn.id(set.Settings)}
 	p, err := reconcile.NewPlan(set, st, opts)
 	if err != nil {
 		return usageError{err}

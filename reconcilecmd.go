@@ -158,7 +158,7 @@ func answerError(ctx context.Context, err error, timeout time.Duration) error {
 
 // pastTense says what a done change did.
 var pastTense = map[reconcile.Action]string{
-	reconcile.Create: "created", reconcile.Replace: "replaced", reconcile.Resume: "resumed", reconcile.Retry: "retried",
+	reconcile.Create: "created", reconcile.Replace: "replaced", reconcile.Reuse: "reused", reconcile.Resume: "resumed", reconcile.Retry: "retried",
 	reconcile.Restore: "restored", reconcile.Move: "moved", reconcile.Render: "rendered", reconcile.Delete: "deleted", reconcile.Noop: "up to date",
 }
 

@@ -71,12 +71,14 @@ func readPlanFile(name string) (*reconcile.SavedPlan, error) {
 // planFromFile plans again as the saved plan was planned and returns the
 // new plan if it is the saved one exactly; otherwise the saved plan is
 // stale and nothing is done.
-func planFromFile(name string, set *spec.Set, st stateStore) (*reconcile.Plan, error) {
+func planFromFile(name string, set *spec.Set, st stateStore, endpoint string) (*reconcile.Plan, error) {
 	sp, err := readPlanFile(name)
 	if err != nil {
 		return nil, err
 	}
-	p, err := reconcile.NewPlan(set, st, sp.Options())
+	opts := sp.Options()
+	opts.Endpoint = endpoint // the endpoint it is applied against decides what is reused
+	p, err := reconcile.NewPlan(set, st, opts)
 	if err != nil {
 		return nil, usageError{err}
 	}

@@ -69,7 +69,7 @@ func runWhy(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := reconcile.CheckTargets(set, st, "why", []report.Address{addr}); err != nil {
 		return usageError{err}
 	}
-	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: []report.Address{addr}})
+	p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: []report.Address{addr}, Endpoint: (&connector{}).id(set.Settings)})
 	if err != nil {
 		return usageError{err}
 	}
@@ -91,6 +91,7 @@ func runWhy(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 var decisions = map[reconcile.Action]string{
 	reconcile.Create:    "create: it is not in the state; the next apply (or watch) uploads its statements, requests the operations, polls for the result and writes its output",
 	reconcile.Replace:   "replace: it is done again from scratch (upload, process, poll, write)",
+	reconcile.Reuse:     "reuse: another report of the same statements and spec has completed; its result is copied to this report's output, with no remote call (if that output is gone by then, the work is done as usual)",
 	reconcile.Resume:    "resume: it was interrupted in flight; it goes on from its last recorded request id, uploading nothing again",
 	reconcile.Retry:     "retry: its last attempt failed transiently; it goes on from its last recorded id (or starts again if its processing failed)",
 	reconcile.Restore:   "restore: it completed, but its output is missing or was edited; the result is fetched again (one GET)",
@@ -135,6 +136,10 @@ func explain(b *strings.Builder, set *spec.Set, c reconcile.Change, daemonAddr s
 		}
 		if rec.Revision != "" {
 			fmt.Fprintf(b, "  applied from revision %s\n", rec.Revision)
+		}
+		if rec.ReusedFrom != "" {
+			fmt.Fprintf(b, "  result: copied from %s's output, with no remote call (its processing request %s at %s)\n",
+				rec.ReusedFrom, rec.ProcessID, cmp.Or(rec.Endpoint, "an endpoint not recorded"))
 		}
 		if e := rec.LastError; e != nil {
 			writeFailure(b, c.Address, e)

@@ -215,6 +215,18 @@ func (c *connector) endpoint(s spec.Settings) (endpoint, source string) {
 	return s.Endpoint, "settings.endpoint"
 }
 
+// id names the endpoint in use with the settings s as the state records
+// it (state.Record.Endpoint): "embedded", or the base URL without user
+// information or a trailing slash. Results are reused only between
+// reports of the same id.
+func (c *connector) id(s spec.Settings) string {
+	e, _ := c.endpoint(s)
+	if e == "" || e == "embedded" {
+		return "embedded"
+	}
+	return strings.TrimRight(withoutUserinfo(e), "/")
+}
+
 // Connect returns a client for the settings.
 func (c *connector) Connect(_ context.Context, s spec.Settings) (reconcile.API, error) {
 	endpoint, _ := c.endpoint(s)

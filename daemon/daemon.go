@@ -240,13 +240,12 @@ type Daemon struct {
 	resyncSoon chan struct{} // a failed resync of a shared state is tried again
 
 	mu        sync.Mutex
-	set       *spec.Set                 // the last good manifests; nil until one loads
-	loadErr   error                     // why the manifests on disk do not load, if they do not
-	holdErr   error                     // why deletions are held back, if they are
-	dropFiles map[report.Address]string // address → file of every drop report of set
-	settled   map[string]fileStat       // drop files the watcher reported complete, as they were then
-	initial   map[report.Address]bool   // the first full resync's work not yet done
-	unplanned map[report.Address]error  // why a report cannot be planned (a statement missing), for /status
+	set       *spec.Set                // the last good manifests; nil until one loads
+	loadErr   error                    // why the manifests on disk do not load, if they do not
+	holdErr   error                    // why deletions are held back, if they are
+	settled   map[string]fileStat      // drop files the watcher reported complete, as they were then
+	initial   map[report.Address]bool  // the first full resync's work not yet done
+	unplanned map[report.Address]error // why a report cannot be planned (a statement missing), for /status
 	ready     bool
 	lastSync  time.Time
 	src       sourceState // the source's revisions and reachability (source.go)
@@ -443,7 +442,7 @@ func (d *Daemon) load() (now, before *spec.Set) {
 		d.loadErr = err
 		d.metrics.manifestsOK.Set(0)
 		if set != nil { // the revision in force, read again
-			d.set, d.dropFiles = set, dropFilesOf(set)
+			d.set = set
 		}
 		return d.set, before
 	}
@@ -453,7 +452,7 @@ func (d *Daemon) load() (now, before *spec.Set) {
 	d.warnRestart(set.Settings)
 	d.loadErr = nil
 	d.metrics.manifestsOK.Set(1)
-	d.set, d.dropFiles = set, dropFilesOf(set)
+	d.set = set
 	d.notify.Set(set.Settings.Notifications)
 	for a := range d.unplanned {
 		if !slices.ContainsFunc(set.Reports, func(r spec.Report) bool { return r.Address == a }) {
@@ -502,17 +501,22 @@ func (d *Daemon) watchDirs(set *spec.Set) {
 	}
 }
 
-// held returns whether a drop report's file is not complete yet.
+// held returns whether a drop report's file is not complete yet. The
+// file is found through set's index of addresses, not a map of its own:
+// at 100,000 dropped files that map cost megabytes and a filepath.Abs
+// each, on every load.
 func (d *Daemon) held(set *spec.Set) func(addr report.Address) bool {
-	d.mu.Lock()
-	files := d.dropFiles
-	d.mu.Unlock()
 	now := time.Now()
+	root, _ := filepath.Abs(set.Dir)
 	return func(addr report.Address) bool {
-		p, ok := files[addr]
-		if !ok {
+		if addr.Kind() != report.KindDrop {
 			return false
 		}
+		r, ok := set.Lookup(addr)
+		if !ok || len(r.Statements) != 1 {
+			return false
+		}
+		p := resolve(root, r.Statements[0])
 		fi, err := os.Lstat(p)
 		if err != nil {
 			return false // gone: the plan says delete
@@ -529,17 +533,6 @@ func (d *Daemon) held(set *spec.Set) func(addr report.Address) bool {
 		d.w.Track(p)
 		return true
 	}
-}
-
-// dropFilesOf maps each drop report of set to its file.
-func dropFilesOf(set *spec.Set) map[report.Address]string {
-	m := map[report.Address]string{}
-	for _, r := range set.Reports {
-		if r.Address.Kind() == report.KindDrop && len(r.Statements) == 1 {
-			m[r.Address] = resolve(set.Dir, r.Statements[0])
-		}
-	}
-	return m
 }
 
 func resolve(dir, p string) string {
@@ -564,12 +557,17 @@ func (d *Daemon) resync(ctx context.Context, reason string) []report.Address {
 	if !d.refresh(ctx) {
 		return nil
 	}
+	// Plan everything, then hold back the changes of dropped files that
+	// are not complete yet: an unchanged report needs no look at its
+	// file's completeness, so a resync of 100,000 unchanged files costs
+	// the plan's stats and nothing more.
 	hold := d.held(set)
-	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Filter: func(a report.Address) bool { return !hold(a) }})
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{})
 	if err != nil {
 		d.log.Error("plan", "error", err)
 		return nil
 	}
+	p.Changes = slices.DeleteFunc(p.Changes, func(c reconcile.Change) bool { return c.Action != reconcile.Noop && hold(c.Address) })
 	for _, w := range p.Warnings {
 		d.log.Warn(w)
 	}

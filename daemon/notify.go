@@ -68,7 +68,7 @@ func (a *announced) first(addr report.Address, kind string) bool {
 }
 
 // makesOutput lists the actions whose success is a "completed" event.
-var makesOutput = map[reconcile.Action]bool{reconcile.Create: true, reconcile.Replace: true, reconcile.Resume: true,
+var makesOutput = map[reconcile.Action]bool{reconcile.Create: true, reconcile.Replace: true, reconcile.Reuse: true, reconcile.Resume: true,
 	reconcile.Retry: true, reconcile.Restore: true}
 
 // observe turns how reconciling c ended into notification events. It

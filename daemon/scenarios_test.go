@@ -268,3 +268,36 @@ func TestWatch_SettingsThatNeedARestart(t *testing.T) {
 		t.Errorf("the endpoint warning logged %d times, want once", n)
 	}
 }
+
+// A file still being written when the daemon starts is held back (by the
+// first resync, which plans everything and then drops the changes of
+// files not complete yet, and again by the worker) and uploaded once,
+// complete.
+func TestWatch_ResyncHoldsAFileBeingWritten(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "inbox"), 0o700)
+	write(t, dir, "m.yaml", "drops:\n  - {name: inbox, dir: inbox, operations: [categorisation], country: uk}\n")
+	body := statement(9)
+	f, err := os.Create(filepath.Join(dir, "inbox", "early.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := (len(body) + 9) / 10
+	f.WriteString(body[:step])
+	f.Sync()
+	h := start(t, dir, Config{Quiet: 500 * time.Millisecond}, engine.Config{})
+	for i := step; i < len(body); i += step {
+		time.Sleep(100 * time.Millisecond)
+		if h.calls("upload") != 0 {
+			t.Fatalf("uploaded while being written (%d of %d bytes)", i, len(body))
+		}
+		f.WriteString(body[i:min(i+step, len(body))])
+		f.Sync()
+	}
+	f.Close()
+	addr := `drop.inbox["early.json"]`
+	h.eventually("the file completed", func() bool { return h.phase(addr) == state.Completed && h.settled() })
+	if got := h.calls("upload"); got != 1 {
+		t.Errorf("%d uploads, want 1", got)
+	}
+}

@@ -21,7 +21,9 @@
 //     limit (golang.org/x/time/rate; none by default). A 429 makes its
 //     own request wait for its Retry-After; only when 429s come together
 //     (a limit, not noise) does every request pause and the rate halve,
-//     recovering with successes. See throttle.
+//     recovering with successes. A request's first 429 among successes
+//     (noise) with a short Retry-After is retried after a fraction of a
+//     second instead, within a budget earned by successes. See throttle.
 //   - Errors are typed (*api.Error, *api.TransportError, *api.UploadTooLargeError,
 //     *api.ProtocolError) and classified two ways, for two callers.
 //     IsPermanent / IsTransient say whether the same request can succeed if
@@ -82,6 +84,7 @@ const (
 	DefaultRetryWaitMin   = 500 * time.Millisecond
 	DefaultRetryWaitMax   = 30 * time.Second
 	DefaultAttemptTimeout = 2 * time.Minute
+	DefaultNoiseWait      = 50 * time.Millisecond
 	maxResultBytes        = 256 << 20
 )
 
@@ -106,6 +109,11 @@ type Config struct {
 	RetryWaitMin, RetryWaitMax time.Duration
 	// AttemptTimeout bounds one attempt, from sending to the end of the body.
 	AttemptTimeout time.Duration
+	// NoiseWait is the wait (jittered: half of it to all of it) before the
+	// one early retry the throttle allows a 429 it takes for noise, instead
+	// of its Retry-After (see throttle); default DefaultNoiseWait. Negative:
+	// no early retries, every 429 waits its Retry-After.
+	NoiseWait time.Duration
 	// MaxUploadBytes bounds the files of one upload, refused before sending.
 	MaxUploadBytes int64
 	// Transport is the base HTTP transport; default a clone of
@@ -176,6 +184,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.RetryWaitMin = cmp.Or(max(cfg.RetryWaitMin, 0), DefaultRetryWaitMin)
 	cfg.RetryWaitMax = cmp.Or(max(cfg.RetryWaitMax, 0), DefaultRetryWaitMax)
 	cfg.AttemptTimeout = cmp.Or(max(cfg.AttemptTimeout, 0), DefaultAttemptTimeout)
+	noiseWait := cmp.Or(cfg.NoiseWait, DefaultNoiseWait)
 	cfg.MaxUploadBytes = cmp.Or(max(cfg.MaxUploadBytes, 0), DefaultMaxUploadBytes)
 	if cfg.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -195,9 +204,10 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	th := &throttle{
-		limiter: rate.NewLimiter(limit, cfg.Burst),
-		max:     limit,
-		cap:     cfg.RetryWaitMax,
+		limiter:   rate.NewLimiter(limit, cfg.Burst),
+		max:       limit,
+		cap:       cfg.RetryWaitMax,
+		noiseWait: noiseWait,
 	}
 	newRetrying := func(rt http.RoundTripper, eh retryablehttp.ErrorHandler) *retryablehttp.Client {
 		return &retryablehttp.Client{
@@ -225,7 +235,7 @@ func New(cfg Config) (*Client, error) {
 		sem: make(chan struct{}, 1),
 	}
 	tokenTh := &throttle{next: &timeout{next: transport, d: cfg.AttemptTimeout},
-		limiter: rate.NewLimiter(rate.Inf, 1), max: rate.Inf, cap: cfg.RetryWaitMax}
+		limiter: rate.NewLimiter(rate.Inf, 1), max: rate.Inf, cap: cfg.RetryWaitMax, noiseWait: noiseWait}
 	tokens.rc = newRetrying(tokenTh, tokenErrorHandler)
 
 	th.next = &timeout{next: &auth{next: transport, scheme: base.Scheme, host: base.Host, tokens: tokens}, d: cfg.AttemptTimeout}

@@ -90,8 +90,15 @@ func categorise(ctx context.Context, c *nordigen.Client, f api.File) (*api.Resul
 		if err != nil {
 			return nil, err
 		}
-		for {
+		for polls := 0; ; polls++ {
 			r, err := c.Result(ctx, p.RequestID)
+			var ae *api.Error
+			if errors.As(err, &ae) && ae.Status == 500 && polls < 20 {
+				// A result's 500 is retried only twice by the client: the
+				// poller (the reconciler) polls again, as here.
+				time.Sleep(2 * time.Millisecond)
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -417,9 +424,9 @@ func TestClient_RateLimitPausesEveryWorker(t *testing.T) {
 	if hits == 0 {
 		t.Fatal("no 429 at all: the test does not exercise the limit")
 	}
-	// The limit is recognised at the fourth 429 of five answers; a
+	// The limit is recognised at the sixth 429 of seven answers; a
 	// request or two may be on the way then.
-	if hits > 6 {
+	if hits > 8 {
 		t.Errorf("%v 429 answers for %d workers: they hit the wall one by one", hits, workers)
 	}
 }
@@ -938,5 +945,43 @@ func TestConfig_Observe_NotSentIsNotObserved(t *testing.T) {
 	}
 	if got := seen.list(); len(got) != 0 {
 		t.Errorf("attempts %+v, want none", got)
+	}
+}
+
+// TestClient_ResultServerErrorRetriedTwice: a result's 500 is retried
+// twice, then returned, for the poller to judge (it may be the id's own
+// failure); a 503 of the same request, and another request's 500, get
+// every retry.
+func TestClient_ResultServerErrorRetriedTwice(t *testing.T) {
+	e := startEngine(t, engine.Config{})
+	var status atomic.Int32
+	p := newProxy(t, e.URL, func(r *http.Request) int {
+		if r.URL.Path == "/oauth/token" {
+			return 0
+		}
+		return int(status.Load())
+	})
+	c := newClient(t, e, p.srv.URL, func(cfg *nordigen.Config) { cfg.RetryMax = 5 })
+	ctx := context.Background()
+	for _, tc := range []struct {
+		status int
+		call   func() error
+		path   string
+		want   int
+	}{
+		{500, func() error { _, err := c.Result(ctx, "id-1"); return err }, "/v2/report/id-1", 3},
+		{503, func() error { _, err := c.Result(ctx, "id-2"); return err }, "/v2/report/id-2", 6},
+		{500, func() error { _, err := c.CategoryTree(ctx, "uk"); return err }, "/v2/category-tree/uk", 6},
+	} {
+		status.Store(int32(tc.status))
+		before := p.requests(tc.path)
+		err := tc.call()
+		var ae *api.Error
+		if !errors.As(err, &ae) || ae.Status != tc.status || api.IsPermanent(err) {
+			t.Fatalf("%d: %v, want a transient %d", tc.status, err, tc.status)
+		}
+		if n := p.requests(tc.path) - before; n != tc.want {
+			t.Errorf("%s answering %d: %d attempts, want %d", tc.path, tc.status, n, tc.want)
+		}
 	}
 }

@@ -21,7 +21,8 @@ import (
 //
 //   - Network errors (no answer) and 429, 500, 502, 503, 504 are retried, with
 //     a capped, jittered exponential backoff that honours Retry-After (seconds
-//     or HTTP-date) up to a cap.
+//     or HTTP-date) up to a cap; a result's 500 only twice (the reconciler's
+//     poll loop decides what a lasting one means).
 //   - A 401 is retried once, with a new token; a second 401 is an error.
 //   - Every other answer, every 4xx among them, is final.
 //   - A request whose token could not be had for a permanent reason (wrong
@@ -40,6 +41,13 @@ type reqState struct {
 	attempts     int  // answers and failures seen so far
 	unauthorized int  // 401 answers so far
 	sent         int  // attempts that reached the base transport, for Observe
+	// early is set by the throttle when the last answer was a 429 it took
+	// for noise and allowed an early retry (throttle.allowEarly), to be
+	// made after about earlyWait; earlies counts the early retries the
+	// request had.
+	early     bool
+	earlies   int
+	earlyWait time.Duration
 }
 
 type stateKey struct{}
@@ -58,6 +66,9 @@ func stateOf(ctx context.Context) *reqState {
 	}
 	return &reqState{}
 }
+
+// resultRetries500 is how many times a result's 500 is retried.
+const resultRetries500 = 2
 
 func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st := stateOf(ctx)
@@ -79,7 +90,14 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return !api.IsPermanent(err), nil
 	}
 	switch resp.StatusCode {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+	case http.StatusInternalServerError:
+		// A result's 500 may be the id's own failure, which the API (the
+		// engine, and it seems the service) answers so for as long as it
+		// keeps the id: the reconciler polls again and tells a broken id
+		// from an outage. Retrying it here at length (8 retries, up to
+		// 30 s apart) only made a failed processing take minutes.
+		return st.op != api.OpResult || st.attempts <= resultRetries500, nil
+	case http.StatusTooManyRequests, http.StatusBadGateway,
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true, nil
 	case http.StatusUnauthorized:
@@ -96,7 +114,17 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 // purpose: a Retry-After is a floor the server set, so it is waited up to
 // 10 % longer and never less; a backoff of our own is at most the delay
 // and at least half of it (backoff.Jitter, the rule of every retry loop).
+//
+// The one exception: a 429 that the throttle took for noise and allowed
+// an early retry (see throttle) is retried after the throttle's short
+// jittered wait instead of its Retry-After.
 func retryWait(lo, hi time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	if resp != nil && resp.Request != nil {
+		if st := stateOf(resp.Request.Context()); st.early && st.earlyWait > 0 {
+			st.early = false
+			return backoff.Jitter(st.earlyWait)
+		}
+	}
 	if d := retryAfter(resp); d > 0 {
 		if d >= hi {
 			return hi

@@ -32,9 +32,14 @@ func benchFiles() int {
 // each with its output, and a state (recorded through package state) that
 // records them all as completed: the tree after
 // an apply, so that a plan has nothing to do.
-func noopTree(b *testing.B, n int) string {
+func noopTree(b testing.TB, n int) string {
 	b.Helper()
-	dir := b.TempDir()
+	return noopTreeIn(b, b.TempDir(), n)
+}
+
+// noopTreeIn is noopTree in dir.
+func noopTreeIn(b testing.TB, dir string, n int) string {
+	b.Helper()
 	os.WriteFile(filepath.Join(dir, "ledgerform.yaml"), []byte(
 		"drops:\n  - {name: inbox, dir: inbox, pattern: \"*.json\", operations: [categorisation], country: uk}\n"), 0o600)
 	for _, d := range []string{"inbox", "out/inbox"} {
@@ -87,6 +92,22 @@ func noopTree(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	return dir
+}
+
+// TestMakeNoopTree builds the no-op tree of LEDGERFORM_BENCH_FILES files
+// in the directory LEDGERFORM_BENCH_TREE, to time ledgerform plan and
+// watch on it as processes (BENCHMARKS.md); without it, it is skipped.
+//
+//	LEDGERFORM_BENCH_TREE=/tmp/tree go test -run TestMakeNoopTree -timeout 30m ./reconcile/
+func TestMakeNoopTree(t *testing.T) {
+	dir := os.Getenv("LEDGERFORM_BENCH_TREE")
+	if dir == "" {
+		t.Skip("LEDGERFORM_BENCH_TREE is not set")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	noopTreeIn(t, dir, benchFiles())
 }
 
 // BenchmarkPlan_Noop is `ledgerform plan` on a tree where nothing
@@ -197,7 +218,7 @@ func BenchmarkApply_Throughput(b *testing.B) {
 }
 
 // loadTree loads the manifests and, read-only, the state of dir.
-func loadTree(b *testing.B, dir string) (*spec.Set, *state.Store) {
+func loadTree(b testing.TB, dir string) (*spec.Set, *state.Store) {
 	b.Helper()
 	set, err := spec.Load(dir)
 	if err != nil {

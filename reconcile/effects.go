@@ -53,7 +53,7 @@ func (p *Plan) fileEffects(dir string, prune bool, c *Change) []FileEffect {
 			fx = append(fx, FileEffect{Path: c.Desired.Output, Effect: Overwritten, Reason: "a file is there already"})
 		}
 		return fx
-	case Create, Replace, Resume, Retry, Restore:
+	case Create, Replace, Reuse, Resume, Retry, Restore:
 	default:
 		return nil
 	}

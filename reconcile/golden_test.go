@@ -52,9 +52,10 @@ func TestPlan_Golden(t *testing.T) {
 	reports[8].Suspended = true
 	writeFile(t, f.dir, "statements/new.json", statement(50))
 	desiredNow := []spec.Report{reports[0], reports[1], reports[2], reports[4], reports[5], reports[6], reports[7], reports[8],
-		desired("created", "statements/new.json"), desired("unreadable", "statements/nowhere.json")}
+		desired("created", "statements/new.json"), desired("unreadable", "statements/nowhere.json"),
+		desired("copied", "statements/same.json")} // what report.same asks: its result is reused
 
-	plan, err := NewPlan(&spec.Set{Dir: f.dir, Reports: desiredNow}, f.store, Options{})
+	plan, err := NewPlan(&spec.Set{Dir: f.dir, Reports: desiredNow}, f.store, Options{Endpoint: testEndpoint})
 	if err != nil {
 		t.Fatal(err)
 	}

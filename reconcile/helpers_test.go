@@ -130,8 +130,12 @@ func (f *fixture) applier() *Reconciler {
 	// The engine reports some failed processings as a lasting 500, which
 	// is given up only at the poll deadline: keep it short.
 	return &Reconciler{Dir: f.dir, Store: f.store, API: f.client, PollMin: 10 * time.Millisecond, PollMax: 50 * time.Millisecond,
-		PollDeadline: 2 * time.Second}
+		PollDeadline: 2 * time.Second, Endpoint: testEndpoint}
 }
+
+// testEndpoint is the Endpoint of the fixture's reconciler: plans with
+// Options{Endpoint: testEndpoint} reuse its results.
+const testEndpoint = "http://engine.test"
 
 // run plans reports against the store and applies the plan.
 func (f *fixture) run(opts Options, reports ...spec.Report) (*Plan, *Result) {

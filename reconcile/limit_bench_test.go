@@ -57,8 +57,10 @@ func serveEngineChild(faults string) {
 }
 
 // startEngineProcess starts this test binary as an engine with faults and
-// returns a client of it (no client-side rate limit: the default).
-func startEngineProcess(b *testing.B, f engine.Faults) (*nordigen.Client, string) {
+// returns a client of it (no client-side rate limit: the default), with
+// the wait before an early retry of a noise 429 (0: the default;
+// negative: none).
+func startEngineProcess(b *testing.B, f engine.Faults, noiseWait time.Duration) (*nordigen.Client, string) {
 	b.Helper()
 	js, _ := json.Marshal(f)
 	cmd := exec.Command(os.Args[0])
@@ -74,7 +76,8 @@ func startEngineProcess(b *testing.B, f engine.Faults) (*nordigen.Client, string
 	if err := json.NewDecoder(stdout).Decode(&ce); err != nil {
 		b.Fatalf("the engine process: %v", err)
 	}
-	c, err := nordigen.New(nordigen.Config{BaseURL: ce.URL, ClientID: ce.ClientID, ClientSecret: nordigen.NewSecret(ce.ClientSecret)})
+	c, err := nordigen.New(nordigen.Config{BaseURL: ce.URL, ClientID: ce.ClientID, ClientSecret: nordigen.NewSecret(ce.ClientSecret),
+		NoiseWait: noiseWait})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -125,22 +128,42 @@ func newReports(b *testing.B, n int) (string, *state.Store, *Plan) {
 // warm-up apply that teaches the poll schedule. A report needs at least
 // three round trips (upload, process, the result) and the processing, so
 // the limit is parallelism / (processing + 3 round trips), the round trip
-// measured. "of-limit" is the throughput over that limit. With 429 in the
-// name, 15 % of answers are a random 429 with Retry-After: 1.
+// measured. "of-limit" is the throughput over that limit.
+//
+// The cases: "clean"; "429", where 15 % of answers are a random 429 with
+// Retry-After: 1, and "429-honour", the same with early retries of noise
+// 429s off (every 429 waits its Retry-After), to compare in one run; and
+// "ratelimit", where the engine enforces 20 requests per second (a real
+// limit, far below what the workers would send), with early retries on
+// and off: "ok-of-ratelimit" is the answers other than 429 per second over
+// the engine's limit, "429s/report" what the engine refused.
 //
 //	go test -run '^$' -bench Apply_AtTheLimit -benchtime 2x -count 3 -timeout 60m ./reconcile/
 func BenchmarkApply_AtTheLimit(b *testing.B) {
 	const (
 		latency    = 100 * time.Millisecond
 		processing = 2 * time.Second
+		engineRate = 20
 	)
-	for _, fault := range []struct {
-		name string
-		p429 float64
-	}{{"clean", 0}, {"429", 0.15}} {
-		for _, parallelism := range []int{8, 32, 64} {
-			b.Run(fmt.Sprintf("%s/p%d", fault.name, parallelism), func(b *testing.B) {
-				c, url := startEngineProcess(b, engine.Faults{Latency: latency, ProcessingTime: processing, Fail429: fault.p429})
+	type kase struct {
+		name        string
+		p429        float64
+		rateLimit   float64
+		noiseWait   time.Duration
+		parallelism []int
+	}
+	all := []int{8, 32, 64}
+	for _, k := range []kase{
+		{"clean", 0, 0, 0, all},
+		{"429", 0.15, 0, 0, all},
+		{"429-honour", 0.15, 0, -1, all},
+		{"ratelimit", 0, engineRate, 0, []int{32}},
+		{"ratelimit-honour", 0, engineRate, -1, []int{32}},
+	} {
+		for _, parallelism := range k.parallelism {
+			b.Run(fmt.Sprintf("%s/p%d", k.name, parallelism), func(b *testing.B) {
+				c, url := startEngineProcess(b, engine.Faults{Latency: latency, ProcessingTime: processing, Fail429: k.p429,
+					RateLimit: k.rateLimit}, k.noiseWait)
 				rtt := roundTrip(b, c)
 				reports := 4 * parallelism
 				rec := &Reconciler{API: c, Parallelism: parallelism}
@@ -156,17 +179,28 @@ func BenchmarkApply_AtTheLimit(b *testing.B) {
 					return time.Since(t0)
 				}
 				applyNew() // the warm-up: the poll schedule learns the processing time
-				before, _ := testutil.MetricSum(url+"/metrics", "ledgerform_engine_requests_total", map[string]string{"endpoint": "result"})
+				metric := func(labels map[string]string) float64 {
+					v, _ := testutil.MetricSum(url+"/metrics", "ledgerform_engine_requests_total", labels)
+					return v
+				}
+				results, all, refused := metric(map[string]string{"endpoint": "result"}), metric(nil), metric(map[string]string{"code": "429"})
+				held := c.Held()
 				var total time.Duration
 				for b.Loop() {
 					total += applyNew()
 				}
-				after, _ := testutil.MetricSum(url+"/metrics", "ledgerform_engine_requests_total", map[string]string{"endpoint": "result"})
+				held = c.Held() - held
+				results, all, refused = metric(map[string]string{"endpoint": "result"})-results, metric(nil)-all, metric(map[string]string{"code": "429"})-refused
 				rate := float64(reports*b.N) / total.Seconds()
 				limit := float64(parallelism) / (processing + 3*rtt).Seconds()
 				b.ReportMetric(rate, "reports/s")
 				b.ReportMetric(rate/limit, "of-limit")
-				b.ReportMetric((after-before)/float64(reports*b.N), "result-GETs/report")
+				b.ReportMetric(results/float64(reports*b.N), "result-GETs/report")
+				b.ReportMetric(refused/float64(reports*b.N), "429s/report")
+				b.ReportMetric(held.Seconds()/total.Seconds()/float64(parallelism), "held-share") // of the workers' time, held by the throttle
+				if k.rateLimit > 0 {
+					b.ReportMetric((all-refused)/total.Seconds()/k.rateLimit, "ok-of-ratelimit")
+				}
 			})
 		}
 	}
@@ -183,7 +217,7 @@ func BenchmarkApply_AtTheLimit(b *testing.B) {
 func BenchmarkPoll_Schedule(b *testing.B) {
 	for _, processing := range []time.Duration{200 * time.Millisecond, time.Second, 3 * time.Second, 10 * time.Second} {
 		b.Run(processing.String(), func(b *testing.B) {
-			c, url := startEngineProcess(b, engine.Faults{ProcessingTime: processing})
+			c, url := startEngineProcess(b, engine.Faults{ProcessingTime: processing}, 0)
 			rtt := roundTrip(b, c)
 			dir := b.TempDir()
 			st, err := state.Open(filepath.Join(dir, ".ledgerform"))

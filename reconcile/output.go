@@ -20,13 +20,20 @@ func writeOutput(dir, path string, raw []byte) (state.File, []byte, error) {
 		buf.Write(raw)
 	}
 	buf.WriteByte('\n')
+	f, err := writeBytes(dir, path, buf.Bytes())
+	return f, buf.Bytes(), err
+}
+
+// writeBytes writes data to the output path as it is, crash-safely, and
+// returns the file's fingerprint.
+func writeBytes(dir, path string, data []byte) (state.File, error) {
 	name := resolve(dir, path)
-	if err := fsutil.WriteFile(name, buf.Bytes()); err != nil {
-		return state.File{}, nil, err
+	if err := fsutil.WriteFile(name, data); err != nil {
+		return state.File{}, err
 	}
 	fi, err := os.Stat(name)
 	if err != nil {
-		return state.File{}, nil, err
+		return state.File{}, err
 	}
-	return fileOf(path, fsutil.StatOf(fi), fsutil.Hash(buf.Bytes())), buf.Bytes(), nil
+	return fileOf(path, fsutil.StatOf(fi), fsutil.Hash(data)), nil
 }

@@ -29,6 +29,11 @@ type Action string
 const (
 	Create  Action = "create"  // not recorded: upload, process, poll, fetch
 	Replace Action = "replace" // statements, operations, country or params changed: the same, from scratch
+	// Reuse is a create or a replace whose result another report has
+	// already: a completed record of the same endpoint with the same
+	// digest (statements' bytes, operations, country, params) and an
+	// intact output, which is copied, with no remote call (see reuse.go).
+	Reuse   Action = "reuse"
 	Resume  Action = "resume"  // recorded in flight, spec unchanged: continue where it stopped
 	Retry   Action = "retry"   // the last attempt failed with a transient error: continue or start again
 	Restore Action = "restore" // completed, but the output is missing or was edited: fetch again
@@ -50,7 +55,7 @@ const (
 )
 
 // Actions lists every action in the order a plan summary shows them.
-var Actions = []Action{Create, Replace, Resume, Retry, Restore, Move, Render, Delete, Blocked, Suspended, Error, Noop}
+var Actions = []Action{Create, Replace, Reuse, Resume, Retry, Restore, Move, Render, Delete, Blocked, Suspended, Error, Noop}
 
 // Changes reports whether the action does something.
 func (a Action) Changes() bool { return a != Noop && a != Blocked && a != Error && a != Suspended }
@@ -102,6 +107,9 @@ type Change struct {
 	// Revision is the revision of the manifests the change comes from
 	// (spec.Set.Revision): carrying it out records it on the report.
 	Revision string
+	// Source, for Reuse, is the completed record whose result is copied
+	// (the store's own: not to be changed).
+	Source *state.Record
 }
 
 // Plan is the set of changes that takes the recorded state to the
@@ -130,11 +138,18 @@ func (e *MassDeleteError) Error() string {
 // MassDelete returns the safety stop's error if the plan deletes more than
 // half of the recorded reports, and nil otherwise. It is the one place the
 // rule is written: apply refuses such a plan, plan warns of it, and the
-// daemon holds its deletions back.
+// daemon holds its deletions back. A delete whose result another change
+// reuses (a renamed report) does not count: its result lives on.
 func (p *Plan) MassDelete() *MassDeleteError {
+	reused := map[*state.Record]bool{}
+	for _, c := range p.Changes {
+		if c.Action == Reuse {
+			reused[c.Source] = true
+		}
+	}
 	n := 0
 	for _, c := range p.Changes {
-		if c.Action == Delete {
+		if c.Action == Delete && !reused[c.Record] {
 			n++
 		}
 	}
@@ -183,6 +198,10 @@ type Options struct {
 	// false, desired or recorded: the daemon uses it to hold back dropped
 	// files that are not complete yet.
 	Filter func(address report.Address) bool
+	// Endpoint names the API the plan is to be applied against (as
+	// Reconciler.Endpoint and state.Record.Endpoint do). Results are
+	// reused only from records of the same endpoint; empty: none is.
+	Endpoint string
 }
 
 // NewPlan compares the desired reports of set with the records of st and
@@ -243,6 +262,9 @@ func NewPlan(set *spec.Set, st Store, opts Options) (*Plan, error) {
 			suspend(&p.Changes[i])
 		}
 	})
+	if opts.Endpoint != "" {
+		p.findReuse(set.Dir, st, opts)
+	}
 	// The records no desired report has: deletes. When every record was
 	// found above there is none, and the addresses need not be listed.
 	var gone []*state.Record

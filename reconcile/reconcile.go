@@ -61,6 +61,10 @@ type Reconciler struct {
 	// Progress, if set, receives every step as it happens, one call at a
 	// time.
 	Progress func(Event)
+	// Endpoint names the API (the base URL without user information, or
+	// "embedded"): recorded with every result written (state.Record's
+	// Endpoint), so that a plan reuses results of its own endpoint only.
+	Endpoint string
 
 	mu     sync.Mutex // serialises Progress
 	connMu sync.Mutex // serialises Connect
@@ -85,8 +89,8 @@ type Event struct {
 	Time      time.Time      `json:"time"`
 	Address   report.Address `json:"address"`
 	Action    Action         `json:"action"`
-	Step      string         `json:"step"`   // start, upload, process, poll, write, move, prune, delete, done
-	Status    string         `json:"status"` // ok, failed, restart, retry (an outage while polling)
+	Step      string         `json:"step"`   // start, upload, process, poll, write, reuse, move, prune, delete, done
+	Status    string         `json:"status"` // ok, failed, restart, retry (an outage while polling), fallback (a reuse that does the work instead)
 	UploadID  string         `json:"upload_id,omitempty"`
 	ProcessID string         `json:"process_id,omitempty"`
 	Output    string         `json:"output,omitempty"`
@@ -189,9 +193,45 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	defer cancel(nil)
 
 	res := &Result{Outcomes: make([]Outcome, len(p.Changes))}
+	// The deletes of records another change reuses come last: a renamed
+	// report copies the old output before the old one is pruned.
+	first, last := reuseOrder(p)
+	for _, batch := range [][]int{first, last} {
+		r.applyBatch(ctx, cancel, p, batch, n, res)
+	}
+	for _, o := range res.Outcomes {
+		if o.Verdict == VerdictFatal {
+			return res, o.Err
+		}
+	}
+	return res, nil
+}
+
+// reuseOrder splits the indices of p's changes into those to carry out
+// first and the deletes of reuse sources, to carry out after them.
+func reuseOrder(p *Plan) (first, last []int) {
+	sources := map[*state.Record]bool{}
+	for _, c := range p.Changes {
+		if c.Action == Reuse {
+			sources[c.Source] = true
+		}
+	}
+	for i, c := range p.Changes {
+		if c.Action == Delete && sources[c.Record] {
+			last = append(last, i)
+		} else {
+			first = append(first, i)
+		}
+	}
+	return first, last
+}
+
+// applyBatch carries out the changes of p at the indices todo on up to n
+// workers, and waits for them.
+func (r *Reconciler) applyBatch(ctx context.Context, cancel context.CancelCauseFunc, p *Plan, todo []int, n int, res *Result) {
 	work := make(chan int)
 	var wg sync.WaitGroup
-	for range min(n, max(1, len(p.Changes))) {
+	for range min(n, max(1, len(todo))) {
 		wg.Go(func() {
 			for i := range work {
 				o := r.Reconcile(ctx, p.Changes[i])
@@ -202,8 +242,10 @@ func (r *Reconciler) Apply(ctx context.Context, p *Plan) (*Result, error) {
 			}
 		})
 	}
-feed:
-	for i, c := range p.Changes {
+	defer wg.Wait()
+	defer close(work)
+	for k, i := range todo {
+		c := p.Changes[i]
 		if !c.Action.Changes() && c.Action != Error {
 			res.Outcomes[i] = r.Reconcile(ctx, c) // nothing to do: no worker needed
 			continue
@@ -212,20 +254,12 @@ feed:
 		case work <- i:
 		case <-ctx.Done():
 			// The rest is not started (a noop or blocked one is what it is).
-			for j := i; j < len(p.Changes); j++ {
+			for _, j := range todo[k:] {
 				res.Outcomes[j] = r.Reconcile(ctx, p.Changes[j])
 			}
-			break feed
+			return
 		}
 	}
-	close(work)
-	wg.Wait()
-	for _, o := range res.Outcomes {
-		if o.Verdict == VerdictFatal {
-			return res, o.Err
-		}
-	}
-	return res, nil
 }
 
 // Reconcile carries out one planned change and says how it ended. The
@@ -423,6 +457,14 @@ func (j *job) event(step, status string) Event {
 
 // run carries out one change: the pipeline, in the order the work happens.
 func (j *job) run(ctx context.Context, c Change) error {
+	if c.Action == Reuse {
+		// Copy the source's result; if it is no longer there, do the
+		// work as a create (or replace) would.
+		if err := j.reuse(ctx, c); !errors.Is(err, errNoSource) {
+			return err
+		}
+		c.Action = Create
+	}
 	switch c.Action {
 	case Error:
 		return c.Err

@@ -15,7 +15,7 @@ const PlanFormatVersion = 1
 
 // symbols mark each action in the human plan, as Terraform's do.
 var symbols = map[Action]string{
-	Create: "+", Replace: "-/+", Resume: ">", Retry: "~", Restore: "<",
+	Create: "+", Replace: "-/+", Reuse: "<=", Resume: ">", Retry: "~", Restore: "<",
 	Move: "->", Render: "*", Delete: "-", Blocked: "!", Suspended: "‖", Error: "x", Noop: " ",
 }
 
@@ -41,7 +41,11 @@ func (p *Plan) WriteText(w io.Writer) error {
 			b.WriteString("ledgerform will perform these actions:\n")
 		}
 		shown++
-		fmt.Fprintf(&b, "\n  %-3s %s will be %s\n", symbols[c.Action], c.Address, verb(c.Action))
+		what := verb(c.Action)
+		if c.Action == Reuse && c.Source != nil {
+			what = "created from the result of " + c.Source.Address.String()
+		}
+		fmt.Fprintf(&b, "\n  %-3s %s will be %s\n", symbols[c.Action], c.Address, what)
 		for _, r := range c.Reasons {
 			fmt.Fprintf(&b, "        # %s\n", r)
 		}
@@ -113,6 +117,8 @@ func verb(a Action) string {
 		return "created"
 	case Replace:
 		return "replaced"
+	case Reuse:
+		return "created from another report's result"
 	case Resume:
 		return "resumed"
 	case Retry:
@@ -149,16 +155,22 @@ type jsonChange struct {
 	Reasons []string       `json:"reasons"`
 	Diff    []Difference   `json:"diff"`
 	Files   []FileEffect   `json:"files"`
+	// Source is, for a reuse, the report whose result is copied.
+	Source report.Address `json:"source,omitempty"`
 }
 
 // WriteJSON writes the plan as one JSON document: format_version,
 // changes[] (every report, up-to-date ones with action "noop") with
 // address, action, reasons, diff and files (path, effect: remove,
-// overwrite, rename or keep, and reason), and a summary count per action.
+// overwrite, rename or keep, and reason), and for a reuse the source (the
+// report whose result is copied), and a summary count per action.
 func (p *Plan) WriteJSON(w io.Writer) error {
 	doc := jsonPlan{FormatVersion: PlanFormatVersion, Changes: []jsonChange{}, Summary: p.Summary(), Warnings: p.Warnings}
 	for _, c := range p.Changes {
 		jc := jsonChange{Address: c.Address, Action: c.Action, Reasons: c.Reasons, Diff: c.Diff, Files: c.Effects}
+		if c.Source != nil {
+			jc.Source = c.Source.Address
+		}
 		if jc.Files == nil {
 			jc.Files = []FileEffect{}
 		}

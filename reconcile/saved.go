@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ledgerform/ledgerform/report"
+	"github.com/ledgerform/ledgerform/state"
 )
 
 // SavedPlanVersion is the format of a saved plan file. A file of another
@@ -59,6 +60,8 @@ type changeCheck struct {
 	// Record is the digest and phase of the record the change starts
 	// from, so that a record changed by another run is seen.
 	Record string `json:"record,omitempty"`
+	// Source is the address and output hash of the record a reuse copies.
+	Source string `json:"source,omitempty"`
 }
 
 func checksOf(p *Plan) []changeCheck {
@@ -70,6 +73,9 @@ func checksOf(p *Plan) []changeCheck {
 		}
 		if r := c.Record; r != nil {
 			k.Record = fmt.Sprintf("%s %s %s %s", r.Phase, r.Digest, r.UploadID, r.ProcessID)
+		}
+		if s := c.Source; s != nil && s.Output != nil {
+			k.Source = fmt.Sprintf("%s %s", s.Address, s.Output.SHA256)
 		}
 		cs = append(cs, k)
 	}
@@ -129,7 +135,11 @@ func (sp *SavedPlan) Printable() (*Plan, error) {
 	}
 	p := &Plan{Warnings: doc.Warnings}
 	for _, c := range doc.Changes {
-		p.Changes = append(p.Changes, Change{Address: c.Address, Action: c.Action, Reasons: c.Reasons, Diff: c.Diff, Effects: c.Files})
+		pc := Change{Address: c.Address, Action: c.Action, Reasons: c.Reasons, Diff: c.Diff, Effects: c.Files}
+		if c.Source != "" {
+			pc.Source = &state.Record{Address: c.Source}
+		}
+		p.Changes = append(p.Changes, pc)
 	}
 	return p, nil
 }

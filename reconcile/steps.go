@@ -324,6 +324,7 @@ func (j *job) write(ctx context.Context, res *api.Result) error {
 		return j.fail(ctx, "write", &localError{code: CodeOutput, err: fmt.Errorf("output %s: %w", out, err)})
 	}
 	j.rec.Output, j.rec.Phase, j.rec.LastError = &f, state.Completed, nil
+	j.rec.Endpoint, j.rec.ReusedFrom = j.r.Endpoint, ""
 	if err := j.recorded("write", out); err != nil {
 		return err
 	}

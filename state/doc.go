@@ -28,12 +28,12 @@
 // digit of an id) makes the checksum wrong, and the line is refused as
 // damaged rather than read as something else.
 //
-// The snapshot (format version 3) is a version line, a header, the
+// The snapshot (format version 4) is a version line, a header, the
 // records sorted by address, one a line, and a trailer; every line but
 // the first is checksummed, and the header and the trailer count the
 // records, so that a missing, repeated or added line is damage too:
 //
-//	{"version":3}
+//	{"version":4}
 //	47d09658 {"lineage":"…","serial":42,"records":2,"specs":[{"operations":[…],"country":"uk"}]}
 //	d001e124 {"address":"report.a","spec":0,"statements":[…],"output":…,"files":[{"size":…,…}],…}
 //	4b3983ae {"address":"report.b","spec":0,…}
@@ -47,6 +47,11 @@
 // read by a reader that expects exactly that layout, with encoding/json
 // (strict) for any other line, and the records of a batch of lines are cut
 // from a few large allocations: a load is about 5× faster than version 2's.
+// Version 4 is version 3 with two optional fields: a record's endpoint
+// (the API its ids and result came from), kept in the header's table of
+// specs since a state's records mostly share it, and reused_from, the
+// report whose completed result a record's output was copied from.
+// Version 3 snapshots are read by the same reader.
 //
 // The version line is plain JSON, compared whole: every ledgerform reads
 // it first (version 1 did too), so a newer snapshot is refused as newer
@@ -75,7 +80,9 @@
 // is written at the oldest version that has its operation: put and delete
 // at 1, unchanged since the first ledgerform, which therefore still reads
 // such a journal; move (Store.Move: a put and a delete as one change) at
-// 2, so that an older ledgerform refuses it as newer.
+// 2, so that an older ledgerform refuses it as newer; a put or move of a
+// record with an endpoint or a reused result at 3, since an older
+// ledgerform would drop those fields unseen.
 //
 // # Durability
 //

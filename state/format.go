@@ -22,8 +22,10 @@ import (
 // record in full) are read, and the next compaction writes the current
 // version; a writable Store's Close compacts a state whose snapshot is
 // older, so the first apply, watch or state command after an upgrade
-// migrates it.
-const Version = 3
+// migrates it. Version 4 added a record's endpoint (in the table of specs),
+// the report its result was reused from and the revision of the manifests
+// it was applied from; version 3 is read as it is.
+const Version = 4
 
 // journalVersion is the newest format version of journal lines, which
 // have their own. Each line is written at the oldest version that has its
@@ -33,8 +35,10 @@ const Version = 3
 // snapshot, which this one migrates); move, added in version 2, at 2, so
 // that an older ledgerform refuses it as newer (a *VersionError) rather
 // than as an unknown operation. A compaction leaves no move in the
-// snapshot, whose format it does not change.
-const journalVersion = 2
+// snapshot, whose format it does not change. A put or move of a record
+// that has an Endpoint, ReusedFrom or Revision (fields an older
+// ledgerform would silently drop) is written at version 3.
+const journalVersion = 3
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -103,9 +107,13 @@ const (
 	opMove   = "move" // the record of from, now under address: a put and a delete in one change
 )
 
-// lineVersion is the journal format version a line of op is written at.
-func lineVersion(op string) int {
-	if op == opMove {
+// lineVersion is the journal format version a line of op, carrying r
+// (nil for a delete), is written at.
+func lineVersion(op string, r *Record) int {
+	switch {
+	case r != nil && (r.Endpoint != "" || r.ReusedFrom != "" || r.Revision != ""):
+		return 3
+	case op == opMove:
 		return 2
 	}
 	return 1
@@ -115,11 +123,11 @@ func lineVersion(op string) int {
 // already JSON (from is nil but for a move, record nil for a delete), so
 // the caller can encode them outside its lock; lineage is the JSON-quoted
 // lineage.
-func appendLine(b []byte, lineage []byte, serial uint64, op string, address, from, record []byte) []byte {
+func appendLine(b []byte, lineage []byte, serial uint64, v int, op string, address, from, record []byte) []byte {
 	start := len(b)
 	b = beginLine(b)
 	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, int64(lineVersion(op)), 10)
+	b = strconv.AppendInt(b, int64(v), 10)
 	b = append(b, `,"lineage":`...)
 	b = append(b, lineage...)
 	b = append(b, `,"serial":`...)

@@ -21,11 +21,13 @@ import (
 // (an escaped string, a field out of order) is decoded by encoding/json
 // instead, strictly, so the fast path changes nothing but the speed.
 
-// leanSpec is one entry of the header's table of specs.
+// leanSpec is one entry of the header's table of specs. The endpoint is
+// the records' (Record.Endpoint): most records of a state share it too.
 type leanSpec struct {
 	Operations []string       `json:"operations"`
 	Country    string         `json:"country"`
 	Params     *report.Params `json:"params,omitempty"`
+	Endpoint   string         `json:"endpoint,omitempty"` // version 4
 }
 
 // leanRecord is the JSON of one record line of a version 3 snapshot.
@@ -41,7 +43,8 @@ type leanRecord struct {
 	ProcessID  string         `json:"process_id,omitempty"`
 	Attempts   int            `json:"attempts,omitempty"`
 	LastError  *Failure       `json:"last_error,omitempty"`
-	Written    *leanFile      `json:"written,omitempty"` // Record.Output
+	Written    *leanFile      `json:"written,omitempty"`     // Record.Output
+	ReusedFrom report.Address `json:"reused_from,omitempty"` // version 4
 	Updated    time.Time      `json:"updated"`
 	Revision   string         `json:"revision,omitempty"`
 }
@@ -63,7 +66,8 @@ type specTable struct {
 	key   []byte
 }
 
-func (t *specTable) of(s *Spec) int {
+func (t *specTable) of(r *Record) int {
+	s := &r.Spec
 	// The key tells nil from empty lists, as the JSON does.
 	k := t.key[:0]
 	if s.Operations == nil {
@@ -80,12 +84,14 @@ func (t *specTable) of(s *Spec) int {
 		p, _ := json.Marshal(s.Params)
 		k = append(k, p...)
 	}
+	k = append(k, 3)
+	k = append(k, r.Endpoint...)
 	t.key = k
 	if i, ok := t.index[string(k)]; ok {
 		return i
 	}
 	t.index[string(k)] = len(t.specs)
-	t.specs = append(t.specs, leanSpec{Operations: s.Operations, Country: s.Country, Params: s.Params})
+	t.specs = append(t.specs, leanSpec{Operations: s.Operations, Country: s.Country, Params: s.Params, Endpoint: r.Endpoint})
 	return len(t.specs) - 1
 }
 
@@ -102,7 +108,7 @@ func leanFileOf(f *File, implied string, known bool) leanFile {
 func leanOf(r *Record, spec int) leanRecord {
 	l := leanRecord{Address: r.Address, Spec: spec, Statements: r.Spec.Statements, Output: r.Spec.Output,
 		Digest: r.Digest, Phase: r.Phase, UploadID: r.UploadID, ProcessID: r.ProcessID,
-		Attempts: r.Attempts, LastError: r.LastError, Updated: r.Updated, Revision: r.Revision}
+		Attempts: r.Attempts, LastError: r.LastError, ReusedFrom: r.ReusedFrom, Updated: r.Updated, Revision: r.Revision}
 	if r.Files != nil {
 		l.Files = make([]leanFile, len(r.Files))
 		for i := range r.Files {
@@ -181,7 +187,8 @@ func (l *leanRecord) record(specs []leanSpec, a *arena) (*Record, error) {
 	r := a.record()
 	*r = Record{Address: l.Address, Spec: Spec{Statements: l.Statements, Operations: s.Operations, Country: s.Country,
 		Params: s.Params, Output: l.Output}, Digest: l.Digest, Phase: l.Phase, UploadID: l.UploadID,
-		ProcessID: l.ProcessID, Attempts: l.Attempts, LastError: l.LastError, Updated: l.Updated, Revision: l.Revision}
+		ProcessID: l.ProcessID, Attempts: l.Attempts, LastError: l.LastError, Endpoint: s.Endpoint,
+		ReusedFrom: l.ReusedFrom, Updated: l.Updated, Revision: l.Revision}
 	if l.Statements != nil {
 		r.Spec.Statements = a.strList(len(l.Statements))
 		copy(r.Spec.Statements, l.Statements)
@@ -428,6 +435,13 @@ func (c *leanCursor) record(l *leanRecord) bool {
 			return false
 		}
 		l.Written = &w
+	}
+	if c.lit(`,"reused_from":`) {
+		var from string
+		if !c.str(&from) {
+			return false
+		}
+		l.ReusedFrom = report.Address(from)
 	}
 	var updated string
 	if !c.lit(`,"updated":`) || !c.str(&updated) {

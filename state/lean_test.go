@@ -42,6 +42,73 @@ func TestOpen_snapshotV2(t *testing.T) {
 	}
 }
 
+// TestOpen_snapshotV3 reads a version 3 snapshot (testdata/v3/state.json,
+// as ledgerform wrote it before version 4: no endpoints, nothing reused)
+// and migrates it: Close writes it again as version 4, with the same
+// records; the golden version 4 file reads back as its records.
+func TestOpen_snapshotV3(t *testing.T) {
+	dir := t.TempDir()
+	spath := filepath.Join(dir, snapshotName)
+	writeFile(t, spath, readFile(t, filepath.Join("testdata", "v3", snapshotName)))
+	want := values(fixedRecords(2))
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, ro, want)
+	s := open(t, dir)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, spath); !bytes.HasPrefix(got, []byte(versionLine)) {
+		t.Fatalf("after Close the snapshot starts %.40q, want the version %d line", got, Version)
+	}
+	ro, err = OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, ro, want)
+
+	writeFile(t, spath, readFile(t, filepath.Join("testdata", "v4", snapshotName)))
+	if ro, err = OpenReadOnly(dir); err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, ro, values(goldenRecords()))
+}
+
+// TestJournal_lineVersion: a record with an endpoint or a reused result
+// is put at journal version 3, which an older ledgerform refuses as newer
+// instead of dropping the fields; others stay at version 1.
+func TestJournal_lineVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	plain, with := record(0), record(1)
+	with.Endpoint, with.ReusedFrom = "embedded", plain.Address
+	for _, r := range []Record{plain, with} {
+		if err := s.Put(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := bytes.SplitAfter(readFile(t, filepath.Join(dir, journalName)), []byte("\n"))
+	for i, want := range []int{1, 3} {
+		e, err := parseLine(lines[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.V != want {
+			t.Errorf("line %d: version %d, want %d", i+1, e.V, want)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	got, _ := s.Get(with.Address)
+	if got.Endpoint != "embedded" || got.ReusedFrom != plain.Address {
+		t.Errorf("after reopening: endpoint %q, reused from %q", got.Endpoint, got.ReusedFrom)
+	}
+}
+
 // TestLean_roundTrip writes records of every odd shape as a version 3
 // snapshot and reads them back unchanged: paths that are and are not the
 // statements', nil and empty lists, strings the fast reader leaves to
@@ -77,6 +144,8 @@ func TestLean_roundTrip(t *testing.T) {
 	add(func(r *Record) { r.Updated = time.Time{} })
 	add(func(r *Record) { r.LastError = &Failure{Message: "no code, no step"} })
 	add(func(r *Record) { r.Updated = time.Date(2026, 5, 6, 7, 8, 9, 123, time.UTC) })
+	add(func(r *Record) { r.Endpoint, r.ReusedFrom = "embedded", "report.r000000" })
+	add(func(r *Record) { r.Endpoint, r.ReusedFrom = "http://127.0.0.1:1", `drop.in["é\"x"]` })
 	// What encoding/json reads back is what a version 2 snapshot gives
 	// too: the reference.
 	want := make([]Record, len(recs))
@@ -117,6 +186,7 @@ func TestLean_roundTrip(t *testing.T) {
 // encoding/json (which is what makes a version 3 snapshot load fast).
 func TestLean_fastPath(t *testing.T) {
 	r := record(7)
+	r.ReusedFrom = "report.r000001"
 	r.Updated = time.Now().UTC()
 	b, err := json.Marshal(leanOf(&r, 0))
 	if err != nil {

@@ -58,8 +58,18 @@ type Record struct {
 	LastError *Failure       `json:"last_error,omitempty"`
 	// Output is the fingerprint of the output file as last written (its
 	// Path is Spec.Output at the time); nil until the report completes.
-	Output  *File     `json:"output,omitempty"`
-	Updated time.Time `json:"updated"`
+	Output *File `json:"output,omitempty"`
+	// Endpoint names the API the request ids and the result came from
+	// (the base URL without user information, or "embedded"); empty when
+	// unknown (a record written before version 4, or by a caller that did
+	// not say). Results are reused only within one endpoint.
+	Endpoint string `json:"endpoint,omitempty"`
+	// ReusedFrom is the report whose completed result the output was
+	// copied from, with no remote call (the reconciler's reuse action):
+	// the ids are that report's. Empty when this report's own requests
+	// produced it.
+	ReusedFrom report.Address `json:"reused_from,omitempty"`
+	Updated    time.Time      `json:"updated"`
 	// Revision is the revision of the manifests the report was last
 	// applied from (a git commit, with watch --git); "" for manifests
 	// read from the working directory.

@@ -18,9 +18,9 @@ import (
 	"github.com/ledgerform/ledgerform/report"
 )
 
-// The snapshot, version 3 (see the package doc):
+// The snapshot, version 4 (see the package doc):
 //
-//	{"version":3}
+//	{"version":4}
 //	1b2c3d4e {"lineage":"…","serial":42,"records":2,"specs":[{"operations":[…],"country":"uk"}]}
 //	5f6a7b8c {"address":"report.a","spec":0,…}
 //	9d0e1f2a {"address":"report.b","spec":0,…}
@@ -33,7 +33,12 @@ import (
 // included, reads the version before anything else and refuses a newer
 // file as newer, not as damaged. It is compared whole, so it needs no
 // checksum.
-const versionLine = `{"version":3}` + "\n"
+const versionLine = `{"version":4}` + "\n"
+
+// versionLine3 is the first line of a version 3 snapshot: version 4's
+// layout without endpoints in the specs or reused_from in the records,
+// read by the same reader.
+const versionLine3 = `{"version":3}` + "\n"
 
 // versionLine2 is the first line of a version 2 snapshot.
 const versionLine2 = `{"version":2}` + "\n"
@@ -85,7 +90,7 @@ func writeSnapshot(path, lineage string, serial uint64, recs []*Record) error {
 	t := &specTable{index: make(map[string]int)}
 	refs := make([]int, len(recs))
 	for i, r := range recs {
-		refs[i] = t.of(&r.Spec)
+		refs[i] = t.of(r)
 	}
 	err := fsutil.WriteAtomic(path, func(w io.Writer) error {
 		if hook := testHookSnapshot; hook != nil {
@@ -206,6 +211,8 @@ func (sr *snapReader) read() error {
 	case len(first) == 0:
 		return sr.corrupt(1, "empty file")
 	case err == nil && string(first) == versionLine:
+		return sr.readV2(4)
+	case err == nil && string(first) == versionLine3:
 		return sr.readV2(3)
 	case err == nil && string(first) == versionLine2:
 		return sr.readV2(2)
@@ -260,8 +267,8 @@ func (sr *snapReader) summed(line []byte, v any) error {
 	return nil
 }
 
-// readV2 reads the rest of a snapshot of version v, 2 or 3, which differ
-// only in their records' JSON (and the specs of version 3's header).
+// readV2 reads the rest of a snapshot of version v, 2, 3 or 4, which differ
+// only in their records' JSON (and the specs of version 3 and 4 headers).
 func (sr *snapReader) readV2(v int) error {
 	line, err := sr.line(nil)
 	if err != nil {
@@ -281,7 +288,7 @@ func (sr *snapReader) readV2(v int) error {
 	// not allowed to allocate a huge map.
 	sr.ld.records = make(map[report.Address]*Record, min(int64(h.Records), sr.size/64))
 	d := newDecoder(sr, true)
-	if v == 3 {
+	if v >= 3 {
 		d.lean, d.specs = true, h.Specs
 	}
 	err = func() error {

@@ -50,16 +50,24 @@ func values(recs []*Record) []Record {
 	return out
 }
 
-// TestWriteSnapshot_golden pins the layout of a version 3 snapshot, as the
+// goldenRecords are the records of testdata/v4/state.json: the second
+// has an endpoint and was reused from the first.
+func goldenRecords() []*Record {
+	recs := fixedRecords(2)
+	recs[1].Endpoint, recs[1].ReusedFrom = "http://127.0.0.1:8080", recs[0].Address
+	return recs
+}
+
+// TestWriteSnapshot_golden pins the layout of a version 4 snapshot, as the
 // package doc shows it. go test -run TestWriteSnapshot_golden -update
 // rewrites it after a deliberate change (which needs a new Version).
 func TestWriteSnapshot_golden(t *testing.T) {
 	path := filepath.Join(t.TempDir(), snapshotName)
-	if err := writeSnapshot(path, "golden-lineage", 9, fixedRecords(2)); err != nil {
+	if err := writeSnapshot(path, "golden-lineage", 9, goldenRecords()); err != nil {
 		t.Fatal(err)
 	}
 	got := readFile(t, path)
-	golden := filepath.Join("testdata", "v3", snapshotName)
+	golden := filepath.Join("testdata", "v4", snapshotName)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 			t.Fatal(err)
@@ -268,7 +276,7 @@ func TestOpen_snapshotV1(t *testing.T) {
 		r.Updated = time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)
 		raw, _ := json.Marshal(&r)
 		writeFile(t, filepath.Join(dir, journalName),
-			appendLine(nil, quote("v1-lineage"), 8, opPut, quote(string(r.Address)), nil, raw))
+			appendLine(nil, quote("v1-lineage"), 8, 1, opPut, quote(string(r.Address)), nil, raw))
 		s := open(t, dir)
 		checkRecords(t, s, append(want, r))
 		if err := s.Close(); err != nil {

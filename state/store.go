@@ -388,7 +388,11 @@ func (s *Store) commitLocked(op string, r *Record, address []byte, from report.A
 	if op == opMove {
 		qfrom = quote(string(from))
 	}
-	s.buf = appendLine(s.buf[:0], s.qline, serial, op, address, qfrom, raw)
+	var carried *Record // the record the line holds
+	if raw != nil {
+		carried = r
+	}
+	s.buf = appendLine(s.buf[:0], s.qline, serial, lineVersion(op, carried), op, address, qfrom, raw)
 	if s.jsize+int64(len(s.buf)) > maxFileSize {
 		// Compactions keep failing: a longer journal would be one that
 		// Open refuses. Refuse the change instead, saying why.

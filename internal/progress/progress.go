@@ -63,7 +63,7 @@ func summary(r *reconcile.Result) counts {
 }
 
 var pastTense = map[reconcile.Action]string{
-	reconcile.Create: "created", reconcile.Replace: "replaced", reconcile.Resume: "resumed",
+	reconcile.Create: "created", reconcile.Replace: "replaced", reconcile.Reuse: "reused", reconcile.Resume: "resumed",
 	reconcile.Retry: "retried", reconcile.Restore: "restored", reconcile.Move: "moved", reconcile.Render: "rendered",
 	reconcile.Delete: "deleted", reconcile.Blocked: "blocked", reconcile.Suspended: "suspended", reconcile.Noop: "up to date",
 }
