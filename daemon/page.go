@@ -60,6 +60,14 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
+	// short16 is an RFC 3339 time to the minute, for a narrow column (the
+	// datetime attribute has it whole).
+	"short16": func(s string) string {
+		if len(s) >= 16 {
+			return strings.Replace(s[:16], "T", " ", 1)
+		}
+		return s
+	},
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -132,6 +140,11 @@ func (d *Daemon) serveStatusPage(w http.ResponseWriter, r *http.Request) {
 		v.Status.Manifests.Errors[i] = d.scrub(e)
 	}
 	v.Status.Manifests.Held = d.scrub(s.Manifests.Held)
+	if s.Source != nil {
+		src := *s.Source
+		src.Error = d.scrub(src.Error)
+		v.Status.Source = &src
+	}
 	if s.Endpoint != nil {
 		e := *s.Endpoint
 		e.Error = d.scrub(e.Error)
