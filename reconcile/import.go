@@ -68,7 +68,7 @@ func (r *Reconciler) adopt(ctx context.Context, c Change, processID string) erro
 		}
 		return fmt.Errorf("request %s: %w", processID, err)
 	}
-	j := &job{r: r, action: Import, rec: state.Record{Address: c.Address, Spec: *c.Desired, Digest: c.Digest,
+	j := &job{r: r, action: Import, page: c.Page, rec: state.Record{Address: c.Address, Spec: *c.Desired, Digest: c.Digest,
 		Files: c.Files, Phase: state.Processing, ProcessID: processID, Attempts: 1, Revision: c.Revision}}
 	if err := j.put(); err != nil {
 		return err
