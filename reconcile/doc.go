@@ -27,6 +27,11 @@
 // record stays in its phase) or fatal (the state cannot be written: stop).
 // Apply is a bounded pool of workers over Reconcile for a whole plan; the
 // daemon plans one address at a time and acts on the verdict alone.
+// After step 5, a report with html: true gets its HTML page, rendered from
+// the output by the Reconciler's PageRenderer and written beside it; the
+// page follows its output through moves, restores and prunes, and a page
+// alone missing or out of date is the Render action, with no remote call
+// (pages.go). The state does not record pages.
 // Reconciler.Import adopts a processing request made outside ledgerform:
 // it records the report at step 3 with that request's id and goes on from
 // step 4, as Reconcile resumes a report.
