@@ -16,6 +16,7 @@ import (
 	"github.com/ledgerform/ledgerform/gitsource"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/reconcile"
+	"github.com/ledgerform/ledgerform/spec"
 	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
@@ -173,8 +174,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	conn := &connector{flagEndpoint: *endpoint, Log: logger.Info,
 		Observe: func(a nordigen.Attempt) { metrics.ObserveAPI(a.Op, a.Status, a.Duration) }}
 	defer conn.Close()
+	endpointID := "" // reuse only within an endpoint the manifests cannot change (daemon.Config.Endpoint)
+	if *endpoint != "" {
+		endpointID = conn.id(spec.Settings{})
+	}
 	cfg := daemon.Config{
-		Dir: *dir, Store: st, Listener: ln, Control: ctl, Hup: hup, Logger: logger, Metrics: metrics, EndpointFixed: *endpoint != "",
+		Endpoint: endpointID,
+		Dir:      *dir, Store: st, Listener: ln, Control: ctl, Hup: hup, Logger: logger, Metrics: metrics, EndpointFixed: *endpoint != "",
 		Resync: *resync, Grace: *grace, Quiet: *quiet, Parallelism: *parallelism, Poll: *poll,
 		Connect: conn.Connect, Leases: leases,
 		PollMin: 250 * time.Millisecond,

@@ -184,7 +184,14 @@ type Config struct {
 	// EndpointFixed says that the endpoint is given outside the manifests
 	// (--endpoint): a change of settings.endpoint then needs no restart.
 	EndpointFixed bool
-	Logger        *slog.Logger
+	// Endpoint names that fixed endpoint as the state records it
+	// (reconcile.Reconciler.Endpoint): the daemon records it with every
+	// result and reuses the results of the same endpoint (a file dropped
+	// again under a new name costs no call). "" when the manifests name
+	// the endpoint: it may differ between the start and the first
+	// connection, so nothing is recorded or reused then.
+	Endpoint string
+	Logger   *slog.Logger
 	// Notify tunes the delivery of notifications (package notify; its
 	// Logger and Count are the daemon's). FailedAfter is how many
 	// transient failures in a row make a report Stalled and send its
@@ -278,7 +285,7 @@ func Run(ctx context.Context, cfg Config) error {
 		unplanned: map[report.Address]error{}, fatal: make(chan struct{}), kick: make(chan struct{}, 1), hook: newHookLimit(),
 		resyncSoon: make(chan struct{}, 1)}
 	d.health.log = cfg.Logger
-	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect,
+	d.rec = &reconcile.Reconciler{Dir: cfg.Dir, Store: cfg.Store, Connect: d.connect, Endpoint: cfg.Endpoint,
 		PollMin: cfg.PollMin, PollMax: cfg.PollMax, PollDeadline: cfg.PollDeadline, Progress: d.logEvent}
 	if cfg.Pages != nil {
 		d.rec.Pages = cfg.Pages(d.connectForPages)
@@ -562,7 +569,7 @@ func (d *Daemon) resync(ctx context.Context, reason string) []report.Address {
 	// file's completeness, so a resync of 100,000 unchanged files costs
 	// the plan's stats and nothing more.
 	hold := d.held(set)
-	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{})
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Endpoint: d.cfg.Endpoint})
 	if err != nil {
 		d.log.Error("plan", "error", err)
 		return nil
@@ -627,7 +634,7 @@ func (d *Daemon) changed(ctx context.Context, paths []string) {
 		return
 	}
 	hold := d.held(set)
-	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: targets, Filter: func(a report.Address) bool { return !hold(a) }})
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: targets, Filter: func(a report.Address) bool { return !hold(a) }, Endpoint: d.cfg.Endpoint})
 	if err != nil {
 		d.log.Error("plan", "error", err)
 		return
@@ -749,7 +756,7 @@ func (d *Daemon) reconcile(ctx context.Context, addr report.Address) reconcile.O
 	}
 	defer release()
 	ctx = lctx
-	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: []report.Address{addr}})
+	p, err := reconcile.NewPlan(set, d.cfg.Store, reconcile.Options{Targets: []report.Address{addr}, Endpoint: d.cfg.Endpoint})
 	if err != nil || len(p.Changes) == 0 {
 		d.q.Forget(key)
 		return reconcile.Outcome{Address: addr, Action: reconcile.Noop, Verdict: reconcile.VerdictDone}

@@ -36,6 +36,7 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	logs   *testutil.SyncBuffer
+	store  reconcile.Store // the daemon's, to read records while it runs
 }
 
 func write(t testing.TB, dir, name, data string) {
@@ -80,7 +81,7 @@ func start(t testing.TB, dir string, cfg Config, ecfg engine.Config, wrap ...fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, dir: dir, engine: e, url: "http://" + ln.Addr().String(), done: make(chan error, 1), logs: &testutil.SyncBuffer{}}
+	h := &harness{t: t, dir: dir, engine: e, url: "http://" + ln.Addr().String(), done: make(chan error, 1), logs: &testutil.SyncBuffer{}, store: cfg.Store}
 	cfg.Dir, cfg.Listener = dir, ln
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -299,5 +300,43 @@ func TestWatch_ResyncHoldsAFileBeingWritten(t *testing.T) {
 	h.eventually("the file completed", func() bool { return h.phase(addr) == state.Completed && h.settled() })
 	if got := h.calls("upload"); got != 1 {
 		t.Errorf("%d uploads, want 1", got)
+	}
+}
+
+// With the endpoint fixed (Config.Endpoint, watch --endpoint), a file
+// dropped again under a new name reuses the first one's result: no
+// upload, the same output bytes, the record naming its source. Without
+// it nothing is reused (the manifests name the endpoint).
+func TestWatch_RedroppedFileReusesTheResult(t *testing.T) {
+	for _, endpoint := range []string{"http://engine.test", ""} {
+		t.Run(cmp.Or(endpoint, "no endpoint"), func(t *testing.T) {
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "inbox"), 0o700)
+			write(t, dir, "m.yaml", "drops:\n  - {name: inbox, dir: inbox, operations: [categorisation], country: uk}\n")
+			h := start(t, dir, Config{Quiet: 200 * time.Millisecond, Endpoint: endpoint}, engine.Config{})
+			h.eventually("ready", h.settled)
+			write(t, dir, "inbox/.a.part", statement(5))
+			os.Rename(filepath.Join(dir, "inbox/.a.part"), filepath.Join(dir, "inbox/a.json"))
+			h.eventually("a completed", func() bool { return h.phase(`drop.inbox["a.json"]`) == state.Completed && h.settled() })
+			write(t, dir, "inbox/.b.part", statement(5))
+			os.Rename(filepath.Join(dir, "inbox/.b.part"), filepath.Join(dir, "inbox/b.json"))
+			h.eventually("b completed", func() bool { return h.phase(`drop.inbox["b.json"]`) == state.Completed && h.settled() })
+			want := 1
+			if endpoint == "" {
+				want = 2
+			}
+			if got := h.calls("upload"); got != want {
+				t.Errorf("%d uploads, want %d", got, want)
+			}
+			rec, _ := h.store.Get(`drop.inbox["b.json"]`)
+			if (rec.ReusedFrom == `drop.inbox["a.json"]`) != (endpoint != "") || rec.Endpoint != endpoint {
+				t.Errorf("b's record: reused from %q, endpoint %q", rec.ReusedFrom, rec.Endpoint)
+			}
+			a, _ := os.ReadFile(filepath.Join(dir, "out/inbox/a.json"))
+			b, _ := os.ReadFile(filepath.Join(dir, "out/inbox/b.json"))
+			if len(a) == 0 || string(a) != string(b) {
+				t.Errorf("the outputs differ")
+			}
+		})
 	}
 }

@@ -18,7 +18,7 @@ package reconcile
 //   - Only a record of the endpoint the plan is made for (Options.Endpoint,
 //     Record.Endpoint) is a source: reuse never crosses endpoints, and a
 //     record that does not say its endpoint (written before state format
-//     4) is never one.
+//     4, or by a watch whose endpoint the manifests name) is never one.
 //   - The source is completed, and its output file is still the one it
 //     recorded (the stat, or the hash when the stat changed, matches). The
 //     plan checks this; applying checks it again by hashing the bytes it

@@ -32,6 +32,14 @@ func (f *fixture) planSet(prune bool, opts Options, reports ...spec.Report) *Pla
 	return p
 }
 
+// twins writes a.json and b.json, both statement(n), and returns the
+// reports a and b of them: b is what a asks.
+func (f *fixture) twins(n int) (a, b spec.Report) {
+	writeFile(f.t, f.dir, "a.json", statement(n))
+	writeFile(f.t, f.dir, "b.json", statement(n))
+	return desired("a", "a.json"), desired("b", "b.json")
+}
+
 func readOut(t *testing.T, dir, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
@@ -161,9 +169,7 @@ func TestReuse_Not(t *testing.T) {
 // the record then holds its own ids.
 func TestReuse_SourceGoneFallsBack(t *testing.T) {
 	f := newFixture(t, engine.Config{})
-	writeFile(t, f.dir, "a.json", statement(4))
-	writeFile(t, f.dir, "b.json", statement(4))
-	a, b := desired("a", "a.json"), desired("b", "b.json")
+	a, b := f.twins(4)
 	f.run(Options{Endpoint: testEndpoint}, a)
 	p := f.planSet(false, Options{}, a, b)
 	if actions(p) != "report.a=noop report.b=reuse" {
@@ -204,9 +210,7 @@ func TestReuse_SourceGoneFallsBack(t *testing.T) {
 // of uploading again.
 func TestReuse_RetryFromScratch(t *testing.T) {
 	f := newFixture(t, engine.Config{})
-	writeFile(t, f.dir, "a.json", statement(5))
-	writeFile(t, f.dir, "b.json", statement(5))
-	a, b := desired("a", "a.json"), desired("b", "b.json")
+	a, b := f.twins(5)
 	f.run(Options{Endpoint: testEndpoint}, a, b)
 	r, _ := f.store.Get("report.b")
 	r.Phase, r.UploadID, r.ProcessID = state.Failed, "", ""

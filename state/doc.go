@@ -47,11 +47,12 @@
 // read by a reader that expects exactly that layout, with encoding/json
 // (strict) for any other line, and the records of a batch of lines are cut
 // from a few large allocations: a load is about 5× faster than version 2's.
-// Version 4 is version 3 with two optional fields: a record's endpoint
-// (the API its ids and result came from), kept in the header's table of
-// specs since a state's records mostly share it, and reused_from, the
-// report whose completed result a record's output was copied from.
-// Version 3 snapshots are read by the same reader.
+// Version 4 is version 3 with optional fields: a record's endpoint (the
+// API its ids and result came from), kept in the header's table of specs
+// since a state's records mostly share it; reused_from, the report whose
+// completed result a record's output was copied from; and revision, the
+// revision of the manifests it was applied from. Version 3 snapshots are
+// read by the same reader.
 //
 // The version line is plain JSON, compared whole: every ledgerform reads
 // it first (version 1 did too), so a newer snapshot is refused as newer
@@ -81,8 +82,8 @@
 // at 1, unchanged since the first ledgerform, which therefore still reads
 // such a journal; move (Store.Move: a put and a delete as one change) at
 // 2, so that an older ledgerform refuses it as newer; a put or move of a
-// record with an endpoint or a reused result at 3, since an older
-// ledgerform would drop those fields unseen.
+// record with an endpoint, a reused result or a revision at 3, since an
+// older ledgerform would drop those fields unseen.
 //
 // # Durability
 //

@@ -51,10 +51,11 @@ func values(recs []*Record) []Record {
 }
 
 // goldenRecords are the records of testdata/v4/state.json: the second
-// has an endpoint and was reused from the first.
+// has an endpoint, was reused from the first, and records a revision.
 func goldenRecords() []*Record {
 	recs := fixedRecords(2)
 	recs[1].Endpoint, recs[1].ReusedFrom = "http://127.0.0.1:8080", recs[0].Address
+	recs[1].Revision = "0123456789abcdef0123456789abcdef01234567"
 	return recs
 }
 
