@@ -10,10 +10,11 @@ import (
 // live before a collection, so a plan or watch over 100,000 reports
 // (about 135 MB live: the state's records, the manifests' reports, the
 // plan) peaked at 230–320 MB of RSS; with it, at about 175 MB, for about
-// 17 % more time, the collector's extra work (BENCHMARKS.md). It is soft: a state so large that more is live
-// makes the collector run more often (the runtime caps its share of the
-// CPU at about half) rather than fail. Set GOMEMLIMIT (e.g. 1GiB, or off)
-// for states of many hundreds of thousands of reports.
+// 17 % more time spent collecting (BENCHMARKS.md). It is soft: a state so
+// large that more is live makes the collector run more often (the runtime
+// caps its share of the CPU at about half) rather than fail. Set
+// GOMEMLIMIT (e.g. 1GiB, or off) for states of many hundreds of thousands
+// of reports.
 const defaultMemoryLimit = 160 << 20
 
 // softMemoryLimit sets defaultMemoryLimit unless GOMEMLIMIT is set.
