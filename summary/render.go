@@ -186,15 +186,29 @@ func (s *Summary) writeAccount(b *bufio.Writer, a *Account) {
 // date, account, currency, amount (two decimals, negative for money out),
 // category_id, category (its title; empty without a tree), partner,
 // description, transaction_id.
+//
+// The text cells come from the statement, so a spreadsheet must not take
+// them for formulas: a cell of text that starts with =, +, -, @, a tab or a
+// carriage return is written with a leading apostrophe ('=HYPERLINK(…)),
+// which spreadsheets show as text. The date, amount and category id are
+// ledgerform's own and written as they are.
 func (s *Summary) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"date", "account", "currency", "amount", "category_id", "category", "partner", "description", "transaction_id"})
 	for _, t := range s.Transactions {
-		cw.Write([]string{t.Date, t.Account, t.Currency, strconv.FormatFloat(t.Amount, 'f', 2, 64), strconv.Itoa(t.CategoryID),
-			t.Category, t.Partner, t.Description, t.ID})
+		cw.Write([]string{t.Date, csvText(t.Account), csvText(t.Currency), strconv.FormatFloat(t.Amount, 'f', 2, 64), strconv.Itoa(t.CategoryID),
+			csvText(t.Category), csvText(t.Partner), csvText(t.Description), csvText(t.ID)})
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvText is a text cell that no spreadsheet reads as a formula.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // unit is the currency of the insights' tables, for their heading.
