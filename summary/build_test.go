@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ledgerform/ledgerform/api"
@@ -194,6 +195,38 @@ func TestAmount(t *testing.T) {
 	}{{0, "0.00"}, {1.5, "1.50"}, {-0.004, "0.00"}, {-1234.56, "-1,234.56"}, {1234567.891, "1,234,567.89"}} {
 		if got := amount(&tc.v); got != tc.want {
 			t.Errorf("amount(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
+// TestWriteText_ControlCharacters: a statement's text (account number,
+// bank, holders) reaches a terminal through show, so its control
+// characters and bidirectional overrides are written as visible escapes,
+// never as the bytes that would clear the screen, retitle the window or
+// reorder the line.
+func TestWriteText_ControlCharacters(t *testing.T) {
+	res := handBuilt()
+	a := &res.Categorisation.Accounts[0]
+	a.AccountNumber = ptr("GB\x1b[2J01")
+	a.Bank = ptr("B\u009bank\xff")
+	a.Holders = []api.Holder{{Name: ptr("Bob\x1b]0;pwned\x07")}, {Name: ptr("Eve\u202etxt.exe")}}
+	s, err := Build(res, Options{Tree: tree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, r := range out {
+		if r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)) {
+			t.Errorf("the text has the control character %U:\n%s", r, out)
+		}
+	}
+	for _, want := range []string{`GB\x1b[2J01`, `B\u009bank\xff`, `Bob\x1b]0;pwned\x07`, `Eve\u202etxt.exe`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the text lacks %s:\n%s", want, out)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -15,8 +16,57 @@ import (
 const TopSpending = 10
 
 // WriteText writes the summary for a terminal: sections with aligned
-// tables, money with its currency, no colour.
+// tables, money with its currency, no colour. The statement's text (and a
+// dropped file's name) is untrusted: every control character but the
+// newline, every bidirectional control and every byte that is not UTF-8 is
+// written as a visible escape (\x1b, \u202e, \xff), so the text cannot
+// move the cursor, retitle the window or reorder what is shown.
 func (s *Summary) WriteText(w io.Writer) error {
+	var text strings.Builder
+	if err := s.writeText(&text); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, terminalSafe(text.String()))
+	return err
+}
+
+// terminalSafe escapes what WriteText must not write as it is.
+func terminalSafe(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r) && r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// unsafeRune reports whether r is a control character other than the
+// newline, a bidirectional control, or the mark of a byte that is not UTF-8.
+func unsafeRune(r rune) bool {
+	return r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError)
+}
+
+func (s *Summary) writeText(w io.Writer) error {
 	b := bufio.NewWriter(w)
 	title := cmpOr(s.Address, "report")
 	if s.Output != "" {
