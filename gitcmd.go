@@ -130,7 +130,12 @@ func (g *gitFlags) load(ctx context.Context, dir string) (*spec.Set, error) {
 	case errors.As(err, &re):
 		return nil, hinted{err, "fix the revision's manifests; nothing was planned or applied"}
 	case err != nil:
-		return nil, hinted{fmt.Errorf("cannot fetch %s: %w", src, err), "check --git, --ref and the credentials (" + envGitToken + ", --git-token-file, --git-ssh-key-file)"}
+		// Named by the ref asked for: src's String names the branch watch follows.
+		name := src.URL() + "@" + ref
+		if src.Path() != "" {
+			name += ":" + src.Path()
+		}
+		return nil, hinted{fmt.Errorf("cannot fetch %s: %w", name, err), "check --git, --ref and the credentials (" + envGitToken + ", --git-token-file, --git-ssh-key-file)"}
 	}
 	set, err := spec.LoadFrom(dir, src.Manifests(rev))
 	if err != nil {

@@ -139,6 +139,22 @@ func TestValidateGit_errorsNameTheCommit(t *testing.T) {
 	}
 }
 
+// A --ref the remote does not have is named in the error as given, not as
+// the remote's HEAD that was not asked for.
+func TestPlanGit_unknownRefNamesTheRef(t *testing.T) {
+	repo := testutil.NewGitRepo(t)
+	repo.Commit("a", map[string]string{"deploy/m.yaml": "reports: []\n"})
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"plan", "--dir", t.TempDir(), "--git", repo.URL(), "--path", "deploy", "--ref", "no-such-branch"}, &out, &errb)
+	msg := errb.String()
+	if err != nil {
+		msg += err.Error()
+	}
+	if err == nil || !strings.Contains(msg, "@no-such-branch:deploy") || strings.Contains(msg, "@HEAD") {
+		t.Errorf("plan --ref no-such-branch: %v\n%s", err, msg)
+	}
+}
+
 func TestGitFlags_needGit(t *testing.T) {
 	for _, args := range [][]string{{"plan", "--ref", "x"}, {"validate", "--path", "p"}, {"watch", "--branch", "main"}} {
 		var out, errb bytes.Buffer
