@@ -156,3 +156,33 @@ func TestShared_relocks(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestOpen_urlThatDoesNotParse: a postgres URL whose password holds a
+// character a URL must percent-encode (%, #, ?, /, a space) does not parse;
+// the error says so, and how to fix it, rather than that it is not a
+// postgres URL, and never quotes the password.
+func TestOpen_urlThatDoesNotParse(t *testing.T) {
+	for _, raw := range []string{
+		"postgres://lf:ab%zzSECRETpw@127.0.0.1:5432/db",
+		"postgres://lf:ab#SECRETpw@127.0.0.1:5432/db",
+		"postgres://lf:ab?SECRETpw@127.0.0.1:5432/db",
+		"postgres://lf:a/bSECRETpw@127.0.0.1:5432/db",
+		"postgres://lf:a bSECRETpw@127.0.0.1:5432/db",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s, err := pgstore.Open(ctx, pgstore.Options{URL: raw, Workspace: "w", Mode: pgstore.Exclusive})
+		cancel()
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: Open succeeded", raw)
+			continue
+		}
+		msg := fmt.Sprintf("%v %+v", err, err)
+		if strings.Contains(msg, "SECRETpw") {
+			t.Errorf("%s: the error quotes the password: %s", raw, msg)
+		}
+		if strings.Contains(msg, "not a postgres:// URL") || !strings.Contains(msg, "percent-encode") {
+			t.Errorf("%s: %v; want it to say the URL does not parse, and to percent-encode the password", raw, err)
+		}
+	}
+}

@@ -682,6 +682,10 @@ func (s *Store) holder(ctx context.Context, conn *pgx.Conn) *state.LockedError {
 // parameter, the database named without password, and the password.
 func parseURL(raw string) (cfg *pgxpool.Config, workspace, target, pw string, err error) {
 	u, err := url.Parse(raw)
+	if err != nil && (strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://")) {
+		// url's error quotes the URL, and so the password: not given.
+		return nil, "", "", "", errors.New("the state URL does not parse: percent-encode any %, #, ?, /, @, : or space in its user name or password (%25, %23, %3F, %2F, %40, %3A, %20), or give the password in PGPASSWORD or a pgpass file instead")
+	}
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return nil, "", "", "", errors.New("the state URL is not a postgres:// URL")
 	}
