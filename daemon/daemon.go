@@ -329,8 +329,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	d.resync(ctx, "start")
 	// Find out at start whether the API can be used, work or none: the
-	// endpoint in use is logged, and an outage shows at once.
-	prober.Go(func() { d.endpoint.usable(intake) })
+	// endpoint in use is logged, and an outage shows at once. With no
+	// manifest loaded (a first start whose source cannot be fetched) the
+	// endpoint is not known yet: the first remote work finds it out, and
+	// the API is not reported down for want of manifests.
+	d.mu.Lock()
+	loaded := d.set != nil
+	d.mu.Unlock()
+	if loaded {
+		prober.Go(func() { d.endpoint.usable(intake) })
+	}
 	n := d.parallelism()
 	d.mu.Lock()
 	d.workers = n

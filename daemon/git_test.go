@@ -372,4 +372,8 @@ func TestGit_FirstStartWhileUnreachable(t *testing.T) {
 	if strings.Contains(h.logs.String(), "manifest does not load") {
 		t.Errorf("the outage was logged as a manifest that does not load:\n%s", h.logs.String())
 	}
+	// Nor as an API outage: with no manifest, the API was not asked.
+	if strings.Contains(h.logs.String(), "cannot connect to the API") || strings.Contains(h.logs.String(), "connect to the API: no manifest") {
+		t.Errorf("the source's outage was logged as the API's:\n%s", h.logs.String())
+	}
 }
