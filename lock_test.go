@@ -60,3 +60,21 @@ func TestLockTimeout(t *testing.T) {
 		t.Fatalf("apply --lock-timeout 1m with the holder letting go: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// Ctrl-C while apply is still opening a PostgreSQL state says that it was
+// interrupted and nothing was done, not "context canceled".
+func TestApply_interruptedWhileOpeningThePGState(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "m.yaml"), "reports: []\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	err := run(ctx, []string{"apply", "--dir", dir, "--state", "postgres://lf@127.0.0.1:1/db?sslmode=disable"}, &out, &errb)
+	msg := errb.String()
+	if err != nil {
+		msg += err.Error()
+	}
+	if err == nil || !strings.Contains(msg, "interrupted") || strings.Contains(msg, "context canceled") {
+		t.Errorf("apply interrupted while opening the state: %v\n%s", err, msg)
+	}
+}

@@ -71,6 +71,10 @@ func openStore(ctx context.Context, dir, url string, mode pgstore.Mode, lockTime
 		return nil, err
 	}
 	st, err := pgstore.Open(ctx, pgstore.Options{URL: url, Workspace: filepath.Base(abs), Mode: mode, LockTimeout: lockTimeout, LeaseTime: lease})
+	if err != nil && ctx.Err() != nil {
+		// Ctrl-C (or SIGTERM) while connecting, migrating or reading.
+		return nil, exitError{code: 1, err: errors.New("interrupted while opening the state database; nothing was done")}
+	}
 	return st, pgHint(err)
 }
 
