@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ledgerform/ledgerform/api"
@@ -63,6 +64,11 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return argError(fs, errors.New("want one address or one plan file"), "usage")
 	}
 	addr, perr := report.Parse(pos[0])
+	if perr != nil && looksLikeAddress(pos[0]) {
+		if _, err := os.Stat(pos[0]); errors.Is(err, os.ErrNotExist) {
+			return hinted{fmt.Errorf("show: %v; and no plan file has that name", perr), `quote a dropped file's address for the shell: 'drop.NAME["FILE"]'`}
+		}
+	}
 	if perr != nil || planFileInstead(*dir, *stURL, addr, pos[0]) {
 		if *asCSV {
 			return usageError{errors.New("show: --csv is for a report's transactions, not a saved plan")}
@@ -91,6 +97,12 @@ func runShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return s.WriteCSV(stdout)
 	}
 	return s.WriteText(stdout)
+}
+
+// looksLikeAddress reports whether arg was meant as an address: it starts
+// with an address's kind.
+func looksLikeAddress(arg string) bool {
+	return strings.HasPrefix(arg, "report.") || strings.HasPrefix(arg, "drop.")
 }
 
 // planFileInstead reports whether arg, which parses as an address, is

@@ -215,6 +215,8 @@ func TestShow_Errors(t *testing.T) {
 		{"two formats", []string{"report.salaried-alex", "--json", "--csv"}, []string{"choose one"}},
 		{"csv of a plan", []string{"nowhere.plan", "--csv"}, []string{"--csv is for a report"}},
 		{"not a plan", []string{"nowhere.plan"}, []string{"plan file nowhere.plan"}},
+		{"unquoted drop file", []string{`drop.inbox[may.json]`}, []string{`show: address "drop.inbox[may.json]": the file must be a double-quoted`, "no plan file has that name"}},
+		{"bad report name", []string{"report.Alex"}, []string{`show: address "report.Alex": "Alex" is not a valid name`}},
 		{"no state", []string{"report.salaried-alex", "--dir", t.TempDir()}, []string{"has no state: nothing was applied there"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
