@@ -186,3 +186,28 @@ func TestOpen_urlThatDoesNotParse(t *testing.T) {
 		}
 	}
 }
+
+// TestOpen_preferTLSNoise: with sslmode=prefer (the default), a server
+// without TLS is tried again in plain text; a wrong password is then
+// reported as the server's refusal alone, without the first attempt's
+// "server refused TLS connection", which is not what is wrong.
+func TestOpen_preferTLSNoise(t *testing.T) {
+	db := pgtest.New(t)
+	t.Setenv("PGPASSWORD", "Wr0ng-pa55")
+	t.Setenv("PGPASSFILE", filepath.Join(t.TempDir(), "none"))
+	url := strings.Replace(db.URL(), "sslmode=disable", "sslmode=prefer", 1)
+	if url == db.URL() {
+		t.Fatalf("the test database's URL %s has no sslmode=disable to replace", url)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := pgstore.Open(ctx, pgstore.Options{URL: url, Workspace: "w", Mode: pgstore.Exclusive})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open succeeded with a wrong password")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "password authentication failed") || strings.Contains(msg, "refused TLS") {
+		t.Errorf("Open: %s\nwant the password's refusal, without the TLS attempt", msg)
+	}
+}

@@ -38,7 +38,24 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // dbError classifies err, with the password redacted from its message.
 func (s *Store) dbError(op string, err error) error {
-	return &Error{Target: s.target, Op: op, Kind: kindOf(err), Err: errors.New(redact(err.Error(), s.pw))}
+	return &Error{Target: s.target, Op: op, Kind: kindOf(err), Err: errors.New(withoutTLSRefusal(redact(err.Error(), s.pw)))}
+}
+
+// withoutTLSRefusal drops, from pgx's list of connection attempts, those
+// that a server without TLS refused when sslmode=prefer (the default)
+// tried TLS first: the plain attempt after each says what is wrong.
+func withoutTLSRefusal(msg string) string {
+	lines := strings.Split(msg, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !strings.HasSuffix(l, "tls error: server refused TLS connection") {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) == len(lines) || len(kept) < 2 {
+		return msg // nothing dropped, or nothing else left to say
+	}
+	return strings.Join(kept, "\n")
 }
 
 func kindOf(err error) Kind {
