@@ -74,6 +74,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	defer func() { err = closeState(st, err, stderr) }()
+	warnFileStateUnused(stderr, *dir, *stURL, st)
 	conn := &connector{flagEndpoint: *endpoint, stderr: stderr}
 	defer conn.Close()
 	var p *reconcile.Plan

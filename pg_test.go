@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -294,5 +296,38 @@ func BenchmarkWatch_Daemons(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestPG_FileStateLeftBehind: a directory applied with the file state and
+// then planned against an empty PostgreSQL workspace would do every report
+// again; plan and apply say so on stderr, naming how many records the
+// file state holds, and nothing is said once the workspace has records.
+func TestPG_FileStateLeftBehind(t *testing.T) {
+	db := pgtest.New(t)
+	db.Env(t)
+	dir, e, _ := watchFixture(t, 2, 0)
+	t.Setenv("NORDIGEN_CLIENT_ID", e.ClientID)
+	t.Setenv("NORDIGEN_CLIENT_SECRET", e.ClientSecret)
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"apply", "--dir", dir, "--endpoint", e.URL}, &out, &errb); err != nil {
+		t.Fatalf("apply with the file state: %v\n%s", err, errb.String())
+	}
+	for _, cmd := range []string{"plan", "apply"} {
+		out.Reset()
+		errb.Reset()
+		if err := run(context.Background(), []string{cmd, "--dir", dir, "--endpoint", e.URL, "--state", db.URL()}, &out, &errb); err != nil {
+			t.Fatalf("%s --state: %v\n%s", cmd, err, errb.String())
+		}
+		if !strings.Contains(errb.String(), "warning: the PostgreSQL workspace has no records, but .ledgerform/state.json holds 2") {
+			t.Errorf("%s --state into an empty workspace: stderr\n%s", cmd, errb.String())
+		}
+	}
+	errb.Reset()
+	if err := run(context.Background(), []string{"plan", "--dir", dir, "--state", db.URL()}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(errb.String(), "warning") {
+		t.Errorf("a warning with the workspace applied:\n%s", errb.String())
 	}
 }

@@ -67,6 +67,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
+	warnFileStateUnused(stderr, *dir, *stURL, st)
 	if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
 		return usageError{err}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,29 @@ func openStore(ctx context.Context, dir, url string, mode pgstore.Mode, lockTime
 		return nil, exitError{code: 1, err: errors.New("interrupted while opening the state database; nothing was done")}
 	}
 	return st, pgHint(err)
+}
+
+// warnFileStateUnused says on stderr when st, a PostgreSQL workspace with
+// no records, is used for a directory whose file state (.ledgerform/) has
+// some: --state does not read the file state, so every report it records
+// is planned anew, uploaded and processed again. ledgerform has no command
+// that copies a file state into PostgreSQL.
+func warnFileStateUnused(stderr io.Writer, dir, url string, st stateStore) {
+	if stateURL(url) == "" || st.Len() > 0 {
+		return
+	}
+	if fi, err := os.Stat(filepath.Join(stateDir(dir), "state.json")); err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	fst, err := openStateReadOnly(dir)
+	if err != nil {
+		return
+	}
+	defer fst.Close()
+	if n := fst.Len(); n > 0 {
+		fmt.Fprintf(stderr, "ledgerform: warning: the PostgreSQL workspace has no records, but .ledgerform/state.json holds %d: "+
+			"--state does not read it, so those reports are planned anew (uploaded and processed again)\n", n)
+	}
 }
 
 // pgHint says what to do about a PostgreSQL state that cannot be opened.
