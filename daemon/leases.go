@@ -29,6 +29,28 @@ import (
 //     change to the report is fenced by the lease in the state itself, so
 //     no remote call follows a lost lease.
 //   - A full resync reads every record again first.
+//   - The processing request, the one call that must not be made twice
+//     (the API has no idempotency key), is made only under a renewal made
+//     for it: the reconciler asks the Store to renew the report's lease in
+//     a committed write (reconcile.Holder), and bounds the request by half
+//     the lease from the renewal's start. No other daemon can take the
+//     lease before the whole lease has passed since then (the database set
+//     the expiry after the renewal began), so a request not answered in
+//     time is given up while the lease still keeps the others out; a
+//     renewal that fails means no request. The background renewal judges
+//     each lease by its own claim and renewals: a lease claimed while a
+//     renewal's statement was under way is not in its answer, and is not
+//     lost for that.
+//
+// What a kill or a stall can still cost, exactly: a kill between an
+// upload's answer and its commit, that upload again; a kill between the
+// API's accepting the processing request and the commit of its id (one
+// answer plus one commit), or a request that outlasts half the lease
+// (the report's error then says LEASE_SHORT), that request refused once
+// more as ANALYSIS_ALREADY_REQUESTED, a new upload and a new processing
+// request. A request that left in time but reaches the API more than
+// half a lease later (a network slower than the lease) is refused there
+// or refuses the new holder's: one processing id is recorded, never two.
 //
 // A state that cannot be reached (a claim or a change fails so) is a
 // condition of the daemon (StateReachable False, a /readyz reason), not a

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"time"
 
 	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/report"
@@ -37,4 +38,18 @@ type Store interface {
 	Len() int
 	Put(r state.Record) error
 	Delete(address report.Address) error
+}
+
+// A Holder is a Store whose changes are fenced by leases that other
+// processes may take once they expire (a shared state: package
+// state/pgstore). Before a remote call that must not be made twice (the
+// processing request: the API has no idempotency key, and answers a
+// second one for the same upload with ANALYSIS_ALREADY_REQUESTED), the
+// reconciler asks Hold to renew the report's lease in a committed write,
+// and bounds the call by the instant it returns: a call that has not
+// ended by then is given up, so no other process can take the lease
+// while it may still be on its way. An error means no call: the report
+// stops there and is tried again from what is recorded.
+type Holder interface {
+	Hold(ctx context.Context, address report.Address) (until time.Time, err error)
 }

@@ -15,6 +15,7 @@ const (
 	CodeOutput       = "OUTPUT_UNWRITABLE"    // the output file could not be written, moved or pruned
 	CodeRestarts     = "TOO_MANY_RESTARTS"    // the API kept forgetting the upload
 	CodeConnect      = "NO_CONNECTION"        // no client for the API could be made (credentials, the engine)
+	CodeLease        = "LEASE_SHORT"          // the processing request outlasted the lease it was sent under
 )
 
 // Blocking reports whether a failure blocks its report: only a change to

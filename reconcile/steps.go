@@ -112,8 +112,17 @@ func (j *job) process(ctx context.Context) error {
 	if err != nil {
 		return j.fail(ctx, "process", err)
 	}
+	pctx, cancel, err := j.hold(ctx)
+	if err != nil {
+		return err
+	}
 	s := j.rec.Spec
-	pr, err := cl.Process(ctx, j.rec.UploadID, api.ProcessRequest{Country: s.Country, Operations: s.Operations, Params: s.Params})
+	pr, err := cl.Process(pctx, j.rec.UploadID, api.ProcessRequest{Country: s.Country, Operations: s.Operations, Params: s.Params})
+	if err != nil && ctx.Err() == nil && pctx.Err() != nil {
+		err = &localError{code: CodeLease, err: fmt.Errorf("the processing request did not end within the report's lease; "+
+			"it may have reached the API, in which case the next attempt starts from a new upload: %w", err)}
+	}
+	cancel()
 	switch {
 	case api.IsAlreadyRequested(err), api.IsNotFound(err), api.IsGone(err):
 		// The upload was processed by a run that died before recording
@@ -127,6 +136,23 @@ func (j *job) process(ctx context.Context) error {
 	j.rec.ProcessID, j.rec.Phase = pr.RequestID, state.Processing
 	j.requested = time.Now()
 	return j.recorded("process", "")
+}
+
+// hold bounds a call that must not be made twice by the report's lease,
+// when the Store has leases (Holder): the lease renewed now, in a
+// committed write, and the context ended at the instant Hold returns. A
+// renewal that fails is an unrecorded, retryable error: no call.
+func (j *job) hold(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	h, ok := j.r.Store.(Holder)
+	if !ok {
+		return ctx, func() {}, nil
+	}
+	until, err := h.Hold(ctx, j.rec.Address)
+	if err != nil {
+		return nil, nil, &unrecordedError{fmt.Errorf("renew the lease of %s before its processing request: %w", j.rec.Address, err)}
+	}
+	pctx, cancel := context.WithDeadline(ctx, until)
+	return pctx, cancel, nil
 }
 
 // 4. Poll until the result is ready, then 5. write it.

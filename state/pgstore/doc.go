@@ -78,7 +78,16 @@
 // It reads the report's record afresh in the same transaction. A goroutine
 // of the Store renews its leases every third of the lease time; a lease it
 // finds taken, or cannot renew before a third of the lease time is left,
-// is lost: its context is cancelled with state.ErrLeaseLost.
+// is lost: its context is cancelled with state.ErrLeaseLost. Each lease is
+// judged by its own claim and renewals: how long it surely lasts is
+// counted from the start of the last statement that set its expiry, and a
+// lease claimed while a renewal's statement ran is not in that
+// statement's answer, so it is not taken for lost. Hold renews one lease
+// at once, in a committed write, for a call that must not be made twice
+// (the reconciler's processing request: reconcile.Holder), and returns the
+// instant by which that call must have ended: half the lease time after
+// the renewal's start, while no other process can take the lease until
+// the whole lease time has passed.
 //
 // Every change a Shared Store makes to a report is fenced by its lease:
 // the statement that writes the record checks, in the same transaction,

@@ -33,6 +33,7 @@ func (s *Store) Claim(ctx context.Context, address report.Address) (context.Cont
 		return nil, nil, fmt.Errorf("claim %s: this process holds it already", address)
 	}
 	s.mu.Unlock()
+	start := time.Now()
 	qctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	var rec *state.Record
@@ -89,18 +90,21 @@ func (s *Store) Claim(ctx context.Context, address report.Address) (context.Cont
 	} else {
 		delete(s.records, address)
 	}
-	s.held[address] = lcancel
+	h := &heldLease{cancel: lcancel, claimed: time.Now(), sure: start.Add(s.lease)}
+	s.held[address] = h
 	s.mu.Unlock()
 	release := func() {
 		s.mu.Lock()
-		c, ok := s.held[address]
-		delete(s.held, address)
+		ok := s.held[address] == h
+		if ok {
+			delete(s.held, address)
+		}
 		closed := s.closed
 		s.mu.Unlock()
 		if !ok {
 			return
 		}
-		c(nil)
+		h.cancel(nil)
 		if closed {
 			return
 		}
@@ -113,11 +117,31 @@ func (s *Store) Claim(ctx context.Context, address report.Address) (context.Cont
 	return lctx, release, nil
 }
 
+// heldLease is a lease this Store holds, as its renewals know it.
+type heldLease struct {
+	cancel context.CancelCauseFunc // ends the lease's context
+	// claimed is when the claim returned (its transaction committed): a
+	// renewal that started later sees the lease row.
+	claimed time.Time
+	// sure is the instant, by this process's clock, before which no other
+	// process can take the lease: the start of the last statement that
+	// set its expiry, plus the lease time (the database set the expiry
+	// after that start, by its own clock).
+	sure time.Time
+}
+
 // renew renews this Store's leases every third of the lease time until
 // ctx ends, and cancels those it finds lost.
+//
+// A lease is lost when a renewal that succeeded did not renew it (another
+// process took it after it expired), or when so little of it is surely
+// left (heldLease.sure) that a change would be refused by the fence: less
+// than a third. Both are judged per lease, by what its own claim and
+// renewals established: a lease claimed while a renewal's statement was
+// under way is not in that statement's answer, and is not lost for it;
+// one claimed just now is not lost because earlier renewals failed.
 func (s *Store) renew(ctx context.Context) {
 	every := s.lease / 3
-	last := time.Now() // the last renewal that succeeded
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -144,20 +168,30 @@ func (s *Store) renew(ctx context.Context) {
 			err = rows.Err()
 		}
 		cancel()
+		now := time.Now()
 		s.mu.Lock()
-		for a, c := range s.held {
-			// Lost: taken by another, or not renewed for so long that
-			// less than a third of the lease may be left.
-			if (err == nil && !kept[a]) || (err != nil && time.Since(last) >= s.lease-every) {
-				c(state.ErrLeaseLost)
+		for a, h := range s.held {
+			switch {
+			case err == nil && kept[a]:
+				h.sure = maxTime(h.sure, start.Add(s.lease))
+			case err == nil && h.claimed.Before(start):
+				// Seen by the statement, and not this Store's any more.
+				h.cancel(state.ErrLeaseLost)
+				delete(s.held, a)
+			case now.After(h.sure.Add(-every)):
+				h.cancel(state.ErrLeaseLost)
 				delete(s.held, a)
 			}
 		}
 		s.mu.Unlock()
-		if err == nil {
-			last = start
-		}
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Leases returns the workspace's leases that have not expired.
@@ -178,4 +212,49 @@ func (s *Store) Leases(ctx context.Context) ([]state.Lease, error) {
 		return nil, s.dbError("read the leases", err)
 	}
 	return ls, nil
+}
+
+// Hold renews the lease of address now, in a committed write, for a
+// remote call that must not be made twice (the processing request), and
+// returns the instant, by this process's clock, before which the call
+// must have ended: the renewal's start plus half the lease time. No other
+// process can take the lease before the renewal's start plus the whole
+// lease time (the database set the expiry after the renewal started), so
+// the other half covers a request still on its way to the API and the
+// recording of its answer. A lease this Store does not hold, or no longer
+// owns in the database, is state.ErrLeaseLost (and its context is
+// cancelled); a database that cannot be asked, a *state.UnavailableError:
+// either way the call must not be made.
+func (s *Store) Hold(ctx context.Context, address report.Address) (time.Time, error) {
+	if s.mode != Shared {
+		return time.Time{}, errors.New("hold: only a shared store has leases")
+	}
+	s.mu.Lock()
+	h := s.held[address]
+	s.mu.Unlock()
+	if h == nil {
+		return time.Time{}, fmt.Errorf("hold %s: %w", address, state.ErrLeaseLost)
+	}
+	start := time.Now()
+	qctx, cancel := context.WithTimeout(ctx, s.lease/2)
+	defer cancel()
+	tag, err := s.pool.Exec(qctx, `UPDATE ledgerform_leases SET expires = now() + $4 * interval '1 millisecond'
+		WHERE workspace = $1 AND address = $2 AND owner = $3`, s.ws, string(address), s.owner, s.lease.Milliseconds())
+	switch {
+	case err != nil:
+		return time.Time{}, &state.UnavailableError{Err: s.dbError("renew the lease of "+string(address), err)}
+	case tag.RowsAffected() == 0:
+		// Taken by another process after it expired: lost.
+		s.mu.Lock()
+		if s.held[address] == h {
+			delete(s.held, address)
+		}
+		s.mu.Unlock()
+		h.cancel(state.ErrLeaseLost)
+		return time.Time{}, fmt.Errorf("hold %s: %w", address, state.ErrLeaseLost)
+	}
+	s.mu.Lock()
+	h.sure = maxTime(h.sure, start.Add(s.lease))
+	s.mu.Unlock()
+	return start.Add(s.lease / 2), nil
 }

@@ -79,7 +79,7 @@ type Store struct {
 	records map[report.Address]*state.Record // never changed in place: View hands them out
 	lineage string
 	serial  uint64
-	held    map[report.Address]context.CancelCauseFunc
+	held    map[report.Address]*heldLease
 	closed  bool
 }
 
@@ -98,7 +98,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("state %s: no workspace: give one as ?workspace=NAME", target)
 	}
 	s := &Store{target: target, pw: pw, name: name, mode: opts.Mode, lease: cmp.Or(max(opts.LeaseTime, 0), DefaultLeaseTime),
-		records: map[report.Address]*state.Record{}, held: map[report.Address]context.CancelCauseFunc{}}
+		records: map[report.Address]*state.Record{}, held: map[report.Address]*heldLease{}}
 	host, _ := os.Hostname()
 	s.owner = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), strings.ToLower(rand.Text()[:6]))
 	cfg.ConnConfig.RuntimeParams["application_name"] = "ledgerform"
@@ -555,14 +555,14 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	held := s.held
-	s.held = map[report.Address]context.CancelCauseFunc{}
+	s.held = map[report.Address]*heldLease{}
 	s.mu.Unlock()
 	if s.stop != nil {
 		s.stop()
 		s.renewed.Wait()
 	}
-	for _, cancel := range held {
-		cancel(state.ErrLeaseLost)
+	for _, h := range held {
+		h.cancel(state.ErrLeaseLost)
 	}
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
