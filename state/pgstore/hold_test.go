@@ -106,8 +106,9 @@ func TestHold(t *testing.T) {
 	if until.Before(start.Add(a.LeaseTime()/2)) || until.After(time.Now().Add(a.LeaseTime()/2)) {
 		t.Errorf("Hold returned %s after its start, want half the lease time (%s)", until.Sub(start), a.LeaseTime()/2)
 	}
-	// Another daemon takes it as if a's had expired.
-	db.Admin(t, "UPDATE ledgerform_leases SET expires = now() - interval '1 second'")
+	// Another daemon takes it after it expired (the expiry set by hand,
+	// and the owner, so that a's renewal does not win it back first).
+	db.Admin(t, "UPDATE ledgerform_leases SET owner = 'expired', expires = now() - interval '1 second'")
 	if _, rel, err := b.Claim(ctx, r.Address); err != nil {
 		t.Fatal(err)
 	} else {
