@@ -49,7 +49,8 @@ type Store interface {
 // and bounds the call by the instant it returns: a call that has not
 // ended by then is given up, so no other process can take the lease
 // while it may still be on its way. An error means no call: the report
-// stops there and is tried again from what is recorded.
+// stops there and is tried again from what is recorded. The zero instant
+// is no bound: a Store of that kind opened as the only writer.
 type Holder interface {
 	Hold(ctx context.Context, address report.Address) (until time.Time, err error)
 }

@@ -148,8 +148,11 @@ func (j *job) hold(ctx context.Context) (context.Context, context.CancelFunc, er
 		return ctx, func() {}, nil
 	}
 	until, err := h.Hold(ctx, j.rec.Address)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, nil, &unrecordedError{fmt.Errorf("renew the lease of %s before its processing request: %w", j.rec.Address, err)}
+	case until.IsZero(): // no lease to hold: the Store has one writer
+		return ctx, func() {}, nil
 	}
 	pctx, cancel := context.WithDeadline(ctx, until)
 	return pctx, cancel, nil
