@@ -71,10 +71,10 @@ type Reconciler struct {
 	conn   API        // what Connect returned
 	// polls learns how long processing takes (see pollTimes).
 	polls pollTimes
-	// lastResult is when the API last answered the poll of a result with
-	// success, ready or not (unix nanoseconds): a poll's 500 tells a
-	// broken id from an outage by it.
-	lastResult atomic.Int64
+	// answered counts the polls of a result the API answered with
+	// success in this run (any id): the broken-id rule compares it before
+	// and during a run of 500s of one id (see brokenID).
+	answered atomic.Int64
 	// lastDone is the last processing id whose result came back
 	// completed: the witness brokenID asks when no other poll answered.
 	lastDone atomic.Value
@@ -389,11 +389,11 @@ func (r *Reconciler) emit(e Event) {
 }
 
 // resultAnswered notes that the API just answered a poll with success.
-func (r *Reconciler) resultAnswered() { r.lastResult.Store(time.Now().UnixNano()) }
+func (r *Reconciler) resultAnswered() { r.answered.Add(1) }
 
-// resultAnsweredSince reports whether the API answered a poll with
-// success after t.
-func (r *Reconciler) resultAnsweredSince(t time.Time) bool { return r.lastResult.Load() > t.UnixNano() }
+// resultsAnswered is how many polls the API has answered with success so
+// far in this run.
+func (r *Reconciler) resultsAnswered() int64 { return r.answered.Load() }
 
 // storeFailure is what a change returns when the store could not record
 // its transition: a storeError for the first, errFatalStop after it.

@@ -224,15 +224,15 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 	outage := false           // an outage event was emitted for the current run of errors
 	polls := 0                // the polls that got an answer
 	troubled := false         // an outage came between: the timing says nothing
-	var brokenSince time.Time // when this id's run of 500 UNKNOWN_ERROR answers began
+	var brokenSince int64     // resultsAnswered when the first poll of this id's run of 500 UNKNOWN_ERROR answers asked
 	broken := 0               // how many polls of that run
 	var notYet time.Duration  // since the request, when the last "not yet" came
 	for {
 		asked := time.Since(j.requested) // when this poll asked, since the request
-		askedAt := time.Now()
+		answered := j.r.resultsAnswered() // what other polls had been answered when this one asked
 		res, err := cl.Result(ctx, id)
 		if err == nil || !isServerFailure(err) {
-			brokenSince, broken = time.Time{}, 0
+			brokenSince, broken = 0, 0
 		}
 		var next time.Duration // the schedule's own wait before the next poll, when it has one
 		switch {
@@ -260,7 +260,7 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 			return nil, context.Cause(ctx)
 		case api.IsProcessingFailed(err) || !api.IsTransient(err):
 			return nil, err
-		case isServerFailure(err) && j.brokenID(ctx, cl, &brokenSince, &broken, askedAt):
+		case isServerFailure(err) && j.brokenID(ctx, cl, &brokenSince, &broken, answered):
 			return nil, &brokenResultError{id: id, last: err}
 		default:
 			// An outage: the client's own retries are spent, the id is
@@ -305,30 +305,37 @@ func isServerFailure(err error) bool {
 	return errors.As(err, &ae) && ae.Status == 500 && ae.Code == api.CodeUnknownError
 }
 
-// brokenID counts a poll, asked at askedAt, that answered 500
-// UNKNOWN_ERROR, and reports whether the id is broken: brokenAfter such
-// polls in a row while the poll of another id got an answer since the
-// run of them began. When no other poll happened meanwhile (the last
-// reports of a run), the result of the last id seen completed is asked
-// once, as a witness. The engine (and, it seems, the service) answers a
-// failed processing that way for as long as it keeps the id; an outage
-// of the result endpoint answers every id so, the witness too, and then
-// the ids are kept, polled to the deadline.
-func (j *job) brokenID(ctx context.Context, cl API, since *time.Time, n *int, askedAt time.Time) bool {
+// brokenID counts a poll that answered 500 UNKNOWN_ERROR, asked when
+// the API had answered `answered` polls with success, and reports whether
+// the id is broken: brokenAfter such polls in a row, the last of them
+// asked after the API answered the poll of another id during the run (it
+// answered someone while this id's run went on, and this id was asked
+// again after that). Comparing when polls were asked, not when their
+// answers came, keeps an outage that ends while a poll of this id is in
+// flight from condemning the id: its 500 was the outage's. When no other
+// poll happened meanwhile (the last reports of a run), the result of the
+// last id seen completed is asked once, as a witness; if it answers, the
+// next poll of this id decides. The engine (and, it seems, the service)
+// answers a failed processing that way for as long as it keeps the id; an
+// outage of the result endpoint answers every id so, the witness too, and
+// then the ids are kept, polled to the deadline.
+func (j *job) brokenID(ctx context.Context, cl API, since *int64, n *int, answered int64) bool {
 	if *n == 0 {
-		*since = askedAt
+		*since = answered
 	}
 	*n++
 	if *n < brokenAfter {
 		return false
 	}
-	if j.r.resultAnsweredSince(*since) {
+	if answered > *since {
 		return true
+	}
+	if j.r.resultsAnswered() > *since {
+		return false // answered meanwhile: the next poll of this id decides
 	}
 	if w, ok := j.r.lastDone.Load().(string); ok && w != "" {
 		if _, err := cl.Result(ctx, w); err == nil {
 			j.r.resultAnswered()
-			return true
 		}
 	}
 	return false
