@@ -376,7 +376,7 @@ func TestPG_FileStateLeftBehind(t *testing.T) {
 		out.Reset()
 		errb.Reset()
 		if err := run(context.Background(), []string{cmd, "--dir", dir, "--endpoint", e.URL, "--state", db.URL()}, &out, &errb); err != nil {
-			t.Fatalf("%s --state: %v\n%s", cmd, err, errb.String())
+			t.Fatalf("%s --state: %v\n%s\n%s", cmd, err, errb.String(), out.String())
 		}
 		if !strings.Contains(errb.String(), "warning: the PostgreSQL workspace has no records, but .ledgerform/state.json holds 2") {
 			t.Errorf("%s --state into an empty workspace: stderr\n%s", cmd, errb.String())

@@ -121,3 +121,16 @@ func TestHold(t *testing.T) {
 		t.Errorf("the lease's context after Hold found it taken: %v", context.Cause(lctx))
 	}
 }
+
+// TestHold_exclusive: the only writer (apply) has no leases, and needs
+// none: Hold answers the zero time (no bound) and no error, so apply's
+// processing requests are made.
+func TestHold_exclusive(t *testing.T) {
+	db := pgtest.New(t)
+	db.Env(t)
+	s := open(t, db.URL(), pgstore.Exclusive)
+	until, err := s.Hold(context.Background(), storetest.Record(1).Address)
+	if err != nil || !until.IsZero() {
+		t.Errorf("Hold on an exclusive store = %v, %v; want the zero time and no error", until, err)
+	}
+}
