@@ -157,16 +157,31 @@ func TestShow_JSON(t *testing.T) {
 }
 
 // The tree is fetched once, kept in .ledgerform/trees/ (0600), and used
-// offline afterwards; without it, show shows ids and says why.
+// offline afterwards; without it, show takes the result's own titles and
+// says so and why.
 func TestShow_TreeCacheAndOffline(t *testing.T) {
 	dir := appliedExamples(t)
 	out, errb, err := show(t, dir, "report.salaried-alex", "--offline")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "note: category titles unavailable: no cached category tree for uk uk_") ||
-		strings.Contains(out, "Salary") || !regexp.MustCompile(`(?m)^  -\s+85\s+6\s`).MatchString(out) || strings.Contains(errb, "fetching") {
+	// No tree: the titles the result carries (its transactions' and
+	// definitions'), and a note that says so and why.
+	if !strings.Contains(out, "note: category titles are the result's own") ||
+		!strings.Contains(out, "no category tree: no cached category tree for uk uk_") ||
+		!regexp.MustCompile(`(?m)^  Salary\s+85\s+6\s`).MatchString(out) || !strings.Contains(out, "Supermarkets") ||
+		regexp.MustCompile(`(?m)^  -\s+\d+\s`).MatchString(out) || strings.Contains(errb, "fetching") {
 		t.Errorf("offline without a cache:\n%s\nstderr: %s", out, errb)
+	}
+	var js struct {
+		Titles struct {
+			Available bool
+			Source    string
+		}
+	}
+	out, _, err = show(t, dir, "report.salaried-alex", "--offline", "--json")
+	if err != nil || json.Unmarshal([]byte(out), &js) != nil || js.Titles.Available || js.Titles.Source != "result" {
+		t.Errorf("offline --json titles = %+v (%v)", js.Titles, err)
 	}
 
 	// An API that cannot be reached: the summary all the same, by ids,

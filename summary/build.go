@@ -44,7 +44,9 @@ func Build(res *api.Result, opts Options) (*Summary, error) {
 	titles := newTitles(opts.Tree)
 	s.Titles = Titles{Available: opts.Tree != nil, Note: opts.TreeNote}
 	if opts.Tree != nil {
-		s.Titles.TreeVersion = opts.Tree.Version
+		s.Titles.Source, s.Titles.TreeVersion = SourceTree, opts.Tree.Version
+	} else if titles = resultTitles(res); len(titles) > 0 {
+		s.Titles.Source, s.Titles.Note = SourceResult, resultNote(opts.TreeNote)
 	}
 	if c := res.Categorisation; c != nil {
 		s.Products = append(s.Products, "categorisation")
@@ -93,6 +95,66 @@ func newTitles(t *api.CategoryTree) titleMap {
 }
 
 func (m titleMap) of(id int) string { return m[id] }
+
+// resultTitles are the titles a result carries itself, for when no tree
+// is at hand: each categorised transaction's title, the income product's
+// definitions and the loan categories' category_title. The first title
+// met for an id wins, in that order; nil when the result names none.
+func resultTitles(res *api.Result) titleMap {
+	var m titleMap
+	add := func(id int, title string) {
+		if title == "" {
+			return
+		}
+		if m == nil {
+			m = titleMap{}
+		}
+		if _, ok := m[id]; !ok {
+			m[id] = title
+		}
+	}
+	addString := func(id *string, title string) {
+		if id == nil {
+			return
+		}
+		if n, err := strconv.Atoi(*id); err == nil {
+			add(n, title)
+		}
+	}
+	if c := res.Categorisation; c != nil {
+		for _, a := range c.Accounts {
+			for _, cur := range a.Currencies {
+				for _, t := range cur.Transactions {
+					add(t.CategoryID, t.Title)
+				}
+			}
+		}
+	}
+	if in := res.Income; in != nil && in.Definitions != nil {
+		for _, d := range slices.Concat(in.Definitions.Income, in.Definitions.Expenses) {
+			addString(&d.CategoryID, d.Title)
+		}
+	}
+	if l := res.Loans; l != nil {
+		for _, c := range l.LoansByCategory {
+			addString(c.CategoryID.Expense, c.CategoryTitle)
+			addString(c.CategoryID.Income, c.CategoryTitle)
+		}
+	}
+	return m
+}
+
+// resultNote is the note for titles taken from the result: where they
+// come from, and why no tree gave them (treeNote, Trees.Find's reason).
+func resultNote(treeNote string) string {
+	note := "category titles are the result's own (its transactions, income definitions and loan categories); a category it does not name is shown by id"
+	if why, ok := strings.CutPrefix(treeNote, "category titles unavailable: "); ok {
+		return note + "; no category tree: " + why
+	} else if treeNote != "" {
+		return note + "; " + treeNote
+	}
+	return note
+}
 
 // accounts makes one Account per account and currency, and the flat list
 // of transactions.

@@ -230,3 +230,66 @@ func TestWriteText_ControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// Without a tree the titles are the result's own: transactions first, then
+// the income definitions, then the loan categories; an id none of them
+// names stays untitled, and the note says where the titles came from.
+func TestBuild_TitlesFromTheResult(t *testing.T) {
+	res := handBuilt()
+	txs := res.Categorisation.Accounts[0].Currencies[0].Transactions
+	txs[0].Title = "Salary (tx)"
+	txs[3].Title = "Eating out"
+	res.Income = &api.IncomeInsights{
+		Definitions: &api.Definitions{
+			Income:   []api.DefinedCategory{{CategoryID: "85", Title: "Salary (definition)"}, {CategoryID: "20", Title: "Benefits"}},
+			Expenses: []api.DefinedCategory{{CategoryID: "26", Title: "Groceries (definition)"}},
+		},
+		IncomeByCategory: map[string]api.CategoryIncome{
+			"85": {AverageMonthlyIncome: ptr(1500.0), NumberOfIncomePayments: ptr(3)},
+			"20": {AverageMonthlyIncome: ptr(500.0), NumberOfIncomePayments: ptr(2)},
+			"33": {AverageMonthlyIncome: ptr(5.0), NumberOfIncomePayments: ptr(1)},
+		}}
+	res.Loans = &api.LoansInsights{LoansByCategory: []api.LoanCategory{
+		{CategoryID: api.LoanCategoryID{Expense: ptr("94"), Income: ptr("33")}, CategoryTitle: "Payday", NumberOfIncomingLoanSources: ptr(1)},
+	}}
+	s, err := Build(res, Options{TreeNote: "category titles unavailable: no cached category tree for uk uk_1, and no API to fetch it from"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Titles.Available || s.Titles.Source != SourceResult ||
+		!strings.Contains(s.Titles.Note, "the result's own") || !strings.Contains(s.Titles.Note, "no cached category tree for uk uk_1") {
+		t.Errorf("titles = %+v; want the result's own, and why no tree", s.Titles)
+	}
+	if got := s.Transactions[0].Category; got != "Salary (tx)" {
+		t.Errorf("transaction 0 = %q; want its own title", got)
+	}
+	// 26 is named by no transaction: the definition names it. 44's first
+	// titled transaction is the fourth.
+	if s.Transactions[1].Category != "Groceries (definition)" || s.Transactions[4].Category != "Eating out" {
+		t.Errorf("transactions = %+v", s.Transactions)
+	}
+	sp := map[int]string{}
+	for _, c := range s.Accounts[0].Spending {
+		sp[c.CategoryID] = c.Title
+	}
+	if sp[26] != "Groceries (definition)" || sp[44] != "Eating out" {
+		t.Errorf("spending titles = %v", sp)
+	}
+	src := map[int]string{}
+	for _, c := range s.Income.Sources {
+		src[c.CategoryID] = c.Title
+	}
+	if src[85] != "Salary (tx)" || src[20] != "Benefits" || src[33] != "Payday" {
+		t.Errorf("income source titles = %v; want the transaction's, the definition's, the loan's", src)
+	}
+	if lc := s.Loans.Categories; len(lc) != 1 || lc[0].Title != "Payday" {
+		t.Errorf("loan categories = %+v", lc)
+	}
+
+	// A result that names nothing: ids, and the tree's reason alone.
+	bare := handBuilt()
+	s, _ = Build(bare, Options{TreeNote: "category titles unavailable: x"})
+	if s.Titles.Source != "" || s.Titles.Note != "category titles unavailable: x" || s.Transactions[0].Category != "" {
+		t.Errorf("a result without titles: %+v, %q", s.Titles, s.Transactions[0].Category)
+	}
+}

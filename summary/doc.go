@@ -54,9 +54,13 @@
 //
 // Titles come from the category tree (api.CategoryTree) of the API that
 // categorised the result; see Trees for how the tree is found and cached
-// (once per country and tree version, then offline). Without a tree every
-// category is shown by its id alone, Titles.Available is false and
-// Titles.Note says why; nothing else changes. The one exception is a
-// loan category, whose title is part of the insights product itself
-// (category_title) and is kept when the tree is missing.
+// (once per country and tree version, then offline). Without a tree
+// (offline and never fetched, or the API down) the titles are the ones the
+// result carries itself: each categorised transaction's title, the income
+// product's definitions and the loan categories' category_title (the
+// first met for an id wins, in that order). Titles.Available is then
+// false, Titles.Source is SourceResult and Titles.Note says where the
+// titles came from and why no tree gave them. A category the result does
+// not name either, or every category when it names none, is shown by its
+// id alone; nothing else changes.
 package summary

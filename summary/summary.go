@@ -33,12 +33,22 @@ type Summary struct {
 type Titles struct {
 	// Available is true when a category tree gave the titles.
 	Available bool `json:"available"`
+	// Source is where the titles come from: SourceTree, SourceResult
+	// (the titles the result carries itself, when no tree is at hand),
+	// or empty: none, categories are shown by id.
+	Source string `json:"source,omitempty"`
 	// TreeVersion is the version of that tree; it may differ from the
 	// result's CategoryTreeVersion (Note then says so).
 	TreeVersion string `json:"tree_version,omitempty"`
 	// Note explains missing or possibly stale titles, for people.
 	Note string `json:"note,omitempty"`
 }
+
+// Where titles come from (Titles.Source).
+const (
+	SourceTree   = "category tree"
+	SourceResult = "result"
+)
 
 // Income is the insights-income product.
 type Income struct {
