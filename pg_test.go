@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -232,7 +233,12 @@ func TestPG_WatchFailover(t *testing.T) {
 	logs := []*testutil.SyncBuffer{log0, log1, logv}
 
 	owners := map[string]bool{}
+	textOwners := 0 // rows of status's table that name a lease owner
+	leaseRow := regexp.MustCompile(`(?m)^report\.r\d+ .* \S+:\d+:\S+ \((\d+s left|expiring)\)$`)
 	seeOwners := func() {
+		if out, err := ledgerform(t, nil, "status", "--addr", addr); err == nil {
+			textOwners += len(leaseRow.FindAllString(out, -1))
+		}
 		resp, err := http.Get("http://" + addr + "/status")
 		if err != nil {
 			return
@@ -300,6 +306,9 @@ func TestPG_WatchFailover(t *testing.T) {
 	}
 	if len(owners) < 2 {
 		t.Errorf("/status showed the leases of %d daemons (%v), want several", len(owners), owners)
+	}
+	if textOwners == 0 {
+		t.Error("ledgerform status never showed a lease owner in its table")
 	}
 	host, _ := os.Hostname()
 	for o := range owners {

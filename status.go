@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ledgerform/ledgerform/daemon"
+	"github.com/ledgerform/ledgerform/state"
 )
 
 // defaultListen is where watch serves /status, and so where status and
@@ -22,7 +24,8 @@ const statusUsage = `status
 
 Shows what a running ledgerform watch knows of every report: its
 conditions (Ready, Reconciling, Stalled, kstatus style), the reason and
-message of its Ready condition, and when it is retried next; above the
+message of its Ready condition, when it is retried next and, when
+daemons share a state (watch --state), who holds its lease; above the
 table, the daemon's own conditions (ready, the API reachable, the
 manifests valid) when one is not True.
 
@@ -107,11 +110,22 @@ func writeStatusText(w io.Writer, s *daemon.Status, now time.Time) error {
 	if b.Len() > 0 {
 		b.WriteString("\n")
 	}
+	// With a shared state, who holds each report's lease; without one
+	// (or while no lease is held) the table has no such column.
+	leased := slices.ContainsFunc(s.Reports, func(r daemon.ReportStatus) bool { return r.Lease != nil })
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ADDRESS\tREADY\tREASON\tMESSAGE\tNEXT RETRY")
+	fmt.Fprint(tw, "ADDRESS\tREADY\tREASON\tMESSAGE\tNEXT RETRY")
+	if leased {
+		fmt.Fprint(tw, "\tLEASE")
+	}
+	fmt.Fprintln(tw)
 	for _, r := range s.Reports {
 		ready, _ := daemon.FindCondition(r.Conditions, daemon.ConditionReady)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Address, ready.Status, dash(ready.Reason), dash(clipLine(ready.Message, 60)), nextRetry(r.NextRetry, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s", r.Address, ready.Status, dash(ready.Reason), dash(clipLine(ready.Message, 60)), nextRetry(r.NextRetry, now))
+		if leased {
+			fmt.Fprintf(tw, "\t%s", leaseCell(r.Lease, now))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	fmt.Fprintf(&b, "\n%d reports; queue: %d ready, %d in backoff, %d in flight\n", len(s.Reports), s.Queue.Ready, s.Queue.Delayed, s.Queue.InFlight)
@@ -127,6 +141,20 @@ func writeStatusText(w io.Writer, s *daemon.Status, now time.Time) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// leaseCell is a report's lease for the table: its owner (host:pid:id)
+// and how long it lasts unrenewed, or "-".
+func leaseCell(l *state.Lease, now time.Time) string {
+	if l == nil {
+		return "-"
+	}
+	owner := clip(l.Owner, 60)
+	left := l.Expires.Sub(now).Round(time.Second)
+	if left <= 0 {
+		return owner + " (expiring)"
+	}
+	return fmt.Sprintf("%s (%s left)", owner, left)
 }
 
 // nextRetry says when a report in backoff is due, as "in 4s".

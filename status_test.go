@@ -14,6 +14,7 @@ import (
 	"github.com/ledgerform/ledgerform/daemon"
 	"github.com/ledgerform/ledgerform/engine"
 	"github.com/ledgerform/ledgerform/internal/testutil"
+	"github.com/ledgerform/ledgerform/state"
 )
 
 // status reads a running watch: --json is its /status document with the
@@ -107,5 +108,35 @@ func TestStatus_NoDaemon(t *testing.T) {
 	if code := exitStatus(err, &errb); code != 1 || !strings.Contains(errb.String(), "no daemon answers at http://127.0.0.1:9/status") ||
 		!strings.Contains(errb.String(), "ledgerform: hint: start ledgerform watch") {
 		t.Errorf("status without a daemon: exit %d\n%s", code, errb.String())
+	}
+}
+
+// With a shared state, the table names each report's lease owner; with no
+// lease in /status it is the table it always was.
+func TestStatus_LeaseColumn(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ready := []daemon.Condition{{Type: daemon.ConditionReady, Status: "True", Reason: "Completed"}}
+	s := &daemon.Status{Reports: []daemon.ReportStatus{
+		{Address: "report.a", Conditions: ready},
+		{Address: "report.b", Conditions: ready},
+	}}
+	var plain bytes.Buffer
+	if err := writeStatusText(&plain, s, now); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "LEASE") || !regexp.MustCompile(`(?m)^report\.a +True +Completed +- +-\n`).MatchString(plain.String()) {
+		t.Errorf("without leases:\n%s", plain.String())
+	}
+
+	s.Reports[1].Lease = &state.Lease{Address: "report.b", Owner: "host1:4242:ab12", Expires: now.Add(14 * time.Second)}
+	var out bytes.Buffer
+	if err := writeStatusText(&out, s, now); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !regexp.MustCompile(`^ADDRESS .* NEXT RETRY +LEASE$`).MatchString(lines[0]) ||
+		!regexp.MustCompile(`^report\.a +True +Completed +- +- +-$`).MatchString(lines[1]) ||
+		!regexp.MustCompile(`^report\.b +True +Completed +- +- +host1:4242:ab12 \(14s left\)$`).MatchString(lines[2]) {
+		t.Errorf("with a lease:\n%s", out.String())
 	}
 }
