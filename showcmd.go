@@ -14,6 +14,7 @@ import (
 
 	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/internal/fsutil"
+	"github.com/ledgerform/ledgerform/internal/redact"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/report"
 	"github.com/ledgerform/ledgerform/spec"
@@ -219,7 +220,7 @@ func treeFetcher(set *spec.Set, setErr error, endpoint string, stderr io.Writer)
 		if used == "" {
 			used = "embedded"
 		}
-		fmt.Fprintf(stderr, "ledgerform: fetching the %s category tree from %s (once: it is kept in %s/%s/)\n", country, withoutUserinfo(used), spec.StateDir, summary.TreesDir)
+		fmt.Fprintf(stderr, "ledgerform: fetching the %s category tree from %s (once: it is kept in %s/%s/)\n", country, redact.URL(used), spec.StateDir, summary.TreesDir)
 		cl, err := c.Connect(ctx, set.Settings)
 		if err != nil {
 			return nil, err

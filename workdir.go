@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ledgerform/ledgerform/api"
 	"github.com/ledgerform/ledgerform/engine"
+	"github.com/ledgerform/ledgerform/internal/redact"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/report"
@@ -224,7 +224,7 @@ func (c *connector) id(s spec.Settings) string {
 	if e == "" || e == "embedded" {
 		return "embedded"
 	}
-	return strings.TrimRight(withoutUserinfo(e), "/")
+	return strings.TrimRight(redact.URL(e), "/")
 }
 
 // Connect returns a client for the settings.
@@ -268,20 +268,9 @@ func (c *connector) Connect(_ context.Context, s spec.Settings) (reconcile.API, 
 	}
 	c.made(cl)
 	if c.Log != nil {
-		c.Log("using the API", "endpoint", withoutUserinfo(endpoint))
+		c.Log("using the API", "endpoint", redact.URL(endpoint))
 	}
 	return cl, nil
-}
-
-// withoutUserinfo is endpoint without the user and password a URL may
-// carry, which are credentials and must not be logged.
-func withoutUserinfo(endpoint string) string {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.User == nil {
-		return endpoint
-	}
-	u.User = nil
-	return u.String()
 }
 
 // unusable is the run's error for a failure of Reconciler.Reach, which

@@ -79,6 +79,7 @@ import (
 	"time"
 
 	"github.com/ledgerform/ledgerform/internal/fsutil"
+	"github.com/ledgerform/ledgerform/internal/redact"
 	"github.com/ledgerform/ledgerform/nordigen"
 	"github.com/ledgerform/ledgerform/spec"
 )
@@ -184,9 +185,9 @@ func New(cfg Config) (*Source, error) {
 func (s *Source) String() string {
 	b := cmp.Or(s.cfg.Branch, "HEAD")
 	if s.cfg.Path != "" {
-		return Redact(s.cfg.URL) + "@" + b + ":" + s.cfg.Path
+		return redact.URL(s.cfg.URL) + "@" + b + ":" + s.cfg.Path
 	}
-	return Redact(s.cfg.URL) + "@" + b
+	return redact.URL(s.cfg.URL) + "@" + b
 }
 
 // Path is the directory of the manifests inside the repository ("" the top).
@@ -196,7 +197,7 @@ func (s *Source) Path() string { return s.cfg.Path }
 func (s *Source) Branch() string { return s.cfg.Branch }
 
 // URL is the remote's URL without any user name.
-func (s *Source) URL() string { return Redact(s.cfg.URL) }
+func (s *Source) URL() string { return redact.URL(s.cfg.URL) }
 
 // Fetch brings the followed branch (or the remote's HEAD) from the remote
 // and checks the manifests of the commit it points at out. keep names
@@ -298,7 +299,7 @@ func (s *Source) fetch(ctx context.Context, src, dst string, commit ...string) (
 	}
 	out, err := s.git(ctx, s.repo, "rev-parse", "--verify", "--quiet", "--end-of-options", name+"^{commit}")
 	if err != nil {
-		return Revision{}, fmt.Errorf("git: %s is no commit of %s", name, Redact(s.cfg.URL))
+		return Revision{}, fmt.Errorf("git: %s is no commit of %s", name, redact.URL(s.cfg.URL))
 	}
 	id := strings.TrimSpace(string(out))
 	dir, err := s.checkout(ctx, id)
@@ -515,17 +516,6 @@ func checkURL(raw string) error {
 		}
 	}
 	return nil
-}
-
-// Redact is raw without the user information of a URL (an scp-like
-// user@host:path keeps its user, which is no secret).
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
 }
 
 // checkRefName refuses what git would not take as a branch or ref name,
