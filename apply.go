@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/ledgerform/ledgerform/internal/progress"
 	"github.com/ledgerform/ledgerform/reconcile"
 	"github.com/ledgerform/ledgerform/spec"
+	"github.com/ledgerform/ledgerform/state/pgstore"
 )
 
 const applyUsage = `apply [FILE]
@@ -69,41 +72,54 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkEndpointFlag("apply", *endpoint); err != nil {
 		return err
 	}
-	set, st, err := openWorkdir(ctx, *dir, *stURL, true, *lockTimeout)
+	set, err := loadManifests(*dir)
+	if err != nil {
+		return err
+	}
+	conn := &connector{flagEndpoint: *endpoint, stderr: stderr}
+	defer conn.Close()
+	makePlan := func(st stateStore) (*reconcile.Plan, error) {
+		if planFile != "" {
+			return planFromFile(planFile, set, st, conn.id(set.Settings))
+		}
+		if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
+			return nil, usageError{err}
+		}
+		p, err := reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace, Endpoint: conn.id(set.Settings)})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return p, nil
+	}
+	connect := shared(func(ctx context.Context) (reconcile.API, error) { return conn.Connect(ctx, set.Settings) })
+	rec := &reconcile.Reconciler{Dir: *dir, AllowMassDelete: *allowMass, Endpoint: conn.id(set.Settings),
+		Parallelism: firstPositive(*parallelism, set.Settings.Parallelism),
+		Connect:     connect, Pages: newPageRenderer(*dir, connect)}
+	if stateURL(*stURL) == "" {
+		if nothing, err := beforeFirstState(ctx, *dir, makePlan, rec); err != nil || nothing {
+			var le *reconcile.ConnectError
+			if errors.As(err, &le) {
+				return conn.unusable(set.Settings, le.Err)
+			}
+			if nothing {
+				applyRenderer(stdout, *asJSON, &reconcile.Plan{}).Summary(&reconcile.Result{})
+			}
+			return err
+		}
+	}
+	st, err := openStore(ctx, *dir, *stURL, pgstore.Exclusive, *lockTimeout, 0)
 	if err != nil {
 		return err
 	}
 	defer func() { err = closeState(st, err, stderr) }()
 	warnFileStateUnused(stderr, *dir, *stURL, st)
-	conn := &connector{flagEndpoint: *endpoint, stderr: stderr}
-	defer conn.Close()
-	var p *reconcile.Plan
-	if planFile != "" {
-		if p, err = planFromFile(planFile, set, st, conn.id(set.Settings)); err != nil {
-			return err
-		}
-	} else {
-		if err := reconcile.CheckTargets(set, st, "--target", targets); err != nil {
-			return usageError{err}
-		}
-		if p, err = reconcile.NewPlan(set, st, reconcile.Options{Targets: targets, Replace: replace, Endpoint: conn.id(set.Settings)}); err != nil {
-			return usageError{err}
-		}
+	p, err := makePlan(st)
+	if err != nil {
+		return err
 	}
 
-	var r progress.Renderer
-	switch {
-	case *asJSON:
-		r = progress.JSON{W: stdout}
-	case progress.IsTerminal(stdout):
-		r = &progress.TTY{W: stdout, Total: progress.Work(p)}
-	default:
-		r = progress.Lines{W: stdout}
-	}
-	connect := shared(func(ctx context.Context) (reconcile.API, error) { return conn.Connect(ctx, set.Settings) })
-	rec := &reconcile.Reconciler{Dir: *dir, Store: st, Progress: r.Event, AllowMassDelete: *allowMass, Endpoint: conn.id(set.Settings),
-		Parallelism: firstPositive(*parallelism, set.Settings.Parallelism),
-		Connect:     connect, Pages: newPageRenderer(*dir, connect)}
+	r := applyRenderer(stdout, *asJSON, p)
+	rec.Store, rec.Progress = st, r.Event
 	start := time.Now()
 	res, err := rec.Apply(ctx, p)
 	workers := min(firstPositive(rec.Parallelism, reconcile.DefaultParallelism), max(1, progress.Work(p)))
@@ -147,6 +163,50 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return exitError{code: 3, err: fmt.Errorf("%s; \"ledgerform state show ADDR\" tells why", strings.Join(msgs, "; "))}
 	}
 	return nil
+}
+
+// applyRenderer shows apply's steps and summary: JSON lines with --json,
+// a live view on a terminal, logfmt lines otherwise.
+func applyRenderer(stdout io.Writer, asJSON bool, p *reconcile.Plan) progress.Renderer {
+	switch {
+	case asJSON:
+		return progress.JSON{W: stdout}
+	case progress.IsTerminal(stdout):
+		return &progress.TTY{W: stdout, Total: progress.Work(p)}
+	}
+	return progress.Lines{W: stdout}
+}
+
+// beforeFirstState keeps a first apply from leaving a state behind for
+// nothing. In a directory without .ledgerform/ it plans against the empty
+// state, without creating it: with nothing to do it says so (nothing: the
+// caller prints the empty summary and stops), and with remote work it
+// reaches the API first (rec.Reach: the token), so that an endpoint that is
+// down or refuses the client fails before .ledgerform/ exists. A plan that
+// cannot be made (a --target that selects nothing, a stale saved plan) is
+// its error, as the real plan's would be. Otherwise the caller opens (and
+// so creates) the state, takes its lock and plans again under it: the
+// state another run may have created meanwhile is what counts. With the
+// state in PostgreSQL nothing of it is in the directory, and this is not
+// called.
+func beforeFirstState(ctx context.Context, dir string, makePlan func(stateStore) (*reconcile.Plan, error), rec *reconcile.Reconciler) (nothing bool, err error) {
+	if _, err := os.Lstat(stateDir(dir)); !errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	empty, err := openStateReadOnly(dir) // a missing state reads as empty; nothing is written
+	if err != nil {
+		return false, nil // the real open says why
+	}
+	p, err := makePlan(empty)
+	switch {
+	case err != nil:
+		return false, err
+	case len(p.Changes) == 0:
+		return true, nil
+	case p.Remote():
+		return false, rec.Reach(ctx)
+	}
+	return false, nil
 }
 
 // noteThrottle says when the client's own throttle, not the API, set the
