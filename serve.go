@@ -22,6 +22,9 @@ Credentials come from --client-id/--client-secret or, better (flag values
 show in ps), from LEDGERFORM_ENGINE_CLIENT_ID/LEDGERFORM_ENGINE_CLIENT_SECRET.
 With neither, a random pair is generated and printed once to stderr.
 
+--log-format json makes every line it prints JSON: the request log, the
+start-up and shutdown lines, and an error once the flags are read.
+
 Every fault flag is off by default.`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,30 +60,50 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Logger = logger
+	// With --log-format json every line is JSON: the start-up and
+	// shutdown lines are log records then, and so is an error once the
+	// logger exists (the error is logged, not printed again).
+	asJSON := *logFormat == "json"
+	say := func(level slog.Level, text, msg string, attrs ...any) {
+		if asJSON {
+			logger.Log(context.Background(), level, msg, attrs...)
+			return
+		}
+		fmt.Fprintln(stderr, "ledgerform: "+text)
+	}
+	fail := func(err error) error {
+		if !asJSON {
+			return err
+		}
+		return logExit(logger, "serve", err)
+	}
 
 	e, err := engine.Start(cfg, *listen)
 	if err != nil {
-		return hinted{fmt.Errorf("serve: %w", err), "check --listen and the other flags; \"ledgerform serve -h\" lists them"}
+		return fail(hinted{fmt.Errorf("serve: %w", err), "check --listen and the other flags; \"ledgerform serve -h\" lists them"})
 	}
 	if w := beyondLoopback(*listen); w != "" {
-		fmt.Fprintf(stderr, "ledgerform: warning: %s\n", w)
+		say(slog.LevelWarn, "warning: "+w, w, "listen", *listen)
 	}
-	fmt.Fprintf(stderr, "ledgerform: engine serving the Nordigen report API on %s\n", e.URL)
+	say(slog.LevelInfo, "engine serving the Nordigen report API on "+e.URL, "engine serving the Nordigen report API", "url", e.URL)
 	if generated {
-		// Printed once, here, so that a reader can paste them; never logged.
-		fmt.Fprintf(stderr, "ledgerform: generated credentials: client id %s, client secret %s\n", e.ClientID, e.ClientSecret)
+		// Printed once, here, so that a reader can paste them; never
+		// logged by the engine. As JSON it is the same one line on the
+		// same stream.
+		say(slog.LevelInfo, fmt.Sprintf("generated credentials: client id %s, client secret %s", e.ClientID, e.ClientSecret),
+			"generated credentials", "client_id", e.ClientID, "client_secret", e.ClientSecret)
 	}
 
 	select {
 	case <-ctx.Done():
 	case <-e.Done():
-		return fmt.Errorf("serve: %w", e.Err())
+		return fail(fmt.Errorf("serve: %w", e.Err()))
 	}
-	fmt.Fprintln(stderr, "ledgerform: shutting down")
+	say(slog.LevelInfo, "shutting down", "shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := e.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("serve: shutdown: %w", err)
+		return fail(fmt.Errorf("serve: shutdown: %w", err))
 	}
 	return nil
 }

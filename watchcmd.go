@@ -114,7 +114,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		return err
 	}
 	if *logFormat == "json" {
-		defer func() { err = logExit(logger, err) }()
+		defer func() { err = logExit(logger, "watch", err) }()
 	}
 	var src *gitsource.Source
 	if useGit {
@@ -202,12 +202,12 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	return daemon.Run(ctx, cfg)
 }
 
-// logExit logs the error watch ends with, and its hint, and returns an
-// error that makes the exit status without a message: under --log-format
-// json every line watch writes to stderr is JSON, its last one included.
-// (A mistake in the flags, found before the format is known, is still a
-// line of text.)
-func logExit(logger *slog.Logger, err error) error {
+// logExit logs the error cmd (watch, serve) ends with, and its hint, and
+// returns an error that makes the exit status without a message: under
+// --log-format json every line the command writes to stderr is JSON, its
+// last one included. (A mistake in the flags, found before the format is
+// known, is still a line of text.)
+func logExit(logger *slog.Logger, cmd string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -216,6 +216,6 @@ func logExit(logger *slog.Logger, err error) error {
 	if errors.As(err, &h) {
 		attrs = append(attrs, "hint", h.hint)
 	}
-	logger.Error("watch failed", attrs...)
+	logger.Error(cmd+" failed", attrs...)
 	return exitError{code: 1}
 }
