@@ -107,7 +107,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 			return err
 		}
 	}
-	st, err := openStore(ctx, *dir, *stURL, pgstore.Exclusive, *lockTimeout, 0)
+	st, err := openStore(ctx, *dir, *stURL, pgstore.Exclusive, *lockTimeout, 0, stderr)
 	if err != nil {
 		return err
 	}

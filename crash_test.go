@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -85,7 +86,7 @@ func testApplySurvivesSIGKILL(t *testing.T) {
 	}
 	round := 0
 	observeState := func(when string) {
-		st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
+		st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0, io.Discard)
 		if err != nil {
 			t.Fatalf("%s: the state does not load: %v", when, err)
 		}
@@ -153,7 +154,7 @@ func testApplySurvivesSIGKILL(t *testing.T) {
 	}
 	observeState("at the end")
 
-	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
+	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,3 +135,36 @@ func TestCloseState_failureIsReported(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 saying the state was not saved, with a hint", code, stderr.String())
 	}
 }
+
+// A damaged last journal line (a write a crash cut short) is dropped with
+// one warning naming the file and the line: plan (which changes nothing)
+// and apply (which truncates it away) both say so, and then nothing more
+// is said. A damaged line that is not the last is exit 1 naming both.
+func TestJournal_DamagedLastLineWarns(t *testing.T) {
+	dir := appliedDir(t)
+	jpath := filepath.Join(dir, ".ledgerform", "journal")
+	if err := os.WriteFile(jpath, []byte("0badcafe {\"v\":1,\"serial\":2}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	warning := "ledgerform: warning: state file " + jpath + ": line 1: dropped"
+	code, stderr := planExit(t, dir)
+	if code != 0 || strings.Count(stderr, warning) != 1 || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("plan: exit %d, stderr:\n%s\nwant exit 0 and one warning %q", code, stderr, warning)
+	}
+	var out, errb bytes.Buffer
+	code = exitStatus(run(t.Context(), []string{"apply", "--dir", dir}, &out, &errb), &errb)
+	if code != 0 || strings.Count(errb.String(), warning+" and truncated away") != 1 || !strings.Contains(out.String(), "1 up to date") {
+		t.Errorf("apply: exit %d, stdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if code, stderr := planExit(t, dir); code != 0 || stderr != "" {
+		t.Errorf("plan after apply: exit %d, stderr %q; want no warning", code, stderr)
+	}
+
+	if err := os.WriteFile(jpath, []byte("0badcafe {\"v\":1}\nzz"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr = planExit(t, dir)
+	if code != 1 || !strings.Contains(stderr, jpath) || !strings.Contains(stderr, "line 1") || strings.Contains(stderr, "warning") {
+		t.Errorf("plan with a damaged line before the last: exit %d, stderr:\n%s", code, stderr)
+	}
+}

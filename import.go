@@ -68,7 +68,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err := checkEndpointFlag("import", *endpoint); err != nil {
 		return err
 	}
-	set, st, err := openWorkdir(ctx, *dir, *stURL, true, *lockTimeout)
+	set, st, err := openWorkdir(ctx, *dir, *stURL, true, *lockTimeout, stderr)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0)
+	st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0, stderr)
 	if err != nil {
 		return err
 	}

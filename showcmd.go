@@ -113,7 +113,7 @@ func planFileInstead(dir, url string, addr report.Address, arg string) bool {
 	if fi, err := os.Stat(arg); err != nil || fi.IsDir() {
 		return false
 	}
-	st, err := openStore(context.Background(), dir, url, pgstore.ReadOnly, 0, 0)
+	st, err := openStore(context.Background(), dir, url, pgstore.ReadOnly, 0, 0, io.Discard)
 	if err != nil {
 		return false
 	}
@@ -137,7 +137,7 @@ func reportSummary(ctx context.Context, dir, url string, addr report.Address, en
 		return nil, hinted{fmt.Errorf("show %s: %s has no state: nothing was applied there", addr, dir),
 			"give the working directory of the report with --dir"}
 	}
-	st, err := openStore(ctx, dir, url, pgstore.ReadOnly, 0, 0)
+	st, err := openStore(ctx, dir, url, pgstore.ReadOnly, 0, 0, stderr)
 	if err != nil {
 		return nil, err
 	}

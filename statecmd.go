@@ -71,7 +71,7 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("state list: unexpected argument %q", args[0])}
 		}
-		st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0)
+		st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0, stderr)
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		}
 		return tw.Flush()
 	case "show":
-		st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0)
+		st, err := openStore(ctx, *dir, *stURL, pgstore.ReadOnly, 0, 0, stderr)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func runState(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		}
 		return nil
 	case "rm":
-		st, err := openState(ctx, *dir, *stURL, *lockTimeout)
+		st, err := openState(ctx, *dir, *stURL, *lockTimeout, stderr)
 		if err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func checkMove(old, new report.Address) error {
 // stateMove moves the record of old to new in the state of dir: one
 // change of the state, refused if old is not recorded or new is.
 func stateMove(ctx context.Context, dir, url string, lockTimeout time.Duration, old, new report.Address, stdout, stderr io.Writer) (err error) {
-	st, err := openState(ctx, dir, url, lockTimeout)
+	st, err := openState(ctx, dir, url, lockTimeout, stderr)
 	if err != nil {
 		return err
 	}

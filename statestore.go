@@ -54,15 +54,27 @@ func stateURL(flagValue string) string { return cmp.Or(flagValue, os.Getenv(stat
 // workspace of url (named by its workspace parameter, else the base name
 // of dir, so that checkouts of one repository on two machines share
 // one). mode says how: read-only (plan), the only writer (apply), or
-// one of several daemons (watch).
-func openStore(ctx context.Context, dir, url string, mode pgstore.Mode, lockTimeout, lease time.Duration) (stateStore, error) {
+// one of several daemons (watch). What the file store dropped on opening
+// (a damaged last journal line: state.Store.Warnings) is written to warn,
+// one "ledgerform: warning:" line each.
+func openStore(ctx context.Context, dir, url string, mode pgstore.Mode, lockTimeout, lease time.Duration, warn io.Writer) (stateStore, error) {
 	url = stateURL(url)
 	if url == "" {
+		var st *state.Store
+		var err error
 		if mode == pgstore.ReadOnly {
-			return openStateReadOnly(dir)
+			st, err = openStateReadOnly(dir)
+		} else {
+			st, err = state.OpenWait(ctx, stateDir(dir), lockTimeout)
+			err = stateHint(dir, err)
 		}
-		st, err := state.OpenWait(ctx, stateDir(dir), lockTimeout)
-		return st, stateHint(dir, err)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range st.Warnings() {
+			fmt.Fprintf(warn, "ledgerform: warning: %s\n", w)
+		}
+		return st, nil
 	}
 	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
 		return nil, usageError{errors.New("--state (or " + stateEnv + "): want a postgres:// URL; leave it unset for the state in .ledgerform/")}

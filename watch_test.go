@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,7 +66,7 @@ func watchFixtureWith(t testing.TB, n int, ecfg engine.Config) (dir string, e *e
 // PostgreSQL workspace LEDGERFORM_STATE names): address → phase.
 func phases(t testing.TB, dir string) map[string]state.Phase {
 	t.Helper()
-	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0)
+	st, err := openStore(context.Background(), dir, "", pgstore.ReadOnly, 0, 0, io.Discard)
 	if err != nil {
 		t.Fatalf("the state does not load: %v", err)
 	}

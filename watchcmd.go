@@ -127,7 +127,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := checkLockTimeout("watch", *lockTimeout); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *dir, *stURL, pgstore.Shared, *lockTimeout, *lease)
+	st, err := openStore(ctx, *dir, *stURL, pgstore.Shared, *lockTimeout, *lease, stderr)
 	if err != nil {
 		return err
 	}

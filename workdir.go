@@ -105,7 +105,7 @@ func noManifests(dir string) error {
 // at url: see openStore): locked for writing (waiting up to lockTimeout
 // for the lock), or, with write false, read-only (no lock, no write) for
 // plan.
-func openWorkdir(ctx context.Context, dir, url string, write bool, lockTimeout time.Duration) (*spec.Set, stateStore, error) {
+func openWorkdir(ctx context.Context, dir, url string, write bool, lockTimeout time.Duration, warn io.Writer) (*spec.Set, stateStore, error) {
 	set, err := loadManifests(dir)
 	if err != nil {
 		return nil, nil, err
@@ -114,7 +114,7 @@ func openWorkdir(ctx context.Context, dir, url string, write bool, lockTimeout t
 	if write {
 		mode = pgstore.Exclusive
 	}
-	st, err := openStore(ctx, dir, url, mode, lockTimeout, 0)
+	st, err := openStore(ctx, dir, url, mode, lockTimeout, 0, warn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,8 +137,8 @@ func checkLockTimeout(cmd string, d time.Duration) error {
 
 // openState opens the state of dir (or at url) for writing, waiting up to
 // lockTimeout for its lock, or explains why not.
-func openState(ctx context.Context, dir, url string, lockTimeout time.Duration) (stateStore, error) {
-	return openStore(ctx, dir, url, pgstore.Exclusive, lockTimeout, 0)
+func openState(ctx context.Context, dir, url string, lockTimeout time.Duration, warn io.Writer) (stateStore, error) {
+	return openStore(ctx, dir, url, pgstore.Exclusive, lockTimeout, 0, warn)
 }
 
 // openStateReadOnly reads the state in dir without locking it.

@@ -114,12 +114,15 @@
 // Loading reads the snapshot, then replays the journal lines whose serial is
 // above the snapshot's, skipping the lines at or below it. The serials of
 // the replayed lines must follow on from the snapshot's with no gap. A
-// damaged tail of the journal (incomplete, or its checksum wrong) is
-// dropped, and Open truncates it away. Anything else — a damaged snapshot
-// line, a snapshot with lines missing or added, a damaged journal line with
-// intact lines after it, a gap in the serials, another lineage — is refused
-// with a *CorruptError naming the file and line: the state is never
-// silently reset.
+// damaged last line of the journal (incomplete, or its checksum wrong) is
+// dropped, Open truncates it away, and Store.Warnings names its file and
+// line for the caller to print (OpenReadOnly does not warn of a last line
+// merely without its newline: without the lock it may be an append under
+// way). Anything else — a damaged snapshot line, a snapshot with lines
+// missing or added, a damaged journal line with any line after it, a
+// serial 0, a gap in the serials, another lineage — is refused with a
+// *CorruptError naming the file and line: the state is never silently
+// reset.
 //
 // Why a kill -9 at any instant loses no acknowledged change and never
 // leaves the state unreadable: the kernel keeps every write and rename a
@@ -155,7 +158,7 @@
 // the same argument (a file is fsynced before its rename, the directory
 // after it). It may also keep some of the pages written after the last
 // fsync and not others: a journal may then end with a damaged line followed
-// by an intact one, neither acknowledged, which load refuses with a
+// by another line, neither acknowledged, which load refuses with a
 // *CorruptError rather than guess which is the damage.
 //
 // After a failed write or fsync a Store takes no more changes (the kernel

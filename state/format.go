@@ -68,11 +68,15 @@ func appendSummed(b, js []byte) []byte {
 // or its checksum does not match. Only the tail of the journal may be torn.
 var errTorn = errors.New("torn")
 
+// errIncomplete is a line without its newline: a write cut short, or, to a
+// reader that does not hold the lock, an append still under way.
+var errIncomplete = errors.New("incomplete line (no newline at the end)")
+
 // checkLine verifies a checksummed line, with its newline if it has one,
 // and returns its JSON.
 func checkLine(line []byte) ([]byte, error) {
 	if len(line) == 0 || line[len(line)-1] != '\n' {
-		return nil, errors.New("incomplete line (no newline at the end)")
+		return nil, errIncomplete
 	}
 	line = line[:len(line)-1]
 	if len(line) < sumLen+1 || line[sumLen-1] != ' ' {
@@ -174,13 +178,13 @@ func parseLine(line []byte) (*entry, error) {
 type loaded struct {
 	records     map[report.Address]*Record
 	lineage     string
-	serial      uint64 // of the last change applied
-	snapSerial  uint64 // of the snapshot
-	snapVersion int    // of the snapshot; 0 if there is none
-	jlines      int    // intact journal lines
-	jgood       int64  // bytes of the journal up to the end of its last intact line
-	jsize       int64  // bytes of the journal read
-	torn        error  // why the tail after jgood was dropped, if it was
+	serial      uint64        // of the last change applied
+	snapSerial  uint64        // of the snapshot
+	snapVersion int           // of the snapshot; 0 if there is none
+	jlines      int           // intact journal lines
+	jgood       int64         // bytes of the journal up to the end of its last intact line
+	jsize       int64         // bytes of the journal read
+	torn        *CorruptError // the damaged last line dropped after jgood, if there was one
 }
 
 // load reads the snapshot and replays the journal of dir. Missing files are
@@ -198,10 +202,12 @@ func load(dir string) (*loaded, error) {
 
 // readJournal replays the journal onto ld. Lines up to the snapshot's
 // serial are already in the snapshot (a crash came before a compaction
-// replaced the journal) and are skipped. A damaged tail — lines after the
-// last intact one, none of them intact — is what a crash during an append
-// leaves: it is dropped, as its changes were never acknowledged. A damaged
-// line followed by an intact one is not a crash's doing, and is an error.
+// replaced the journal) and are skipped. A damaged last line (cut short,
+// or its checksum wrong) is what a crash during an append leaves: it is
+// dropped, as its change was never acknowledged, and ld.torn says which
+// line it was, for the caller's warning. A damaged line followed by any
+// other line is not a crash's doing, and is an error naming it; so is a
+// serial 0 (serials start at 1).
 func readJournal(path string, ld *loaded) error {
 	f, err := openExisting(path)
 	if f == nil {
@@ -227,18 +233,17 @@ func readJournal(path string, ld *loaded) error {
 		corrupt := func(format string, args ...any) error {
 			return &CorruptError{Path: path, Line: n, Err: fmt.Errorf(format, args...)}
 		}
+		if torn != nil {
+			torn.Err = fmt.Errorf("%w, and lines follow it", torn.Err)
+			return torn
+		}
 		e, err := parseLine(line)
 		switch {
 		case errors.Is(err, errTorn):
-			if torn == nil {
-				torn = &CorruptError{Path: path, Line: n, Err: err}
-				ld.jgood = off
-			}
+			torn = &CorruptError{Path: path, Line: n, Err: err}
+			ld.jgood = off
 		case err != nil:
 			return corrupt("%v", err)
-		case torn != nil:
-			torn.Err = fmt.Errorf("%w, and intact lines follow it", torn.Err)
-			return torn
 		default:
 			if e.V > journalVersion {
 				return &VersionError{Path: path, Version: e.V, Newest: journalVersion}
@@ -251,6 +256,9 @@ func readJournal(path string, ld *loaded) error {
 			}
 			if e.Lineage != ld.lineage {
 				return corrupt("lineage %q, but the state's is %q: the files belong to different states", e.Lineage, ld.lineage)
+			}
+			if e.Serial == 0 {
+				return corrupt("serial 0 (serials start at 1)")
 			}
 			if last != 0 && e.Serial != last+1 {
 				return corrupt("serial %d follows serial %d", e.Serial, last)

@@ -358,32 +358,52 @@ func crashed(t *testing.T, n int) (dir string, want []Record) {
 	return dir, want
 }
 
+// A damaged last line is dropped, with one warning naming the file and
+// the line; OpenReadOnly does not warn of a line without its newline (an
+// append may be under way), Open truncates it away.
 func TestOpen_tornTail(t *testing.T) {
-	for _, tail := range []string{
-		`0badcafe {"v":1,"lineage":"x","seri`, // cut short, no newline
-		"0badcafe {\"v\":1}\n",                // checksum wrong
-		strings.Repeat("\x00", 4096),          // unwritten blocks
-		strings.Repeat("\x00", 100) + "\n" + strings.Repeat("\x00", 100) + "\n", // several damaged lines
-		"\n",
-		"zz",
+	for _, tc := range []struct {
+		tail       string
+		incomplete bool
+	}{
+		{`0badcafe {"v":1,"lineage":"x","seri`, true}, // cut short, no newline
+		{"0badcafe {\"v\":1}\n", false},               // checksum wrong
+		{strings.Repeat("\x00", 4096), true},          // unwritten blocks
+		{"\n", false},
+		{"zz", true},
 	} {
+		tail := tc.tail
 		t.Run(fmt.Sprintf("%.12q", tail), func(t *testing.T) {
 			dir, want := crashed(t, 3)
 			jpath := filepath.Join(dir, journalName)
 			good := readFile(t, jpath)
 			writeFile(t, jpath, append(bytes.Clone(good), tail...))
+			warned := func(who string, ws []string, want bool) {
+				t.Helper()
+				if !want {
+					if len(ws) != 0 {
+						t.Errorf("%s warned %q, want nothing", who, ws)
+					}
+					return
+				}
+				if len(ws) != 1 || !strings.Contains(ws[0], jpath) || !strings.Contains(ws[0], "line 4") || strings.Contains(ws[0], "(torn: ") {
+					t.Errorf("%s warnings = %q, want one naming %s and line 4", who, ws, jpath)
+				}
+			}
 
 			ro, err := OpenReadOnly(dir)
 			if err != nil {
 				t.Fatalf("OpenReadOnly: %v", err)
 			}
 			checkRecords(t, ro, want)
+			warned("OpenReadOnly", ro.Warnings(), !tc.incomplete)
 			if got := readFile(t, jpath); len(got) != len(good)+len(tail) {
 				t.Errorf("OpenReadOnly changed the journal")
 			}
 
 			s := open(t, dir)
 			checkRecords(t, s, want)
+			warned("Open", s.Warnings(), true)
 			if got := readFile(t, jpath); !bytes.Equal(got, good) {
 				t.Errorf("Open left the journal %q, want the damaged tail cut off", got)
 			}
@@ -396,29 +416,44 @@ func TestOpen_tornTail(t *testing.T) {
 	}
 }
 
+// A damaged line that is not the last is an error naming the file and
+// the line, whatever follows it: an intact line, or another damaged one;
+// so is a serial 0. Nothing is changed.
 func TestOpen_damagedLineInTheMiddle(t *testing.T) {
-	dir, _ := crashed(t, 3)
-	jpath := filepath.Join(dir, journalName)
-	b := readFile(t, jpath)
-	second := bytes.IndexByte(b, '\n') + 1
-	b[second+20] ^= 1 // a bit flip in line 2
-	writeFile(t, jpath, b)
-
-	for _, o := range []struct {
-		name string
-		open func(string) (*Store, error)
-	}{{"Open", Open}, {"OpenReadOnly", OpenReadOnly}} {
-		_, err := o.open(dir)
-		var ce *CorruptError
-		if !errors.As(err, &ce) || ce.Line != 2 || ce.Path != jpath {
-			t.Fatalf("%s: %v, want a *CorruptError for line 2 of %s", o.name, err, jpath)
-		}
-		if msg := err.Error(); !strings.Contains(msg, jpath) || !strings.Contains(msg, "line 2") {
-			t.Errorf("%s: error %q does not name the file and line", o.name, msg)
-		}
-	}
-	if got := readFile(t, jpath); !bytes.Equal(got, b) {
-		t.Errorf("a refused Open changed the journal")
+	for _, tc := range []struct {
+		name, tail string
+		line       int
+		flip       bool // flip a bit in line 2 instead
+	}{
+		{"a bit flip in the middle", "", 2, true},
+		{"two damaged lines", strings.Repeat("\x00", 100) + "\n" + strings.Repeat("\x00", 100) + "\n", 4, false},
+		{"a damaged line, then a fragment", "0badcafe {\"v\":1}\nzz", 4, false},
+		{"serial 0", string(appendLine(nil, []byte(`"x"`), 0, 1, opDelete, []byte(`"report.z"`), nil, nil)), 4, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, _ := crashed(t, 3)
+			jpath := filepath.Join(dir, journalName)
+			b := append(readFile(t, jpath), tc.tail...)
+			if tc.flip {
+				b[bytes.IndexByte(b, '\n')+1+20] ^= 1
+			}
+			writeFile(t, jpath, b)
+			for _, o := range []struct {
+				name string
+				open func(string) (*Store, error)
+			}{{"Open", Open}, {"OpenReadOnly", OpenReadOnly}} {
+				_, err := o.open(dir)
+				var ce *CorruptError
+				if !errors.As(err, &ce) || ce.Line != tc.line || ce.Path != jpath {
+					t.Errorf("%s: %v, want a *CorruptError for line %d of %s", o.name, err, tc.line, jpath)
+				} else if msg := err.Error(); !strings.Contains(msg, jpath) || !strings.Contains(msg, fmt.Sprintf("line %d", tc.line)) {
+					t.Errorf("%s: error %q does not name the file and line", o.name, msg)
+				}
+			}
+			if got := readFile(t, jpath); !bytes.Equal(got, b) {
+				t.Errorf("a refused Open changed the journal")
+			}
+		})
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,20 +45,21 @@ type Store struct {
 
 	// Writable stores only.
 	lock       *os.File
-	journal    *os.File // O_APPEND
-	jlines     int      // lines in the journal
-	jsize      int64    // bytes in the journal
-	synced     uint64   // every change up to this serial is durable
-	syncing    bool     // a Put is fsyncing the journal without holding mu
-	compacting bool     // a compaction is under way
-	swapping   bool     // a compaction waits to replace the journal: no fsync starts, the new journal will be synced
-	compactAt  int      // after a failed compaction, the journal length at which to try again
-	compactErr error    // why the last compaction failed, if it did
-	migrate    bool     // the snapshot is of an older version: Close compacts even an empty journal
-	err        error    // a failed write; the store takes no more changes
-	closed     bool     // Close was called
-	released   bool     // Close has finished: the journal closed, the lock released
-	nsyncs     int      // journal fsyncs, for the tests of group commit
+	journal    *os.File      // O_APPEND
+	jlines     int           // lines in the journal
+	jsize      int64         // bytes in the journal
+	synced     uint64        // every change up to this serial is durable
+	syncing    bool          // a Put is fsyncing the journal without holding mu
+	compacting bool          // a compaction is under way
+	swapping   bool          // a compaction waits to replace the journal: no fsync starts, the new journal will be synced
+	compactAt  int           // after a failed compaction, the journal length at which to try again
+	compactErr error         // why the last compaction failed, if it did
+	migrate    bool          // the snapshot is of an older version: Close compacts even an empty journal
+	err        error         // a failed write; the store takes no more changes
+	closed     bool          // Close was called
+	released   bool          // Close has finished: the journal closed, the lock released
+	dropped    *CorruptError // the damaged last journal line the open dropped, if any (Warnings)
+	nsyncs     int           // journal fsyncs, for the tests of group commit
 	buf        []byte
 }
 
@@ -65,8 +67,9 @@ type Store struct {
 // creating dir (mode 0700) if needed. It takes the state's exclusive lock or
 // fails at once with a *LockedError naming the holder (OpenWait waits
 // for it); removes the temp files of snapshots a crash left; and loads the
-// snapshot and the journal. A journal tail torn by a crash is dropped and
-// truncated away; any other damage is a *CorruptError, and a newer format a
+// snapshot and the journal. A damaged last journal line (a write torn by a
+// crash) is dropped and truncated away, and Warnings says so; any other
+// damage is a *CorruptError naming file and line, and a newer format a
 // *VersionError. The caller must Close the Store to release the lock.
 func Open(dir string) (*Store, error) {
 	return OpenWait(context.Background(), dir, 0)
@@ -142,7 +145,7 @@ func openLocked(dir string, lock *os.File) (*Store, error) {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	s := newStore(dir, ld)
-	s.lock, s.journal = lock, j
+	s.lock, s.journal, s.dropped = lock, j, ld.torn
 	s.jlines, s.jsize = ld.jlines, ld.jgood
 	s.synced = ld.serial
 	s.migrate = ld.snapVersion != 0 && ld.snapVersion < Version
@@ -199,6 +202,12 @@ func OpenReadOnly(dir string) (*Store, error) {
 		}
 		s := newStore(dir, ld)
 		s.readOnly = true
+		// A last line without its newline may be an append under way, to a
+		// reader without the lock: not worth a warning. A complete line
+		// with a wrong checksum is damage either way.
+		if ld.torn != nil && !errors.Is(ld.torn, errIncomplete) {
+			s.dropped = ld.torn
+		}
 		return s, nil
 	}
 }
@@ -549,6 +558,22 @@ func (s *Store) replaceJournal(jlines int, jsize int64) error {
 	s.synced = s.serial // in the snapshot, or in the new journal, fsynced
 	s.compactAt, s.compactErr = 0, nil
 	return nil
+}
+
+// Warnings are what opening the state left out that a person should be
+// told of: a damaged last journal line (a write cut short by a crash),
+// dropped (and, by Open, truncated away), named by file and line; its
+// change was never acknowledged. Empty when there is nothing to tell.
+func (s *Store) Warnings() []string {
+	if s.dropped == nil {
+		return nil
+	}
+	what := "dropped"
+	if !s.readOnly {
+		what = "dropped and truncated away"
+	}
+	return []string{fmt.Sprintf("state file %s: line %d: %s a damaged last journal line (%v): a write cut short by a crash; its change was never acknowledged",
+		s.dropped.Path, s.dropped.Line, what, strings.TrimPrefix(s.dropped.Err.Error(), errTorn.Error()+": "))}
 }
 
 // Close compacts the state if its journal has anything in it (or its
