@@ -219,16 +219,16 @@ func (j *job) waitResult(ctx context.Context, cl API) (*api.Result, error) {
 		}
 	}
 	wait := lo
-	var last error            // the answer of the last poll, if it was an error
-	status := ""              // the last status the API gave, "" while it gave none
-	outage := false           // an outage event was emitted for the current run of errors
-	polls := 0                // the polls that got an answer
-	troubled := false         // an outage came between: the timing says nothing
-	var brokenSince int64     // resultsAnswered when the first poll of this id's run of 500 UNKNOWN_ERROR answers asked
-	broken := 0               // how many polls of that run
-	var notYet time.Duration  // since the request, when the last "not yet" came
+	var last error           // the answer of the last poll, if it was an error
+	status := ""             // the last status the API gave, "" while it gave none
+	outage := false          // an outage event was emitted for the current run of errors
+	polls := 0               // the polls that got an answer
+	troubled := false        // an outage came between: the timing says nothing
+	var brokenSince int64    // resultsAnswered when the first poll of this id's run of 500 UNKNOWN_ERROR answers asked
+	broken := 0              // how many polls of that run
+	var notYet time.Duration // since the request, when the last "not yet" came
 	for {
-		asked := time.Since(j.requested) // when this poll asked, since the request
+		asked := time.Since(j.requested)  // when this poll asked, since the request
 		answered := j.r.resultsAnswered() // what other polls had been answered when this one asked
 		res, err := cl.Result(ctx, id)
 		if err == nil || !isServerFailure(err) {
